@@ -1,0 +1,46 @@
+# Fleet: `make demo` runs the whole story, `make test` runs the tests. Both set up first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.fleet-installed
+export RAY_TMPDIR ?= $(CURDIR)/.tmp/r
+# Python 3.11 here; torch 2.13.0 CPU comes from this machine's local wheel (an unpinned torch
+# would pull a multi-GB CUDA build), so it is installed first and pinned.
+TORCH  ?= torch==2.13.0
+
+.PHONY: setup demo test test-unit test-integration bench lint down clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Fleet needs Python >= 3.10"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[test]"
+	@mkdir -p $(RAY_TMPDIR)
+	@touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/fleet demo
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+test-unit: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+test-integration: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+bench: setup
+	$(PY) -m bench.gateway
+
+lint: setup
+	$(VENV)/bin/ruff check fleet functions serve_apps bot tests bench
+
+down: setup
+	$(VENV)/bin/fleet down
+
+clean:
+	rm -rf $(VENV) .tmp

@@ -1,0 +1,20 @@
+"""Fleet: a serverless-style ML function platform on Ray.
+
+The public API:
+
+    from fleet import function, invoke
+
+    @function(cpus=1, timeout_s=600, retries=1)
+    def train(req: TrainRequest) -> TrainResult: ...
+
+    inv = invoke("train", {"epochs": 3})
+"""
+
+from fleet.errors import FleetError
+from fleet.runtime import Client, client, invoke
+from fleet.spec import FunctionSpec, function
+from fleet.store import Invocation, Status
+
+__all__ = ["Client", "FleetError", "FunctionSpec", "Invocation", "Status", "client", "function",
+           "invoke"]
+__version__ = "0.1.0"

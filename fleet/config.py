@@ -1,0 +1,155 @@
+"""Fleet's settings: one frozen model, read from FLEET_HOME/fleet.yaml and FLEET_* variables.
+
+Every process of a Fleet installation (CLI, gateway, supervisor actor, Ray workers, job drivers)
+calls `load_settings()` and gets the same answer, because they all share FLEET_HOME. The Ray
+actors receive FLEET_* variables through their runtime_env, so a cluster started from one
+FLEET_HOME never reads another's store.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from fleet import messages
+from fleet.errors import DefinitionError
+
+Scope = Literal["read", "invoke", "admin"]
+SCOPES: tuple[str, ...] = ("read", "invoke", "admin")
+CONFIG_FILE = "fleet.yaml"
+
+
+class TokenConfig(BaseModel):
+    """A bearer token: `name` is the caller identity recorded on every invocation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    token: str = Field(min_length=16)
+    scopes: tuple[str, ...] = ("read", "invoke")
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for s in v:
+            if s not in SCOPES:
+                raise ValueError(f"unknown scope '{s}'; use read, invoke or admin")
+        return v
+
+
+class GatewayConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    default_wait_s: float = Field(default=30.0, ge=0)
+    max_wait_s: float = Field(default=300.0, ge=0)
+    metrics_public: bool = True
+
+
+class SchedulerConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    tick_s: float = Field(default=1.0, gt=0)
+    # Slots missed while the scheduler was down are run late, up to this many per schedule;
+    # older ones are recorded as skipped in the audit log, never dropped silently.
+    max_catchup: int = Field(default=3, ge=0)
+
+
+class ClusterConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    num_cpus: int | None = None
+    gcs_port: int = 6380
+    dashboard_port: int = 8265
+    token_auth: bool = True
+
+
+class Settings(BaseModel):
+    """All of Fleet's configuration. Frozen: change the file, not the object."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    home: Path
+    store_url: str = ""
+    function_modules: tuple[str, ...] = ("functions",)
+    function_paths: tuple[str, ...] = ()
+    tokens: tuple[TokenConfig, ...] = ()
+    gateway: GatewayConfig = GatewayConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    artifact_root: str = ""
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.home / 'fleet.db'}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_FILE
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("FLEET_HOME") or Path.home() / ".fleet").expanduser().resolve()
+
+
+def _env_overrides() -> dict:
+    out: dict = {}
+    if v := os.environ.get("FLEET_STORE_URL"):
+        out["store_url"] = v
+    if v := os.environ.get("FLEET_FUNCTION_MODULES"):
+        out["function_modules"] = tuple(m.strip() for m in v.split(",") if m.strip())
+    if v := os.environ.get("FLEET_FUNCTION_PATHS"):
+        out["function_paths"] = tuple(p for p in v.split(os.pathsep) if p)
+    return out
+
+
+def load_settings(home: Path | None = None) -> Settings:
+    """Read fleet.yaml under `home` (or FLEET_HOME), then apply FLEET_* overrides."""
+    return _load(str(home or default_home()), _env_key())
+
+
+def _env_key() -> tuple:
+    names = ("FLEET_STORE_URL", "FLEET_FUNCTION_MODULES", "FLEET_FUNCTION_PATHS")
+    return tuple(os.environ.get(n, "") for n in names)
+
+
+@lru_cache(maxsize=8)
+def _load(home: str, _env: tuple) -> Settings:
+    path = Path(home) / CONFIG_FILE
+    data: dict = {}
+    if path.exists():
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise DefinitionError(messages.CONFIG_INVALID.format(reason=exc)) from None
+        if not isinstance(data, dict):
+            raise DefinitionError(messages.CONFIG_INVALID.format(reason="not a mapping"))
+    data = {**data, **_env_overrides(), "home": Path(home)}
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise DefinitionError(
+            messages.CONFIG_INVALID.format(reason=f"{where}: {first['msg']}")
+        ) from None
+
+
+def clear_cache() -> None:
+    """Forget cached settings (after `fleet up` writes a new fleet.yaml, and in tests)."""
+    _load.cache_clear()
+
+
+def fleet_env(settings: Settings) -> dict[str, str]:
+    """The variables a Ray actor or job needs to find the same installation."""
+    env = {"FLEET_HOME": str(settings.home)}
+    for name in ("FLEET_STORE_URL", "FLEET_FUNCTION_MODULES", "FLEET_FUNCTION_PATHS"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    return env

@@ -1,0 +1,170 @@
+"""The HTTP gateway: a FastAPI app over the one invoke path.
+
+It runs in a process that holds Ray handles (`fleet up` starts it under uvicorn), or as a
+Ray Serve ingress (serve_apps.gateway). docs/architecture.md says why the first is the
+default: the figures in bench/gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from fleet import messages
+from fleet.config import Settings, load_settings
+from fleet.errors import FieldProblem, FleetError, InvalidInput
+from fleet.gateway.auth import Identity, TokenAuth
+from fleet.gateway.limits import BodyLimit
+from fleet.gateway.metrics import GatewayMetrics
+from fleet.gateway.problems import (
+    fleet_error_handler,
+    internal_error_handler,
+    request_validation_handler,
+)
+from fleet.runtime import Client
+from fleet.scheduler.slots import parse_schedule
+from fleet.store import Invocation
+
+
+class ScheduleIn(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")
+    function: str
+    schedule: str
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+def _record(inv: Invocation, status_code: int = 200) -> JSONResponse:
+    headers = {"Location": f"/v1/invocations/{inv.id}"}
+    return JSONResponse(inv.public(), status_code=status_code, headers=headers)
+
+
+async def _json_body(request: Request, name: str) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(messages.PAYLOAD_NOT_JSON.format(reason=exc.args[0]),
+                           [FieldProblem("body", "invalid JSON", "Send a JSON object.")]
+                           ) from None
+
+
+def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    client = client or Client(settings)
+    auth = TokenAuth(settings)
+    metrics = GatewayMetrics(client.store)
+    gw = settings.gateway
+    read, invoke_scope, admin = (auth.require(s) for s in ("read", "invoke", "admin"))
+
+    app = FastAPI(title="Fleet gateway", version="1",
+                  description="Invoke Fleet functions over HTTP. Errors are RFC 9457 problem "
+                              "documents that name the field and the fix.")
+    app.add_exception_handler(FleetError, fleet_error_handler)
+    app.add_exception_handler(RequestValidationError, request_validation_handler)
+    app.add_exception_handler(Exception, internal_error_handler)
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next):
+        response = await call_next(request)
+        route = request.scope.get("route")
+        metrics.requests.labels(getattr(route, "path", "unmatched"),
+                                str(response.status_code)).inc()
+        return response
+
+    def wait_limit(wait: float | None) -> float:
+        value = gw.default_wait_s if wait is None else wait
+        if not 0 <= value <= gw.max_wait_s:
+            raise InvalidInput(messages.WAIT_OUT_OF_RANGE.format(max=gw.max_wait_s, value=value),
+                               [FieldProblem("wait", "out of range",
+                                             f"Use 0..{gw.max_wait_s:g}.")])
+        return value
+
+    @app.get("/healthz", tags=["ops"])
+    async def health() -> dict:
+        client.store.invocations.list(limit=1)  # the store answers
+        return {"status": "ok", "functions": len(client.registry)}
+
+    @app.get("/metrics", tags=["ops"])
+    async def prometheus(request: Request) -> Response:
+        if not gw.metrics_public:
+            auth.require("read")(request)
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/v1/functions", tags=["functions"])
+    async def list_functions(_: Identity = Depends(read)) -> dict:
+        return {"functions": [spec.describe() for spec in client.registry]}
+
+    @app.get("/v1/functions/{name}", tags=["functions"])
+    async def get_function(name: str, _: Identity = Depends(read)) -> dict:
+        return client.registry.get(name).describe()
+
+    @app.post("/v1/functions/{name}/invoke", tags=["invocations"],
+              responses={202: {"description": "Still running after `wait` seconds"}})
+    async def invoke(name: str, request: Request,
+                     wait: float | None = Query(None, description="Seconds to wait"),
+                     idempotency_key: str | None = Header(None),
+                     who: Identity = Depends(invoke_scope)) -> JSONResponse:
+        """Run a function and wait for it; past `wait` seconds, 202 and poll Location."""
+        limit = wait_limit(wait)
+        client.registry.get(name)  # 404 before reading the body
+        payload = await _json_body(request, name)
+        inv = await client.ainvoke(name, payload, caller=who.name, via="http",
+                                   idempotency_key=idempotency_key, wait=True, wait_s=limit)
+        return _record(inv, 200 if inv.done else 202)
+
+    @app.post("/v1/functions/{name}/spawn", tags=["invocations"], status_code=202)
+    async def spawn(name: str, request: Request, idempotency_key: str | None = Header(None),
+                    who: Identity = Depends(invoke_scope)) -> JSONResponse:
+        """Start a function and return at once: 202, the invocation and its Location."""
+        client.registry.get(name)
+        payload = await _json_body(request, name)
+        inv = await client.ainvoke(name, payload, caller=who.name, via="http",
+                                   idempotency_key=idempotency_key, wait=False)
+        return _record(inv, 202)
+
+    @app.get("/v1/invocations", tags=["invocations"])
+    async def list_invocations(function: str | None = None, status: str | None = None,
+                               via: str | None = None, limit: int = Query(50, ge=1, le=1000),
+                               _: Identity = Depends(read)) -> dict:
+        rows = client.list(function=function, status=status, via=via, limit=limit)
+        return {"invocations": [r.public() for r in rows]}
+
+    @app.get("/v1/invocations/{inv_id}", tags=["invocations"])
+    async def get_invocation(inv_id: str, _: Identity = Depends(read)) -> JSONResponse:
+        return _record(client.get(inv_id))
+
+    @app.post("/v1/invocations/{inv_id}/cancel", tags=["invocations"])
+    async def cancel(inv_id: str, who: Identity = Depends(invoke_scope)) -> JSONResponse:
+        return _record(await client.acancel(inv_id, caller=who.name))
+
+    @app.get("/v1/schedules", tags=["schedules"])
+    async def list_schedules(_: Identity = Depends(read)) -> dict:
+        return {"schedules": [s.public() for s in client.store.schedules.list()]}
+
+    @app.post("/v1/schedules", tags=["schedules"], status_code=201)
+    async def add_schedule(body: ScheduleIn, who: Identity = Depends(admin)) -> dict:
+        from fleet.runtime.payloads import validate_payload
+
+        parse_schedule(body.schedule)
+        data = validate_payload(client.registry.get(body.function), body.input)
+        s = client.store.schedules.add(name=body.name, function=body.function,
+                                       spec=body.schedule, payload=data, actor=who.name,
+                                       start_after=time.time())
+        return s.public()
+
+    @app.delete("/v1/schedules/{name}", tags=["schedules"], status_code=204)
+    async def remove_schedule(name: str, who: Identity = Depends(admin)) -> Response:
+        client.store.schedules.remove(name, who.name)
+        return Response(status_code=204)
+
+    # Added last, so it is the outermost layer: oversized bodies never reach a handler.
+    app.add_middleware(BodyLimit, max_bytes=gw.max_body_bytes)
+    return app

@@ -1,0 +1,47 @@
+"""Bearer tokens with scopes. `admin` implies `invoke`, which implies `read`."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from fleet import messages
+from fleet.config import Settings
+from fleet.errors import Forbidden, Unauthorized
+
+IMPLIES = {"admin": {"admin", "invoke", "read"}, "invoke": {"invoke", "read"}, "read": {"read"}}
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    scopes: frozenset[str]
+
+
+class TokenAuth:
+    def __init__(self, settings: Settings) -> None:
+        self._tokens = [(t.token.encode(), Identity(t.name, frozenset(
+            s for scope in t.scopes for s in IMPLIES[scope]))) for t in settings.tokens]
+
+    def identify(self, header: str | None) -> Identity:
+        if not header or not header.lower().startswith("bearer "):
+            raise Unauthorized(messages.AUTH_MISSING)
+        presented = header[7:].strip().encode()
+        found = None
+        for token, ident in self._tokens:  # compare against all: constant-time per token
+            if hmac.compare_digest(token, presented):
+                found = ident
+        if found is None:
+            raise Unauthorized(messages.AUTH_INVALID)
+        return found
+
+    def require(self, scope: str):
+        def dependency(request: Request) -> Identity:
+            ident = self.identify(request.headers.get("authorization"))
+            if scope not in ident.scopes:
+                raise Forbidden(messages.AUTH_SCOPE.format(who=ident.name, scope=scope))
+            return ident
+
+        return dependency

@@ -1,0 +1,65 @@
+"""Prometheus metrics. Invocation metrics are read from the store, not counted in memory:
+the store sees every entry point (HTTP, CLI, jobs, schedules) and outlives any process,
+so any gateway replica serves the same, correct numbers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+
+from fleet.store import DURATION_BUCKETS, Store
+
+CACHE_S = 2.0
+
+
+class StoreCollector:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cache: tuple[float, list] | None = None
+        self._lock = threading.Lock()
+
+    def _families(self) -> list:
+        counts = self.store.invocations.counts()
+        total = CounterMetricFamily("fleet_invocations", "Invocations by function, status and "
+                                    "entry point.", labels=["function", "status", "via"])
+        inflight = GaugeMetricFamily("fleet_invocations_in_flight", "Queued or running "
+                                     "invocations.", labels=["function"])
+        active: dict[str, int] = {}
+        for function, status, via, n in counts:
+            total.add_metric([function, status, via], n)
+            if status in ("queued", "running"):
+                active[function] = active.get(function, 0) + n
+        for function, n in sorted(active.items()):
+            inflight.add_metric([function], n)
+        hist = HistogramMetricFamily("fleet_invocation_duration_seconds", "Duration of "
+                                     "finished invocations.", labels=["function"])
+        for function, cumulative, count, total_s in self.store.invocations.duration_histogram():
+            buckets = [(str(b), c) for b, c in zip(DURATION_BUCKETS, cumulative, strict=True)]
+            buckets.append(("+Inf", count))
+            hist.add_metric([function], buckets, total_s)
+        return [total, inflight, hist]
+
+    def collect(self):
+        with self._lock:
+            now = time.monotonic()
+            if self._cache is None or now - self._cache[0] > CACHE_S:
+                self._cache = (now, self._families())
+            return list(self._cache[1])
+
+
+class GatewayMetrics:
+    def __init__(self, store: Store) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(StoreCollector(store))
+        self.requests = Counter("fleet_http_requests", "Gateway HTTP requests.",
+                                ["route", "code"], registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,76 @@
+"""Ray job submission: `python -m fleet.jobs NAME key=value ...` inside a Ray job, and the
+client side that `fleet invoke --via job` uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable
+
+from fleet import messages
+from fleet.cluster import ClusterInfo, use_token_auth
+from fleet.config import Settings, fleet_env
+from fleet.errors import Unavailable
+
+TERMINAL_JOB = {"SUCCEEDED", "FAILED", "STOPPED"}
+
+
+def current_job_id() -> str | None:
+    """The Ray job submission id of this driver (or the plain job id outside Jobs)."""
+    raw = os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR")
+    if raw:
+        try:
+            sub = json.loads(raw).get("metadata", {}).get("job_submission_id")
+            if sub:
+                return sub
+        except ValueError:
+            pass
+    try:
+        import ray
+
+        if ray.is_initialized():
+            return ray.get_runtime_context().get_job_id()
+    except Exception:
+        pass
+    return None
+
+
+def _job_client(settings: Settings):
+    info = ClusterInfo.read(settings)
+    if info is None:
+        raise Unavailable(messages.NOT_UP)
+    if info.token_auth:
+        use_token_auth()
+    from ray.job_submission import JobSubmissionClient
+
+    return JobSubmissionClient(info.dashboard_url)
+
+
+def submit(settings: Settings, name: str, args: list[str], *, caller: str) -> str:
+    """Submit `python -m fleet.jobs NAME args...` as a Ray job; returns its submission id."""
+    client = _job_client(settings)
+    entry = shlex.join([sys.executable, "-m", "fleet.jobs", name, *args])
+    env = {**fleet_env(settings), "FLEET_CALLER": caller}
+    return client.submit_job(entrypoint=entry, runtime_env={"env_vars": env})
+
+
+def wait(settings: Settings, job_id: str, on_status: Callable[[str], None] | None = None,
+         timeout_s: float | None = None) -> tuple[str, str]:
+    """Poll until the job ends; returns (status, last log lines)."""
+    client = _job_client(settings)
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    last = None
+    while True:
+        status = str(client.get_job_status(job_id)).split(".")[-1]
+        if status != last and on_status:
+            on_status(status)
+        last = status
+        if status in TERMINAL_JOB:
+            logs = client.get_job_logs(job_id)
+            return status, "\n".join(logs.strip().splitlines()[-20:])
+        if deadline is not None and time.monotonic() > deadline:
+            return status, ""
+        time.sleep(0.5)

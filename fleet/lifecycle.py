@@ -1,0 +1,230 @@
+"""`fleet up` / `fleet down` / `fleet status`: a local Ray head, the actors and the gateway.
+
+The Ray head runs as `ray start --head --block` in its own session; SIGTERM to that one
+process drains and stops exactly the processes it started (unlike `ray stop`, which kills
+every Ray process on the machine). Token auth is on: Ray's GCS and raylet listen on all
+interfaces, and the token is their guard.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import yaml
+
+from fleet import config as config_mod
+from fleet import messages
+from fleet.cluster import NAMESPACE, ClusterInfo, connect, use_token_auth
+from fleet.config import Settings, fleet_env
+from fleet.errors import Unavailable
+
+Progress = Callable[[str], None]
+
+
+def _noop(_msg: str) -> None:
+    pass
+
+
+def ensure_config(home: Path) -> Settings:
+    """Create FLEET_HOME and a fleet.yaml with an admin token on first use."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / config_mod.CONFIG_FILE
+    if not path.exists():
+        data = {"tokens": [{"name": "admin", "token": secrets.token_urlsafe(24),
+                            "scopes": ["read", "invoke", "admin"]}]}
+        path.touch(mode=0o600)
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+    config_mod.clear_cache()
+    return config_mod.load_settings(home)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie child still answers kill(0)
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+        return state != "Z"
+    except OSError:
+        return True
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _wait(cond: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.25)
+    raise Unavailable(f"{what} did not come up within {timeout_s:.0f} s; see the logs under "
+                      "FLEET_HOME/logs.")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _ray_env(settings: Settings) -> dict[str, str]:
+    env = {**os.environ, **fleet_env(settings)}
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")  # job drivers find this python
+    if settings.cluster.token_auth:
+        env["RAY_AUTH_MODE"] = "token"
+    return env
+
+
+def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
+    c = settings.cluster
+    if _port_open("127.0.0.1", c.gcs_port):
+        raise Unavailable(f"Port {c.gcs_port} is taken by another process. Set cluster.gcs_port "
+                          "in fleet.yaml to a free port.")
+    env = _ray_env(settings)
+    ray_bin = str(Path(sys.executable).parent / "ray")
+    if c.token_auth:
+        subprocess.run([ray_bin, "get-auth-token", "--generate"], env=env, check=True,
+                       capture_output=True)
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    cmd = [ray_bin, "start", "--head", "--block", f"--port={c.gcs_port}",
+           "--dashboard-host=127.0.0.1", f"--dashboard-port={c.dashboard_port}",
+           "--disable-usage-stats", "--include-dashboard=true"]
+    if c.num_cpus is not None:
+        cmd.append(f"--num-cpus={c.num_cpus}")
+    progress(f"starting a Ray head on port {c.gcs_port}")
+    with open(logs / "ray.log", "ab") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    dashboard = f"http://127.0.0.1:{c.dashboard_port}"
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise Unavailable(f"Ray failed to start (exit {proc.returncode}); see "
+                              f"{logs / 'ray.log'}.")
+        try:
+            return httpx.get(f"{dashboard}/api/version", timeout=2).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    _wait(ready, 120, "The Ray head")
+    return ClusterInfo(address=f"127.0.0.1:{c.gcs_port}", dashboard_url=dashboard,
+                       token_auth=c.token_auth, ray_pid=proc.pid)
+
+
+def _start_gateway(settings: Settings, progress: Progress) -> tuple[str, int]:
+    g = settings.gateway
+    url = f"http://{g.host}:{g.port}"
+    progress(f"starting the gateway on {url}")
+    if _port_open(g.host, g.port):
+        raise Unavailable(f"Port {g.port} is taken by another process. Set gateway.port in "
+                          "fleet.yaml to a free port.")
+    logs = settings.home / "logs"
+    with open(logs / "gateway.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "fleet.gateway"], env=_ray_env(settings),
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise Unavailable(f"The gateway exited ({proc.returncode}); see "
+                              f"{logs / 'gateway.log'}.")
+        return _healthy(url)
+
+    _wait(ready, 90, "The gateway")
+    return url, proc.pid
+
+
+def start_actors(settings: Settings, progress: Progress) -> None:
+    import ray
+
+    from fleet.runtime import Client
+    from fleet.scheduler.actor import SCHEDULER_NAME, SchedulerActor
+
+    progress("starting the supervisor and the scheduler")
+    client = Client(settings)
+    ray.get(client.supervisor().ping.remote(), timeout=120)
+    sched = SchedulerActor.options(
+        name=SCHEDULER_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+        max_restarts=-1, num_cpus=0, max_concurrency=4,
+        runtime_env={"env_vars": fleet_env(settings)}).remote()
+    ray.get(sched.ping.remote(), timeout=120)
+
+
+def up(home: Path | None = None, progress: Progress = _noop) -> ClusterInfo:
+    """Start whatever is not running yet. Idempotent."""
+    settings = ensure_config(home or config_mod.default_home())
+    info = ClusterInfo.read(settings)
+    if info is None or not _alive(info.ray_pid):
+        info = _start_ray(settings, progress)
+        info.write(settings)
+    if settings.cluster.token_auth:
+        use_token_auth()
+    connect(settings)
+    start_actors(settings, progress)
+    if not (info.gateway_url and _alive(info.gateway_pid) and _healthy(info.gateway_url)):
+        url, pid = _start_gateway(settings, progress)
+        info = ClusterInfo(**{**info.__dict__, "gateway_url": url, "gateway_pid": pid})
+        info.write(settings)
+    return info
+
+
+def _terminate(pid: int | None, timeout_s: float) -> None:
+    """SIGTERM the leader (Ray's --block drains and stops what it started), then make sure
+    nothing of its process group is left."""
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    if pid:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def down(home: Path | None = None, progress: Progress = _noop) -> bool:
+    """Stop the gateway and the Ray head this FLEET_HOME started. Data stays."""
+    settings = config_mod.load_settings(home)
+    info = ClusterInfo.read(settings)
+    if info is None:
+        return False
+    progress("stopping the gateway")
+    _terminate(info.gateway_pid, 15)
+    progress("stopping the Ray head")
+    _terminate(info.ray_pid, 15)
+    (settings.run_dir / "cluster.json").unlink(missing_ok=True)
+    return True
+
+
+def status(home: Path | None = None) -> dict:
+    settings = config_mod.load_settings(home)
+    info = ClusterInfo.read(settings)
+    out: dict = {"home": str(settings.home), "up": False}
+    if info is None:
+        out["message"] = messages.NOT_UP
+        return out
+    out.update(ray_address=info.address, ray_running=_alive(info.ray_pid),
+               dashboard_url=info.dashboard_url, gateway_url=info.gateway_url,
+               gateway_healthy=bool(info.gateway_url and _healthy(info.gateway_url)))
+    out["up"] = out["ray_running"] and out["gateway_healthy"]
+    return out

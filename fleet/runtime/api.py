@@ -1,0 +1,182 @@
+"""The one invoke path. HTTP, CLI, jobs, schedules and Python all end in `Client.invoke`.
+
+    validate -> record queued (idempotent) -> hand to the supervisor -> (wait) -> record
+
+The synchronous variant blocks the calling thread (CLI, jobs, scripts); `ainvoke` is the
+same path for the asyncio gateway.
+"""
+
+from __future__ import annotations
+
+import getpass
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from fleet import messages
+from fleet.cluster import NAMESPACE, connect, prepare_auth
+from fleet.config import Settings, fleet_env, load_settings
+from fleet.errors import Conflict, FieldProblem, InvalidInput
+from fleet.registry import Registry, registry_for
+from fleet.store import ENTRY_POINTS, Invocation, Status, Store, open_store
+
+SUPERVISOR_NAME = "fleet-supervisor"
+MAX_IDEMPOTENCY_KEY = 256
+
+
+@dataclass(frozen=True)
+class Prepared:
+    invocation: Invocation
+    created: bool
+
+
+def default_caller() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+class Client:
+    """Fleet's Python API over one installation (FLEET_HOME)."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        prepare_auth(self.settings)
+        self._supervisor = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> Store:
+        return open_store(self.settings.resolved_store_url)
+
+    @property
+    def registry(self) -> Registry:
+        return registry_for(self.settings)
+
+    # -- the cluster side
+
+    def supervisor(self):
+        """The supervisor actor's handle, created on first use (idempotent by name)."""
+        if self._supervisor is None:
+            with self._lock:
+                if self._supervisor is None:
+                    connect(self.settings)
+                    from fleet.runtime.supervisor import SupervisorActor
+
+                    self._supervisor = SupervisorActor.options(
+                        name=SUPERVISOR_NAME, namespace=NAMESPACE, lifetime="detached",
+                        get_if_exists=True, max_restarts=-1, num_cpus=0,
+                        max_concurrency=1000,
+                        runtime_env={"env_vars": fleet_env(self.settings)},
+                    ).remote()
+        return self._supervisor
+
+    # -- the invoke path
+
+    def prepare(self, name: str, payload: Any, *, caller: str, via: str,
+                idempotency_key: str | None = None, ray_job_id: str | None = None) -> Prepared:
+        """Validate and record the invocation as queued (or find the earlier one)."""
+        from fleet.runtime.payloads import validate_payload
+
+        if via not in ENTRY_POINTS:
+            raise InvalidInput(f"'via' must be one of {', '.join(ENTRY_POINTS)}; got '{via}'.",
+                               [FieldProblem("via", "unknown entry point", "Use python.")])
+        if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+            raise InvalidInput(messages.IDEMPOTENCY_KEY_TOO_LONG.format(max=MAX_IDEMPOTENCY_KEY),
+                               [FieldProblem("Idempotency-Key", "too long",
+                                             f"Use at most {MAX_IDEMPOTENCY_KEY} characters.")])
+        spec = self.registry.get(name)
+        data = validate_payload(spec, payload)
+        inv, created = self.store.invocations.create(
+            function=spec.name, payload=data, caller=caller, via=via,
+            timeout_s=spec.timeout_s, retries=spec.retries, idempotency_key=idempotency_key,
+            ray_job_id=ray_job_id)
+        return Prepared(inv, created)
+
+    def invoke(self, name: str, payload: Any = None, *, caller: str | None = None,
+               via: str = "python", idempotency_key: str | None = None, wait: bool = True,
+               wait_s: float | None = None, ray_job_id: str | None = None) -> Invocation:
+        """Invoke `name`. wait=True blocks until it ends (or wait_s passes)."""
+        import ray
+
+        prepared = self.prepare(name, payload, caller=caller or default_caller(), via=via,
+                                idempotency_key=idempotency_key, ray_job_id=ray_job_id)
+        inv = prepared.invocation
+        if inv.done:
+            return inv
+        sup = self.supervisor()
+        if wait:
+            ray.get(sup.run.remote(inv.id, wait_s))
+        else:
+            ray.get(sup.submit.remote(inv.id))
+        return self.store.invocations.get(inv.id)
+
+    async def ainvoke(self, name: str, payload: Any = None, *, caller: str, via: str,
+                      idempotency_key: str | None = None, wait: bool = True,
+                      wait_s: float | None = None) -> Invocation:
+        """The same path for asyncio callers (the gateway); store calls are short."""
+        prepared = self.prepare(name, payload, caller=caller, via=via,
+                                idempotency_key=idempotency_key)
+        inv = prepared.invocation
+        if inv.done:
+            return inv
+        sup = self.supervisor()
+        if wait:
+            await sup.run.remote(inv.id, wait_s)
+        else:
+            await sup.submit.remote(inv.id)
+        return self.store.invocations.get(inv.id)
+
+    def wait(self, inv_id: str, timeout_s: float | None = None) -> Invocation:
+        import ray
+
+        inv = self.store.invocations.get(inv_id)
+        if not inv.done:
+            ray.get(self.supervisor().wait.remote(inv_id, timeout_s))
+            inv = self.store.invocations.get(inv_id)
+        return inv
+
+    def get(self, inv_id: str) -> Invocation:
+        return self.store.invocations.get(inv_id)
+
+    def list(self, **filters) -> list[Invocation]:
+        return self.store.invocations.list(**filters)
+
+    def _check_cancellable(self, inv_id: str) -> Invocation:
+        inv = self.store.invocations.get(inv_id)
+        if inv.done:
+            raise Conflict(messages.NOT_CANCELLABLE.format(id=inv_id, status=inv.status.value))
+        return inv
+
+    def cancel(self, inv_id: str, *, caller: str | None = None) -> Invocation:
+        import ray
+
+        self._check_cancellable(inv_id)
+        ray.get(self.supervisor().cancel.remote(inv_id, caller or default_caller()))
+        return self.store.invocations.get(inv_id)
+
+    async def acancel(self, inv_id: str, *, caller: str) -> Invocation:
+        self._check_cancellable(inv_id)
+        await self.supervisor().cancel.remote(inv_id, caller)
+        return self.store.invocations.get(inv_id)
+
+
+_default: Client | None = None
+
+
+def client() -> Client:
+    global _default
+    if _default is None:
+        _default = Client()
+    return _default
+
+
+def invoke(name: str, payload: Any = None, *, caller: str | None = None, via: str = "python",
+           idempotency_key: str | None = None, wait: bool = True) -> Invocation:
+    """Invoke a Fleet function from Python (see Client.invoke)."""
+    return client().invoke(name, payload, caller=caller, via=via,
+                           idempotency_key=idempotency_key, wait=wait)
+
+
+__all__ = ["Client", "Status", "client", "invoke"]

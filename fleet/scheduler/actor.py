@@ -1,0 +1,45 @@
+"""The scheduler as a detached Ray actor: restarted by Ray if it dies, ticking in a thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import ray
+
+from fleet.runtime import Client
+from fleet.scheduler.core import SchedulerCore
+
+log = logging.getLogger("fleet.scheduler")
+SCHEDULER_NAME = "fleet-scheduler"
+
+
+class Scheduler:
+    def __init__(self) -> None:
+        self.client = Client()
+        self.core = SchedulerCore(self.client)
+        self.core.sync_code_schedules()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="fleet-scheduler", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        tick_s = self.client.settings.scheduler.tick_s
+        while not self._stop.is_set():
+            try:
+                # Keeps the supervisor's recovery sweep alive after it restarts.
+                ray.get(self.client.supervisor().ping.remote(), timeout=30)
+                self.core.tick()
+            except Exception:
+                log.exception("scheduler tick failed")
+            self._stop.wait(tick_s - (time.time() % tick_s))
+
+    def ping(self) -> str:
+        return "ok"
+
+    def tick_now(self) -> list[str]:
+        return self.core.tick()
+
+
+SchedulerActor = ray.remote(Scheduler)

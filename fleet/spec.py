@@ -1,0 +1,162 @@
+"""`@function`: turn a plain Python function into a Fleet function, validated at import time.
+
+A Fleet function takes one pydantic model and returns one (Modal-style early validation: a
+wrong signature fails when the module is imported, with a message that says what to change,
+not when the first user invokes it). The decorated function stays a plain function, so it
+can be called directly in tests and pickled by reference into Ray workers.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from fleet import messages
+from fleet.errors import DefinitionError
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+SPEC_ATTR = "__fleet_spec__"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What Fleet knows about a function: its models and the resources it runs with."""
+
+    name: str
+    fn: Callable[[Any], Any]
+    input_model: type[BaseModel]
+    output_model: type[BaseModel] | None
+    cpus: float
+    gpus: float
+    memory_mb: int | None
+    timeout_s: float
+    retries: int
+    schedule: str | None
+    description: str
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.fn.__module__}.{self.fn.__qualname__}"
+
+    def ray_options(self) -> dict[str, Any]:
+        """Options for the Ray task. Exceptions are not retried; a dead worker is."""
+        opts: dict[str, Any] = {
+            "num_cpus": self.cpus,
+            "num_gpus": self.gpus,
+            "max_retries": self.retries,
+            "retry_exceptions": False,
+            "name": f"fleet:{self.name}",
+        }
+        if self.memory_mb:
+            opts["memory"] = self.memory_mb * 1024 * 1024
+        return opts
+
+    def describe(self) -> dict[str, Any]:
+        """The public view: what GET /v1/functions and `fleet functions` show."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": self.input_model.model_json_schema(),
+            "output_schema": self.output_model.model_json_schema() if self.output_model else None,
+            "resources": {"cpus": self.cpus, "gpus": self.gpus, "memory_mb": self.memory_mb},
+            "timeout_s": self.timeout_s,
+            "retries": self.retries,
+            "schedule": self.schedule,
+        }
+
+
+def _fail(fn: Callable, problem: str) -> DefinitionError:
+    where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}"
+    return DefinitionError(messages.FUNCTION_DEFINITION.format(where=where, problem=problem))
+
+
+def _models(fn: Callable) -> tuple[type[BaseModel], type[BaseModel] | None]:
+    params = list(inspect.signature(fn).parameters.values())
+    if len(params) != 1:
+        raise _fail(fn, f"takes {len(params)} parameters; a Fleet function takes exactly one, "
+                        "a pydantic model (def f(req: MyRequest) -> MyResult).")
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception as exc:  # an annotation that cannot be resolved
+        raise _fail(fn, f"its type hints cannot be resolved ({exc}).") from None
+    input_model = hints.get(params[0].name)
+    if not (inspect.isclass(input_model) and issubclass(input_model, BaseModel)):
+        raise _fail(fn, f"parameter '{params[0].name}' must be annotated with a pydantic "
+                        "BaseModel subclass.")
+    output_model = hints.get("return")
+    if output_model is type(None):
+        output_model = None
+    elif not (inspect.isclass(output_model) and issubclass(output_model, BaseModel)):
+        raise _fail(fn, "the return annotation must be a pydantic BaseModel subclass "
+                        "(or None).")
+    return input_model, output_model
+
+
+def function(
+    fn: Callable | None = None,
+    *,
+    name: str | None = None,
+    cpus: float = 1,
+    gpus: float = 0,
+    memory_mb: int | None = None,
+    timeout_s: float = 3600,
+    retries: int = 1,
+    schedule: str | None = None,
+    description: str | None = None,
+):
+    """Register `fn` as a Fleet function. Usable bare (`@function`) or with options.
+
+    cpus/gpus may be fractional (Ray resources); timeout_s stops the run and records it as
+    timed_out; retries counts re-runs after the worker process dies (exceptions are not
+    retried: a bug fails the same way twice); schedule is a cron expression or '@every 10s'.
+    """
+
+    def wrap(f: Callable) -> Callable:
+        if not callable(f) or inspect.isclass(f):
+            raise _fail(f, "decorate a function, not a class or value.")
+        fname = name or f.__name__
+        if not NAME_RE.match(fname):
+            raise _fail(f, f"name '{fname}' must be lower_snake_case, 1-63 characters.")
+        if cpus < 0 or gpus < 0:
+            raise _fail(f, "cpus and gpus must be >= 0.")
+        if timeout_s <= 0:
+            raise _fail(f, "timeout_s must be > 0.")
+        if retries < 0 or int(retries) != retries:
+            raise _fail(f, "retries must be a whole number >= 0.")
+        if memory_mb is not None and memory_mb <= 0:
+            raise _fail(f, "memory_mb must be > 0 when set.")
+        if inspect.iscoroutinefunction(f):
+            raise _fail(f, "async functions are not supported yet; write a plain def.")
+        if schedule is not None:
+            from fleet.scheduler.slots import parse_schedule
+
+            parse_schedule(schedule)  # raises InvalidInput with the accepted forms
+        input_model, output_model = _models(f)
+        doc = inspect.getdoc(f) or ""
+        spec = FunctionSpec(
+            name=fname,
+            fn=f,
+            input_model=input_model,
+            output_model=output_model,
+            cpus=float(cpus),
+            gpus=float(gpus),
+            memory_mb=memory_mb,
+            timeout_s=float(timeout_s),
+            retries=int(retries),
+            schedule=schedule,
+            description=description or (doc.splitlines()[0] if doc else ""),
+        )
+        setattr(f, SPEC_ATTR, spec)
+        return f
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def spec_of(obj: Any) -> FunctionSpec | None:
+    return getattr(obj, SPEC_ATTR, None) if callable(obj) else None

@@ -1,0 +1,96 @@
+"""Engines for the store: SQLite in WAL mode by default, PostgreSQL by URL.
+
+SQLite gets two engines. Writes begin with BEGIN IMMEDIATE, so two processes that both read
+then write (a compare-and-set) queue on the lock instead of failing with 'database is
+locked' halfway through; reads use plain deferred transactions and never wait on a writer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select
+from sqlalchemy.engine import make_url
+
+from fleet.store import schema
+
+SCHEMA_VERSION = 1
+
+# version -> function(conn) that brings the schema from version-1 to version.
+# Version 1 is the initial schema; later versions append here, never edit earlier ones.
+MIGRATIONS: dict[int, object] = {
+    1: lambda conn: schema.metadata.create_all(conn),
+}
+
+
+@dataclass(frozen=True)
+class Engines:
+    write: Engine
+    read: Engine
+    dialect: str
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    u = make_url(url)
+    if u.database and u.database != ":memory:":
+        from pathlib import Path
+
+        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's begin event issue BEGIN
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def make_engines(url: str) -> Engines:
+    if url.startswith("sqlite"):
+        return Engines(_sqlite_engine(url, True), _sqlite_engine(url, False), "sqlite")
+    kwargs = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        u = make_url(url)
+        if u.drivername == "postgresql":  # psycopg 3 is the driver we ship
+            url = u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    engine = create_engine(url, **kwargs)
+    return Engines(engine, engine, engine.dialect.name)
+
+
+def migrate(engines: Engines) -> int:
+    """Bring the schema to SCHEMA_VERSION; safe to call from many processes at once."""
+    with engines.write.begin() as conn:
+        if engines.dialect == "postgresql":
+            # One migrator at a time across processes.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(726300)")
+        if not inspect(conn).has_table(schema.schema_version.name):
+            schema.schema_version.create(conn)
+        current = conn.execute(
+            select(schema.schema_version.c.version).order_by(schema.schema_version.c.version.desc())
+        ).scalar()
+        current = current or 0
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[version](conn)
+            conn.execute(insert(schema.schema_version).values(version=version,
+                                                               applied_at=time.time()))
+        return SCHEMA_VERSION
+
+
+def dispose(engines: Engines) -> None:
+    engines.write.dispose()
+    if engines.read is not engines.write:
+        engines.read.dispose()
+
+
+__all__ = ["Engines", "SCHEMA_VERSION", "make_engines", "migrate", "dispose"]

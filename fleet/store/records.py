@@ -1,0 +1,106 @@
+"""Invocation statuses and the record shape every entry point returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.CANCELLED})
+ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+# The allowed moves; the store enforces them with compare-and-set updates.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED}),
+    Status.RUNNING: frozenset(
+        {Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.CANCELLED}
+    ),
+    Status.SUCCEEDED: frozenset(),
+    Status.FAILED: frozenset(),
+    Status.TIMED_OUT: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+
+
+def sources_of(target: Status) -> tuple[str, ...]:
+    """Statuses from which `target` may be reached."""
+    return tuple(s.value for s, dests in TRANSITIONS.items() if target in dests)
+
+
+ENTRY_POINTS = ("python", "http", "job", "cli", "slack", "schedule")
+
+
+def _iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    id: str
+    function: str
+    status: Status
+    via: str
+    caller: str
+    idempotency_key: str | None
+    ray_job_id: str | None
+    payload: Any
+    result: Any
+    error_type: str | None
+    error_message: str | None
+    attempts: int
+    timeout_s: float
+    retries: int
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    duration_s: float | None
+
+    @classmethod
+    def from_row(cls, row) -> Invocation:
+        m = row._mapping
+        return cls(**{k: m[k] for k in cls.__dataclass_fields__ if k != "status"},
+                   status=Status(m["status"]))
+
+    @property
+    def done(self) -> bool:
+        return self.status.terminal
+
+    def public(self) -> dict[str, Any]:
+        """The one record shape that HTTP, the CLI, Python and jobs all show."""
+        error = None
+        if self.error_type or self.error_message:
+            error = {"type": self.error_type, "message": self.error_message}
+        return {
+            "id": self.id,
+            "function": self.function,
+            "status": self.status.value,
+            "via": self.via,
+            "caller": self.caller,
+            "idempotency_key": self.idempotency_key,
+            "ray_job_id": self.ray_job_id,
+            "attempts": self.attempts,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "duration_s": self.duration_s,
+            "input": self.payload,
+            "result": self.result,
+            "error": error,
+        }

@@ -1,0 +1,1 @@
+"""Fleet's built-in functions, one module per family. Discovered by the registry."""

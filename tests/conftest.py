@@ -1,0 +1,44 @@
+"""Shared fixtures. Everything a test starts lives under .tmp/ and listens on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import PostgresServer
+
+ROOT = Path(__file__).resolve().parent.parent
+TMP = ROOT / ".tmp"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = PostgresServer(TMP / f"pg-{os.getpid()}")
+    if not server.available:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are missing; .ci/run installs them.")
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path):
+    """A fresh, empty store on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fleet.db'}"
+        return
+    base = request.getfixturevalue("postgres_server")
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://"),
+                             isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    yield base.rsplit("/", 1)[0] + f"/{name}"

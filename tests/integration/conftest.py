@@ -1,0 +1,90 @@
+"""One real Fleet for the whole integration session, started by the real `fleet up`.
+
+It uses free ports, a FLEET_HOME and RAY_TMPDIR under .tmp/, token auth as in production,
+and the test functions in tests/fixtures registered through function_modules/paths.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, TMP
+from tests.support.postgres import free_port
+
+ADMIN = "it-admin-token-0123456789"
+READER = "it-reader-token-0123456789"
+FLEET = str(Path(sys.executable).parent / "fleet")
+
+
+def fleet_cli(*args: str, check: bool = True, timeout: float = 300,
+              env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([FLEET, *args], capture_output=True, text=True, timeout=timeout,
+                          check=check, cwd=ROOT, env=env or os.environ.copy())
+
+
+@pytest.fixture(scope="session")
+def fleet_home():
+    home = TMP / f"it-{os.getpid()}"
+    home.mkdir(parents=True, exist_ok=True)
+    ports = [free_port() for _ in range(3)]
+    (home / "fleet.yaml").write_text(f"""
+function_modules: [functions, fleet_testfuncs]
+function_paths: [{ROOT / 'tests' / 'fixtures'}]
+tokens:
+  - {{name: admin, token: {ADMIN}, scopes: [admin]}}
+  - {{name: reader, token: {READER}, scopes: [read]}}
+gateway: {{port: {ports[0]}, max_body_bytes: 65536}}
+scheduler: {{tick_s: 0.5, max_catchup: 5}}
+cluster: {{num_cpus: 2, gcs_port: {ports[1]}, dashboard_port: {ports[2]}}}
+""")
+    os.environ["FLEET_HOME"] = str(home)
+    os.environ.setdefault("RAY_TMPDIR", str(TMP / "r"))
+    Path(os.environ["RAY_TMPDIR"]).mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    up = fleet_cli("up", check=False)
+    if up.returncode != 0:
+        logs = "\n".join(p.read_text()[-3000:] for p in (home / "logs").glob("*.log"))
+        pytest.fail(f"fleet up failed: {up.stdout}\n{up.stderr}\n{logs}")
+    print(f"fleet up took {time.monotonic() - started:.1f}s")
+    yield home
+    fleet_cli("down", check=False)
+
+
+@pytest.fixture(scope="session")
+def client(fleet_home):
+    from fleet import config
+    from fleet.runtime import Client
+
+    config.clear_cache()
+    return Client(config.load_settings(fleet_home))
+
+
+@pytest.fixture(scope="session")
+def gateway_url(client):
+    from fleet.cluster import ClusterInfo
+
+    return ClusterInfo.read(client.settings).gateway_url
+
+
+@pytest.fixture(scope="session")
+def http(gateway_url):
+    with httpx.Client(base_url=gateway_url, timeout=120,
+                      headers={"Authorization": f"Bearer {ADMIN}"}) as c:
+        yield c
+
+
+def wait_until(cond, timeout_s: float = 60, every_s: float = 0.2):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(every_s)
+    raise AssertionError(f"condition not met within {timeout_s}s")

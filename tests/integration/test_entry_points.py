@@ -1,0 +1,85 @@
+"""The same function through every entry point gives the same record shape, with the right
+entry point recorded."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+from tests.integration.conftest import fleet_cli, wait_until
+
+RECORD_KEYS = {"id", "function", "status", "via", "caller", "idempotency_key", "ray_job_id",
+               "attempts", "created_at", "started_at", "finished_at", "duration_s", "input",
+               "result", "error"}
+
+
+def check(rec: dict, via: str, tag: str, caller: str | None = None) -> None:
+    assert set(rec) == RECORD_KEYS
+    assert rec["function"] == "mark" and rec["via"] == via
+    assert rec["status"] == "succeeded", rec
+    assert rec["input"]["tag"] == tag and rec["result"]["runs"] >= 1
+    assert rec["attempts"] == 1 and rec["duration_s"] > 0
+    if caller:
+        assert rec["caller"] == caller
+
+
+def test_python_http_cli_job_and_schedule_share_one_record_shape(client, http, tmp_path):
+    out = tmp_path / "marks.txt"
+    path = str(out)
+
+    check(client.invoke("mark", {"path": path, "tag": "python"}).public(), "python", "python")
+
+    r = http.post("/v1/functions/mark/invoke", json={"path": path, "tag": "http"})
+    assert r.status_code == 200
+    check(r.json(), "http", "http", caller="admin")
+
+    r = http.post("/v1/functions/mark/spawn", json={"path": path, "tag": "async"})
+    assert r.status_code == 202 and r.headers["location"] == f"/v1/invocations/{r.json()['id']}"
+    done = wait_until(lambda: (x := http.get(r.headers["location"]).json())["status"]
+                      == "succeeded" and x)
+    check(done, "http", "async")
+
+    cli = fleet_cli("invoke", "mark", f"path={path}", "tag=cli", "--json")
+    check(json.loads(cli.stdout), "cli", "cli")
+
+    cli_job = fleet_cli("invoke", "mark", f"path={path}", "tag=clijob", "--via", "job",
+                        "--json")
+    rec = json.loads(cli_job.stdout)
+    check(rec, "job", "clijob")
+    assert rec["ray_job_id"].startswith("raysubmit_")
+
+    # plain `ray job submit --working-dir .`, the way a Ray user would
+    info = json.loads((Path(os.environ["FLEET_HOME"]) / "run" / "cluster.json").read_text())
+    env = {**os.environ, "RAY_API_SERVER_ADDRESS": info["dashboard_url"],
+           "RAY_AUTH_MODE": "token"}
+    ray_bin = str(Path(sys.executable).parent / "ray")
+    sub = subprocess.run([ray_bin, "job", "submit", "--working-dir", ".", "--", "python", "-m",
+                          "fleet.jobs", "mark", f"path={path}", "tag=rayjob"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert sub.returncode == 0, sub.stdout[-2000:] + sub.stderr[-2000:]
+    jobs = [i.public() for i in client.list(function="mark", via="job", limit=10)
+            if i.payload["tag"] == "rayjob"]
+    assert len(jobs) == 1
+    check(jobs[0], "job", "rayjob")
+    assert jobs[0]["ray_job_id"] in sub.stdout + sub.stderr
+
+    client.store.schedules.add(name="entry-points", function="mark", spec="@every 1s",
+                               payload={"path": path, "tag": "schedule"}, actor="test")
+    try:
+        sched = wait_until(lambda: [i for i in client.list(function="mark", via="schedule")
+                                    if i.status.value == "succeeded"], timeout_s=30)
+    finally:
+        client.store.schedules.remove("entry-points", actor="test")
+    check(sched[0].public(), "schedule", "schedule", caller="schedule:entry-points")
+    assert sched[0].idempotency_key.startswith("schedule:entry-points:")
+
+
+def test_cli_failures_exit_non_zero_with_the_same_messages(tmp_path):
+    r = fleet_cli("invoke", "nope", check=False)
+    assert r.returncode == 3 and "No function named 'nope'" in r.stderr
+    r = fleet_cli("invoke", "mark", "tag=x", check=False)
+    assert r.returncode == 2 and "path" in r.stderr and "required" in r.stderr.lower()
+    r = fleet_cli("invoke", "boom", check=False)
+    assert r.returncode == 1 and "the input table has no rows" in r.stdout
