@@ -65,6 +65,9 @@ class ClusterConfig(BaseModel):
     gcs_port: int = 6380
     dashboard_port: int = 8265
     token_auth: bool = True
+    # Idle Ray workers kept warm (Ray's num_workers_soft_limit).
+    warm_workers: int = Field(default=16, ge=1, le=512)
+    worker_niceness: int = Field(default=0, ge=0, le=19)
 
 
 class Settings(BaseModel):

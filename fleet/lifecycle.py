@@ -8,6 +8,7 @@ interfaces, and the token is their guard.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -23,7 +24,7 @@ import yaml
 
 from fleet import config as config_mod
 from fleet import messages
-from fleet.cluster import NAMESPACE, ClusterInfo, connect, use_token_auth
+from fleet.cluster import ClusterInfo
 from fleet.config import Settings, fleet_env
 from fleet.errors import Unavailable
 
@@ -90,6 +91,9 @@ def _ray_env(settings: Settings) -> dict[str, str]:
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")  # job drivers find this python
     if settings.cluster.token_auth:
         env["RAY_AUTH_MODE"] = "token"
+    # Ray runs workers at nice 15. The supervisor is a worker too and sits on every
+    # invocation's path; niced below the gateway it starved under load (bench/gateway).
+    env.setdefault("RAY_worker_niceness", str(settings.cluster.worker_niceness))
     return env
 
 
@@ -110,6 +114,12 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
            "--disable-usage-stats", "--include-dashboard=true"]
     if c.num_cpus is not None:
         cmd.append(f"--num-cpus={c.num_cpus}")
+    # Ray keeps only num_cpus idle workers and kills the rest after 1 s; functions with
+    # fractional CPUs run many at once, so keep that many warm instead of paying a Python
+    # start-up per invocation (measured in bench/gateway: c=16 stalled without it).
+    cmd.append("--system-config=" + json.dumps({
+        "num_workers_soft_limit": c.warm_workers,
+        "idle_worker_killing_time_threshold_ms": 300_000}))
     progress(f"starting a Ray head on port {c.gcs_port}")
     with open(logs / "ray.log", "ab") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -130,43 +140,27 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
                        token_auth=c.token_auth, ray_pid=proc.pid)
 
 
-def _start_gateway(settings: Settings, progress: Progress) -> tuple[str, int]:
+def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
     g = settings.gateway
     url = f"http://{g.host}:{g.port}"
-    progress(f"starting the gateway on {url}")
+    progress(f"starting the Fleet server (supervisor, scheduler, gateway on {url})")
     if _port_open(g.host, g.port):
         raise Unavailable(f"Port {g.port} is taken by another process. Set gateway.port in "
                           "fleet.yaml to a free port.")
     logs = settings.home / "logs"
-    with open(logs / "gateway.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "fleet.gateway"], env=_ray_env(settings),
+    with open(logs / "server.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "fleet.server"], env=_ray_env(settings),
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
 
     def ready() -> bool:
         if proc.poll() is not None:
             raise Unavailable(f"The gateway exited ({proc.returncode}); see "
-                              f"{logs / 'gateway.log'}.")
+                              f"{logs / 'server.log'}.")
         return _healthy(url)
 
-    _wait(ready, 90, "The gateway")
+    _wait(ready, 180, "The Fleet server")
     return url, proc.pid
-
-
-def start_actors(settings: Settings, progress: Progress) -> None:
-    import ray
-
-    from fleet.runtime import Client
-    from fleet.scheduler.actor import SCHEDULER_NAME, SchedulerActor
-
-    progress("starting the supervisor and the scheduler")
-    client = Client(settings)
-    ray.get(client.supervisor().ping.remote(), timeout=120)
-    sched = SchedulerActor.options(
-        name=SCHEDULER_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
-        max_restarts=-1, num_cpus=0, max_concurrency=4,
-        runtime_env={"env_vars": fleet_env(settings)}).remote()
-    ray.get(sched.ping.remote(), timeout=120)
 
 
 def up(home: Path | None = None, progress: Progress = _noop) -> ClusterInfo:
@@ -176,12 +170,8 @@ def up(home: Path | None = None, progress: Progress = _noop) -> ClusterInfo:
     if info is None or not _alive(info.ray_pid):
         info = _start_ray(settings, progress)
         info.write(settings)
-    if settings.cluster.token_auth:
-        use_token_auth()
-    connect(settings)
-    start_actors(settings, progress)
     if not (info.gateway_url and _alive(info.gateway_pid) and _healthy(info.gateway_url)):
-        url, pid = _start_gateway(settings, progress)
+        url, pid = _start_server(settings, progress)
         info = ClusterInfo(**{**info.__dict__, "gateway_url": url, "gateway_pid": pid})
         info.write(settings)
     return info

@@ -39,6 +39,10 @@ INTERNAL_ERROR = "Fleet hit an internal error (reference {ref}). The operator's 
 CLUSTER_UNAVAILABLE = (
     "Fleet cannot reach its Ray cluster{detail}. Start it with `fleet up`, then try again."
 )
+RUNTIME_NOT_UP = (
+    "Fleet's server (supervisor and scheduler) is not running on the cluster. Start it with "
+    "`fleet up`."
+)
 STORE_UNAVAILABLE = "Fleet cannot reach its store: {reason}. Check store_url in fleet.yaml."
 
 TIMED_OUT = "Ran longer than its timeout of {timeout_s:g} s and was stopped."

@@ -1,0 +1,1 @@
+"""Ray Serve applications: gateway (here), and later model, router, rag and llm apps."""

@@ -44,6 +44,14 @@ def up() -> None:
 
 
 @app.command()
+def demo() -> None:
+    """Run the end-to-end demo on built-in data (starts Fleet if needed)."""
+    from fleet import demo as demo_mod
+
+    demo_mod.run()
+
+
+@app.command()
 def down() -> None:
     """Stop the gateway and the Ray head started by `fleet up`. Stored data stays."""
     stopped = lifecycle.down(progress=_progress)

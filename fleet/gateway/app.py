@@ -21,7 +21,7 @@ from fleet.config import Settings, load_settings
 from fleet.errors import FieldProblem, FleetError, InvalidInput
 from fleet.gateway.auth import Identity, TokenAuth
 from fleet.gateway.limits import BodyLimit
-from fleet.gateway.metrics import GatewayMetrics
+from fleet.gateway.metrics import GatewayMetrics, RequestCounter
 from fleet.gateway.problems import (
     fleet_error_handler,
     internal_error_handler,
@@ -71,13 +71,6 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(Exception, internal_error_handler)
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next):
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.requests.labels(getattr(route, "path", "unmatched"),
-                                str(response.status_code)).inc()
-        return response
 
     def wait_limit(wait: float | None) -> float:
         value = gw.default_wait_s if wait is None else wait
@@ -165,6 +158,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         client.store.schedules.remove(name, who.name)
         return Response(status_code=204)
 
+    app.add_middleware(RequestCounter, counter=metrics.requests)
     # Added last, so it is the outermost layer: oversized bodies never reach a handler.
     app.add_middleware(BodyLimit, max_bytes=gw.max_body_bytes)
     return app

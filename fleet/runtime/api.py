@@ -8,6 +8,7 @@ same path for the asyncio gateway.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import threading
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ from typing import Any
 
 from fleet import messages
 from fleet.cluster import NAMESPACE, connect, prepare_auth
-from fleet.config import Settings, fleet_env, load_settings
-from fleet.errors import Conflict, FieldProblem, InvalidInput
+from fleet.config import Settings, load_settings
+from fleet.errors import Conflict, FieldProblem, InvalidInput, Unavailable
 from fleet.registry import Registry, registry_for
 from fleet.store import ENTRY_POINTS, Invocation, Status, Store, open_store
 
@@ -40,10 +41,13 @@ def default_caller() -> str:
 class Client:
     """Fleet's Python API over one installation (FLEET_HOME)."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, local_supervisor=None) -> None:
         self.settings = settings or load_settings()
         prepare_auth(self.settings)
         self._supervisor = None
+        # Set when this client runs inside the supervisor actor (the gateway does): its
+        # async methods are then called directly instead of through a Ray actor call.
+        self._local = local_supervisor
         self._lock = threading.Lock()
 
     @property
@@ -57,19 +61,18 @@ class Client:
     # -- the cluster side
 
     def supervisor(self):
-        """The supervisor actor's handle, created on first use (idempotent by name)."""
+        """The supervisor actor's handle. The Fleet server (started by `fleet up`) owns it,
+        so the Ray job of every function task lives as long as the server does."""
         if self._supervisor is None:
             with self._lock:
                 if self._supervisor is None:
                     connect(self.settings)
-                    from fleet.runtime.supervisor import SupervisorActor
+                    import ray
 
-                    self._supervisor = SupervisorActor.options(
-                        name=SUPERVISOR_NAME, namespace=NAMESPACE, lifetime="detached",
-                        get_if_exists=True, max_restarts=-1, num_cpus=0,
-                        max_concurrency=1000,
-                        runtime_env={"env_vars": fleet_env(self.settings)},
-                    ).remote()
+                    try:
+                        self._supervisor = ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE)
+                    except ValueError:
+                        raise Unavailable(messages.RUNTIME_NOT_UP) from None
         return self._supervisor
 
     # -- the invoke path
@@ -107,26 +110,31 @@ class Client:
             return inv
         sup = self.supervisor()
         if wait:
-            ray.get(sup.run.remote(inv.id, wait_s))
+            ray.get(sup.run.remote(inv.id, wait_s, inv))
         else:
-            ray.get(sup.submit.remote(inv.id))
+            ray.get(sup.submit.remote(inv.id, inv))
         return self.store.invocations.get(inv.id)
 
     async def ainvoke(self, name: str, payload: Any = None, *, caller: str, via: str,
                       idempotency_key: str | None = None, wait: bool = True,
                       wait_s: float | None = None) -> Invocation:
-        """The same path for asyncio callers (the gateway); store calls are short."""
-        prepared = self.prepare(name, payload, caller=caller, via=via,
-                                idempotency_key=idempotency_key)
+        """The same path for asyncio callers (the gateway). Store calls run in a thread:
+        a write may wait for SQLite's lock, and the event loop must not wait with it."""
+        prepared = await asyncio.to_thread(self.prepare, name, payload, caller=caller, via=via,
+                                           idempotency_key=idempotency_key)
         inv = prepared.invocation
         if inv.done:
             return inv
-        sup = self.supervisor()
         if wait:
-            await sup.run.remote(inv.id, wait_s)
+            await self._acall("run", inv.id, wait_s, inv)
         else:
-            await sup.submit.remote(inv.id)
-        return self.store.invocations.get(inv.id)
+            await self._acall("submit", inv.id, inv)
+        return await asyncio.to_thread(self.store.invocations.get, inv.id)
+
+    async def _acall(self, method: str, *args):
+        if self._local is not None:
+            return await getattr(self._local, method)(*args)
+        return await getattr(self.supervisor(), method).remote(*args)
 
     def wait(self, inv_id: str, timeout_s: float | None = None) -> Invocation:
         import ray
@@ -158,7 +166,7 @@ class Client:
 
     async def acancel(self, inv_id: str, *, caller: str) -> Invocation:
         self._check_cancellable(inv_id)
-        await self.supervisor().cancel.remote(inv_id, caller)
+        await self._acall("cancel", inv_id, caller)
         return self.store.invocations.get(inv_id)
 
 

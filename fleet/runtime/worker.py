@@ -7,6 +7,7 @@ recorded by the supervisor; the store's compare-and-set makes the first writer w
 
 from __future__ import annotations
 
+import importlib
 import traceback
 from typing import Any
 
@@ -14,8 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from fleet import messages
 from fleet.config import load_settings
-from fleet.registry import registry_for
-from fleet.spec import FunctionSpec
+from fleet.registry import add_function_paths
+from fleet.spec import FunctionSpec, spec_of
 from fleet.store import Status, open_store
 
 MAX_ERROR_CHARS = 4000
@@ -31,13 +32,25 @@ def dump_result(spec: FunctionSpec, out: Any) -> Any:
     return out.model_dump(mode="json")
 
 
-def run_invocation(inv_id: str, function: str, payload: dict) -> str:
-    """Run one attempt. Returns the status it recorded (or 'skipped')."""
+def _load(module: str, qualname: str) -> FunctionSpec:
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return spec_of(obj)
+
+
+def run_invocation(inv_id: str, module: str, qualname: str, payload: dict) -> str:
+    """Run one attempt. Returns the status it recorded (or 'skipped').
+
+    The function comes as module + qualified name, imported here after the configured
+    function paths are on sys.path: the worker imports only that function's module, not
+    the whole registry, so worker start-up stays short when Ray scales out workers."""
     settings = load_settings()
+    add_function_paths(settings)
     store = open_store(settings.resolved_store_url)
     if store.invocations.mark_running(inv_id) is None:
         return "skipped"  # cancelled or ended while waiting for resources
-    spec = registry_for(settings).get(function)
+    spec = _load(module, qualname)
     try:
         req = spec.input_model.model_validate(payload)
         out = spec.fn(req)

@@ -53,7 +53,8 @@ class InvocationRepo:
                 raise Conflict(messages.IDEMPOTENCY_KEY_REUSED.format(
                     key=idempotency_key, other=earlier.function)) from None
             return earlier, False
-        return self.get(row["id"]), True
+        return Invocation(**{k: row.get(k) for k in Invocation.__dataclass_fields__
+                             if k != "status"}, status=Status.QUEUED), True
 
     def by_idempotency_key(self, key: str) -> Invocation | None:
         with self._e.read.connect() as conn:
@@ -110,17 +111,13 @@ class InvocationRepo:
         assert status.terminal
         now = time.time()
         with self._e.write.begin() as conn:
-            started = conn.execute(select(T.c.started_at, T.c.created_at)
-                                   .where(T.c.id == inv_id)).first()
-            if started is None:
-                return False
-            begin = started[0] or started[1]
             res = conn.execute(
                 update(T)
                 .where(T.c.id == inv_id, T.c.status.in_(sources_of(status)))
                 .values(status=status.value, result=result, error_type=error_type,
                         error_message=error_message, error_traceback=error_traceback,
-                        finished_at=now, duration_s=max(0.0, now - begin),
+                        finished_at=now,
+                        duration_s=now - func.coalesce(T.c.started_at, T.c.created_at),
                         cancel_requested_by=actor if status is Status.CANCELLED else None)
             )
             if res.rowcount != 1:

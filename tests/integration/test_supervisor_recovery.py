@@ -1,5 +1,6 @@
 """Nothing is left hanging when the supervisor dies."""
 
+import httpx
 import ray
 
 from fleet.cluster import NAMESPACE
@@ -16,5 +17,14 @@ def test_supervisor_crash_marks_its_running_work_failed_and_keeps_serving(client
     inv = wait_until(lambda: (i := client.get(inv_id)).done and i, 60)
     assert inv.status.value == "failed" and inv.error_type == "Interrupted"
     assert "Invoke it again" in inv.error_message
+    # The gateway lives in the supervisor: it is back once the restarted actor is pinged.
+    wait_until(lambda: _healthy(http), 60)
     rec = http.post("/v1/functions/hello/invoke", json={"name": "again"}).json()
     assert rec["status"] == "succeeded"
+
+
+def _healthy(http) -> bool:
+    try:
+        return http.get("/healthz").status_code == 200
+    except httpx.HTTPError:
+        return False
