@@ -34,6 +34,7 @@ test-integration: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 bench: setup
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) -m bench.gateway
 
 lint: setup

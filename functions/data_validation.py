@@ -90,6 +90,11 @@ def _type_ok(series: pd.Series, expected: str) -> bool:
                                  and api.is_bool_dtype(series))
 
 
+def _missing(check: str, col: str) -> Check:
+    """A check that cannot run because its column is absent fails, saying so."""
+    return Check(check=check, column=col, passed=False, message=f"column '{col}' is missing")
+
+
 def _checks(df: pd.DataFrame, req: ValidateDataRequest) -> list[Check]:
     out: list[Check] = []
     rows = len(df)
@@ -113,8 +118,7 @@ def _checks(df: pd.DataFrame, req: ValidateDataRequest) -> list[Check]:
                              message=f"{ratio:.2%} nulls in '{col}', limit {limit:.2%}"))
     for col, rng in req.ranges.items():
         if col not in df.columns:
-            out.append(Check(check="range", column=col, passed=False,
-                             message=f"column '{col}' is missing"))
+            out.append(_missing("range", col))
             continue
         values = pd.to_numeric(df[col], errors="coerce").dropna()
         lo = float(values.min()) if len(values) else None
@@ -126,8 +130,7 @@ def _checks(df: pd.DataFrame, req: ValidateDataRequest) -> list[Check]:
                          message=f"'{col}' spans [{lo}, {hi}], allowed [{rng.min}, {rng.max}]"))
     for col, allowed in req.allowed_values.items():
         if col not in df.columns:
-            out.append(Check(check="allowed_values", column=col, passed=False,
-                             message=f"column '{col}' is missing"))
+            out.append(_missing("allowed_values", col))
             continue
         bad = sorted({str(v) for v in df[col].dropna().unique() if v not in set(allowed)})
         out.append(Check(check="allowed_values", column=col, passed=not bad,
@@ -142,8 +145,7 @@ def _checks(df: pd.DataFrame, req: ValidateDataRequest) -> list[Check]:
     if req.label_column:
         col = req.label_column
         if col not in df.columns:
-            out.append(Check(check="label_balance", column=col, passed=False,
-                             message=f"label column '{col}' is missing"))
+            out.append(_missing("label_balance", col))
         elif req.min_class_ratio is not None:
             shares = df[col].value_counts(normalize=True)
             smallest = float(shares.min()) if len(shares) else 0.0
