@@ -70,6 +70,18 @@ class ClusterConfig(BaseModel):
     worker_niceness: int = Field(default=0, ge=0, le=19)
 
 
+class ArtifactsConfig(BaseModel):
+    """Where artifacts go. `root` is a URI: file:///path (default FLEET_HOME/artifacts) or
+    s3://bucket/prefix. S3 credentials may also come from the usual AWS_* variables."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    root: str = ""
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str = "us-east-1"
+
+
 class Settings(BaseModel):
     """All of Fleet's configuration. Frozen: change the file, not the object."""
 
@@ -82,11 +94,15 @@ class Settings(BaseModel):
     gateway: GatewayConfig = GatewayConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     cluster: ClusterConfig = ClusterConfig()
-    artifact_root: str = ""
+    artifacts: ArtifactsConfig = ArtifactsConfig()
 
     @property
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.home / 'fleet.db'}"
+
+    @property
+    def artifact_root(self) -> str:
+        return self.artifacts.root or (self.home / "artifacts").as_uri()
 
     @property
     def run_dir(self) -> Path:
@@ -110,6 +126,10 @@ def _env_overrides() -> dict:
     if v := os.environ.get("FLEET_FUNCTION_PATHS"):
         out["function_paths"] = tuple(p for p in v.split(os.pathsep) if p)
     return out
+
+
+PASSED_ON = ("FLEET_STORE_URL", "FLEET_FUNCTION_MODULES", "FLEET_FUNCTION_PATHS",
+             "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3")
 
 
 def load_settings(home: Path | None = None) -> Settings:
@@ -152,7 +172,7 @@ def clear_cache() -> None:
 def fleet_env(settings: Settings) -> dict[str, str]:
     """The variables a Ray actor or job needs to find the same installation."""
     env = {"FLEET_HOME": str(settings.home)}
-    for name in ("FLEET_STORE_URL", "FLEET_FUNCTION_MODULES", "FLEET_FUNCTION_PATHS"):
+    for name in PASSED_ON:
         if os.environ.get(name):
             env[name] = os.environ[name]
     return env

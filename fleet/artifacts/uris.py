@@ -1,0 +1,53 @@
+"""Artifact URIs: file:///abs/path and s3://bucket/key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from fleet.errors import FieldProblem, InvalidInput
+
+SCHEMES = ("file", "s3")
+
+
+@dataclass(frozen=True)
+class Uri:
+    scheme: str
+    bucket: str  # empty for file://
+    key: str  # for file://, the absolute path
+
+    def __str__(self) -> str:
+        if self.scheme == "file":
+            return Path(self.key).as_uri()
+        return f"s3://{self.bucket}/{self.key}" if self.key else f"s3://{self.bucket}"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.key)
+
+
+def parse(uri: str) -> Uri:
+    """Parse a URI; a bare absolute path is taken as file://."""
+    if uri.startswith("/"):
+        return Uri("file", "", uri)
+    u = urlparse(uri)
+    if u.scheme not in SCHEMES:
+        raise InvalidInput(
+            f"'{uri}' is not a supported artifact URI; use file:///abs/path or s3://bucket/key.",
+            [FieldProblem("uri", f"scheme '{u.scheme}' unsupported", "Use file:// or s3://.")])
+    if u.scheme == "file":
+        return Uri("file", "", unquote(u.path))
+    if not u.netloc:
+        raise InvalidInput(f"'{uri}' names no bucket; use s3://bucket/key.",
+                           [FieldProblem("uri", "missing bucket", "Use s3://bucket/key.")])
+    return Uri("s3", u.netloc, u.path.lstrip("/"))
+
+
+def join(base: str, *parts: str) -> str:
+    u = parse(base)
+    tail = "/".join(p.strip("/") for p in parts if p)
+    if u.scheme == "file":
+        return str(Uri("file", "", str(Path(u.key, tail)) if tail else u.key))
+    key = "/".join(x for x in (u.key.rstrip("/"), tail) if x)
+    return str(Uri("s3", u.bucket, key))
