@@ -170,6 +170,61 @@ def cancel(inv_id: str) -> None:
     render.invocation(inv.public())
 
 
+@app.command()
+def runs(experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
+         compare: Optional[list[str]] = typer.Option(None, "--compare", "-c",
+                                                     help="Run ids to compare side by side."),
+         limit: int = typer.Option(20, "--limit", "-n"), json_out: bool = JSON_OPT) -> None:
+    """List training runs, or compare some (--compare ID --compare ID)."""
+    store = _client().store
+    if compare:
+        rows = store.runs.compare(list(compare))
+        render.as_json(rows) if json_out else render.table(rows)
+        return
+    rows = [r.public() for r in store.runs.list(experiment=experiment, limit=limit)]
+    render.as_json(rows) if json_out else render.runs(rows)
+
+
+@app.command()
+def run(run_id: str, json_out: bool = JSON_OPT) -> None:
+    """Show one run: params, lineage, and its metrics per step as a table."""
+    store = _client().store
+    r, steps = store.runs.get(run_id).public(), store.runs.metrics(run_id)
+    render.as_json({**r, "metrics": steps}) if json_out else render.run_detail(r, steps)
+
+
+@app.command()
+def models(json_out: bool = JSON_OPT) -> None:
+    """List registered models with their latest version and aliases."""
+    rows = _client().store.models.models()
+    render.as_json(rows) if json_out else render.models(rows)
+
+
+@app.command()
+def model(name: str, json_out: bool = JSON_OPT) -> None:
+    """Show a model's versions, aliases and alias history."""
+    repo = _client().store.models
+    versions = [v.public() for v in repo.versions(name)]
+    if not versions:
+        repo.get(name)  # raises the clear NotFound
+    aliases, history = repo.aliases(name), repo.alias_history(name)
+    if json_out:
+        render.as_json({"versions": versions, "aliases": aliases, "history": history})
+    else:
+        render.model_versions(name, versions, aliases, history)
+
+
+@app.command()
+def alias(name: str, alias_name: str = typer.Argument(..., metavar="ALIAS"),
+          version: int = typer.Argument(...),
+          reason: str = typer.Option(..., "--reason", "-r", help="Why (kept in history).")
+          ) -> None:
+    """Point ALIAS of model NAME at VERSION (one audited transaction)."""
+    _client().store.models.move_alias(model=name, alias=alias_name, version=version,
+                                      actor=default_caller(), reason=reason)
+    render.console.print(f"{name}@{alias_name} -> v{version}")
+
+
 @schedules_app.callback()
 def schedules(ctx: typer.Context, json_out: bool = JSON_OPT) -> None:
     """List schedules (or use a subcommand)."""

@@ -71,3 +71,67 @@ def schedules(rows: list[dict]) -> None:
         t.add_row(r["name"], r["function"], r["schedule"], r["origin"],
                   json.dumps(r["input"]), last)
     console.print(t)
+
+
+def runs(rows: list[dict]) -> None:
+    t = Table("id", "experiment", "status", "summary", "data", "created")
+    from datetime import datetime, timezone
+
+    for r in rows:
+        created = datetime.fromtimestamp(r["created_at"], tz=timezone.utc).isoformat(
+            timespec="seconds")
+        summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in r["summary"].items())
+        t.add_row(r["id"], r["experiment"], r["status"], summary,
+                  (r["data_fingerprint"] or "")[:19], created)
+    console.print(t)
+
+
+def run_detail(run: dict, steps: dict[int, dict[str, float]]) -> None:
+    for key in ("id", "experiment", "status", "params", "data_uri", "data_fingerprint",
+                "code_version", "checkpoint_uri", "artifacts", "error"):
+        if run.get(key) not in (None, {}, ""):
+            console.print(f"[bold]{key:16}[/] {run[key]}")
+    keys = sorted({k for m in steps.values() for k in m})
+    t = Table("step", *keys)
+    for step, m in sorted(steps.items()):
+        t.add_row(str(step), *(f"{m[k]:.5g}" if k in m else "" for k in keys))
+    console.print(t)
+
+
+def table(rows: list[dict]) -> None:
+    """A generic table (run comparison)."""
+    keys = sorted({k for r in rows for k in r}, key=lambda k: (k != "run", k))
+    t = Table(*keys)
+    for r in rows:
+        t.add_row(*(f"{r[k]:.5g}" if isinstance(r.get(k), float) else str(r.get(k, ""))
+                    for k in keys))
+    console.print(t)
+
+
+def models(rows: list[dict]) -> None:
+    t = Table("model", "latest", "versions", "aliases")
+    for r in rows:
+        t.add_row(r["model"], str(r["latest"]), str(r["versions"]),
+                  ", ".join(f"{a}->v{v}" for a, v in sorted(r["aliases"].items())))
+    console.print(t)
+
+
+def model_versions(name: str, versions: list[dict], aliases: dict[str, int],
+                   history: list[dict]) -> None:
+    by_version: dict[int, list[str]] = {}
+    for a, v in aliases.items():
+        by_version.setdefault(v, []).append(a)
+    t = Table("version", "aliases", "run", "metrics", "artifact")
+    for v in versions:
+        metrics = ", ".join(f"{k}={x:.4g}" for k, x in v["metrics"].items()
+                            if isinstance(x, (int, float)))
+        t.add_row(str(v["version"]), ", ".join(by_version.get(v["version"], [])),
+                  v["run_id"] or "", metrics, v["artifact_uri"])
+    console.print(t)
+    if history:
+        h = Table("alias", "from", "to", "by", "reason", title=f"{name}: alias history")
+        for e in history:
+            h.add_row(e["alias"], str(e["from_version"] or "-"), str(e["to_version"] or "-"),
+                      e["actor"], e["reason"])
+        console.print(h)

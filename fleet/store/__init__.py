@@ -15,12 +15,14 @@ from fleet.errors import Unavailable
 from fleet.store import audit
 from fleet.store.engine import SCHEMA_VERSION, Engines, dispose, make_engines, migrate
 from fleet.store.invocations import DURATION_BUCKETS, InvocationRepo
+from fleet.store.models import ModelRepo, ModelVersion
 from fleet.store.records import ACTIVE, ENTRY_POINTS, TERMINAL, Invocation, Status
+from fleet.store.runs import Run, RunRepo
 from fleet.store.schedules import Schedule, ScheduleRepo
 
 __all__ = [
     "ACTIVE", "DURATION_BUCKETS", "ENTRY_POINTS", "SCHEMA_VERSION", "TERMINAL", "Invocation",
-    "Schedule", "Status", "Store", "open_store",
+    "ModelVersion", "Run", "Schedule", "Status", "Store", "open_store",
 ]
 
 
@@ -37,6 +39,8 @@ class Store:
             raise Unavailable(messages.STORE_UNAVAILABLE.format(reason=reason)) from None
         self.invocations = InvocationRepo(self.engines)
         self.schedules = ScheduleRepo(self.engines)
+        self.runs = RunRepo(self.engines)
+        self.models = ModelRepo(self.engines)
 
     @property
     def dialect(self) -> str:

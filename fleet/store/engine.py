@@ -17,13 +17,15 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
 # Version 1 is the initial schema; later versions append here, never edit earlier ones.
 MIGRATIONS: dict[int, object] = {
-    1: lambda conn: schema.metadata.create_all(conn),
+    1: lambda conn: schema.metadata.create_all(
+        conn, tables=[schema.invocations, schema.schedules, schema.audit_log]),
+    2: lambda conn: schema.metadata.create_all(conn, tables=schema.V2_TABLES),
 }
 
 

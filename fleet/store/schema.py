@@ -83,3 +83,81 @@ audit_log = Table(
     Column("detail", JSON, nullable=True),
     Index("ix_audit_target", "target"),
 )
+
+# -- schema version 2: run tracking and the model registry ---------------------------------
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("experiment", String(128), nullable=False),
+    Column("function", String(64), nullable=False),
+    Column("invocation_id", String(40), nullable=True),
+    Column("status", String(16), nullable=False),  # running, finished, failed, stopped
+    Column("params", JSON, nullable=False),
+    Column("data_uri", Text, nullable=True),
+    Column("data_fingerprint", String(80), nullable=True),
+    Column("code_version", String(80), nullable=True),
+    Column("checkpoint_uri", Text, nullable=True),
+    Column("artifacts", JSON, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Index("ix_runs_experiment_created", "experiment", "created_at"),
+)
+
+run_metrics = Table(
+    "run_metrics",
+    metadata,
+    Column("run_id", String(40), primary_key=True),
+    Column("step", Integer, primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("model", String(128), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("run_id", String(40), nullable=True),
+    Column("artifact_uri", Text, nullable=False),
+    Column("flavor", String(64), nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("lineage", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("evaluation", JSON, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    UniqueConstraint("run_id", name="uq_model_versions_run"),  # one version per run
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model", String(128), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+alias_history = Table(
+    "alias_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(128), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=True),
+    Column("actor", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_alias_history_model", "model", "alias"),
+)
+
+V2_TABLES = [runs, run_metrics, model_versions, model_aliases, alias_history]
