@@ -1,0 +1,104 @@
+"""The per-worker training loop that Ray Train runs on every worker.
+
+Checkpoints: rank 0 writes one to artifact storage after every epoch and records its URI on
+the run. Every start of this loop (the first, a restart after a lost worker under
+FailureConfig, or a stopped run resumed by id) loads that URI, so at most the epoch that
+was running when a worker died is repeated. Each start is audited with the epoch it
+resumes from.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from fleet.artifacts import ArtifactStore
+from fleet.config import load_settings
+from fleet.store import audit, open_store
+from functions.training.models import build, load_bundle, save_bundle
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return getattr(model, "module", model)
+
+
+def _evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
+    model.eval()
+    with torch.no_grad():
+        out = _unwrap(model)(torch.from_numpy(x))
+        if task == "regression":
+            pred = out[:, 0]
+            mse = float(torch.mean((pred - torch.from_numpy(y)) ** 2))
+            return {"val_loss": mse, "val_rmse": mse ** 0.5}
+        target = torch.from_numpy(y)
+        loss = float(nn.functional.cross_entropy(out, target))
+        acc = float((out.argmax(dim=1) == target).float().mean())
+        return {"val_loss": loss, "val_accuracy": acc}
+
+
+def train_loop(config: dict) -> None:
+    import ray
+    import ray.train
+    import ray.train.torch
+
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    settings = load_settings(Path(config["fleet_home"]))
+    store = open_store(settings.resolved_store_url)
+    artifacts = ArtifactStore(settings)
+    run_id, spec = config["run_id"], config["spec"]
+    torch.manual_seed(config["seed"])
+    x_tr, y_tr, x_va, y_va = ray.get(config["data_ref"])
+    mean, std = np.asarray(config["mean"], np.float32), np.asarray(config["std"], np.float32)
+    x_tr, x_va = (x_tr - mean) / std, (x_va - mean) / std
+
+    model = build(spec)
+    loss_fn = nn.CrossEntropyLoss() if spec["task"] == "classification" else nn.MSELoss()
+    bundle, start_epoch = None, 0
+    checkpoint_uri = store.runs.get(run_id).checkpoint_uri
+    if checkpoint_uri:
+        with tempfile.TemporaryDirectory() as d:
+            bundle = load_bundle(artifacts.get_file(checkpoint_uri, Path(d) / "ckpt.pt"))
+        model.load_state_dict(bundle["state_dict"])
+        start_epoch = int(bundle["epoch"])
+    if rank == 0:
+        with store.engines.write.begin() as conn:
+            audit.record(conn, actor="train", action="run.start", target=run_id,
+                         detail={"from_epoch": start_epoch, "world_size": world})
+    model = ray.train.torch.prepare_model(model)
+    opt = torch.optim.Adam(model.parameters(), lr=config["lr"])
+    if bundle is not None and "optimizer" in bundle:
+        opt.load_state_dict(bundle["optimizer"])
+
+    shard = np.arange(rank, len(x_tr), world)
+    bs = config["batch_size"]
+    for epoch in range(start_epoch + 1, config["epochs"] + 1):
+        model.train()
+        order = np.random.default_rng(config["seed"] + epoch).permutation(shard)
+        total, seen = 0.0, 0
+        for i in range(0, len(order), bs):
+            idx = order[i:i + bs]
+            xb = torch.from_numpy(x_tr[idx])
+            yb = torch.from_numpy(y_tr[idx])
+            out = model(xb)
+            loss = loss_fn(out[:, 0], yb) if spec["task"] == "regression" else loss_fn(out, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(idx)
+            seen += len(idx)
+        metrics = {"train_loss": total / max(seen, 1), **_evaluate(model, x_va, y_va,
+                                                                   spec["task"])}
+        if rank == 0:
+            with tempfile.TemporaryDirectory() as d:
+                path = Path(d) / "ckpt.pt"
+                save_bundle(path, spec, _unwrap(model), mean, std,
+                            {"epoch": epoch, "optimizer": opt.state_dict()})
+                uri = artifacts.put_file(path, config["checkpoint_uri"].format(epoch=epoch))
+            store.runs.set_checkpoint(run_id, uri)  # checkpoint first, then the metrics
+            store.runs.log_metrics(run_id, epoch, metrics)
+        ray.train.report(metrics)

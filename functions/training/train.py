@@ -1,0 +1,173 @@
+"""`train`: a model from a table, on Ray Train (TorchTrainer), tracked and registered.
+
+validate the request -> read and fingerprint the data -> start (or resume) the run ->
+TorchTrainer with a checkpoint every epoch and FailureConfig -> on success, the final
+checkpoint becomes the model artifact and exactly one model version is registered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field, model_validator
+
+from fleet import function
+from fleet.artifacts import ArtifactStore
+from fleet.config import load_settings
+from fleet.store import open_store
+from functions.training import data as data_mod
+from functions.training.models import load_bundle
+
+
+class TrainRequest(BaseModel):
+    data: str | None = Field(None, description="Table URI: file:///…, s3://… or a path.")
+    features: list[str] = Field(default_factory=list)
+    label: str | None = None
+    task: Literal["classification", "regression"] = "classification"
+    model: str = Field("mlp", description="'mlp' or a dotted path to a factory "
+                                          "f(n_in, n_out, **model_kwargs) -> nn.Module.")
+    model_kwargs: dict = Field(default_factory=dict)
+    hidden: list[int] = Field(default_factory=lambda: [64, 64])
+    epochs: int = Field(5, ge=1, le=10_000)
+    batch_size: int = Field(256, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    validation_fraction: float = Field(0.2, gt=0, lt=1)
+    num_workers: int = Field(2, ge=1)
+    cpus_per_worker: float = Field(0.5, gt=0)
+    use_gpu: bool = False
+    seed: int = 0
+    max_failures: int = Field(2, ge=0)
+    experiment: str = "default"
+    model_name: str | None = Field(None, description="Register under this name "
+                                                     "(default: the experiment).")
+    run_id: str | None = Field(None, description="Resume this stopped run from its last "
+                                                 "checkpoint; other fields come from the run.")
+
+    @model_validator(mode="after")
+    def _needs_data_unless_resuming(self):
+        if self.run_id is None and not (self.data and self.features and self.label):
+            raise ValueError("give data, features and label (or run_id to resume a run)")
+        return self
+
+
+class TrainResult(BaseModel):
+    run_id: str
+    model: str
+    version: int
+    artifact_uri: str
+    metrics: dict[str, float]
+    epochs: int
+    resumed_from_epoch: int
+
+
+def _code_version() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5, cwd=Path(__file__).parent)
+        if out.returncode == 0:
+            return f"git:{out.stdout.strip()}"
+    except OSError:
+        pass
+    src = inspect.getsource(inspect.getmodule(_code_version))
+    return f"src:{hashlib.sha256(src.encode()).hexdigest()[:12]}"
+
+
+def _storage(artifacts: ArtifactStore, run_id: str) -> tuple[str, object]:
+    fs, path = artifacts.pyarrow_filesystem(artifacts.uri("runs", run_id, "ray"))
+    return path, fs
+
+
+@function(cpus=0.1, timeout_s=6 * 3600, retries=0)
+def train(req: TrainRequest) -> TrainResult:
+    """Train a model on Ray Train with a checkpoint every epoch; register the result."""
+    import ray
+    from ray.train import FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from functions.training.loop import train_loop
+
+    settings = load_settings()
+    store = open_store(settings.resolved_store_url)
+    artifacts = ArtifactStore(settings)
+    params = req.model_dump()
+    if req.run_id:  # resume: the run's own parameters, not today's defaults
+        previous = store.runs.get(req.run_id)
+        params = {**previous.params, "run_id": req.run_id}
+        req = TrainRequest.model_validate(params)
+    df, fingerprint = data_mod.read_table(artifacts, _as_uri(req.data))
+    x, y, classes = data_mod.select(df, req.features, req.label, req.task)
+    order = np.random.default_rng(req.seed).permutation(len(x))
+    n_val = max(1, int(len(x) * req.validation_fraction))
+    val, tr = order[:n_val], order[n_val:]
+    mean, std = x[tr].mean(axis=0), x[tr].std(axis=0) + 1e-6
+    spec = {"family": "mlp" if req.model == "mlp" else "custom", "factory": req.model,
+            "kwargs": req.model_kwargs, "task": req.task, "features": req.features,
+            "label": req.label, "hidden": req.hidden, "classes": classes}
+    run = store.runs.start(experiment=req.experiment, function="train", params=params,
+                           run_id=req.run_id, data_uri=_as_uri(req.data),
+                           data_fingerprint=fingerprint, code_version=_code_version())
+    resumed_from = 0
+    if run.checkpoint_uri:
+        resumed_from = int(store.runs.metrics(run.id) and max(store.runs.metrics(run.id)) or 0)
+    storage_path, storage_fs = _storage(artifacts, run.id)
+    config = {"fleet_home": str(settings.home), "run_id": run.id, "spec": spec,
+              "data_ref": ray.put((x[tr], y[tr], x[val], y[val])), "mean": mean.tolist(),
+              "std": std.tolist(), "epochs": req.epochs, "batch_size": req.batch_size,
+              "lr": req.lr, "seed": req.seed,
+              "checkpoint_uri": artifacts.uri("runs", run.id, "checkpoints",
+                                              "epoch-{epoch}.pt")}
+    trainer = TorchTrainer(
+        train_loop, train_loop_config=config,
+        scaling_config=ScalingConfig(num_workers=req.num_workers, use_gpu=req.use_gpu,
+                                     resources_per_worker={"CPU": req.cpus_per_worker}),
+        run_config=RunConfig(name=f"{run.id}-{uuid_suffix()}", storage_path=storage_path,
+                             storage_filesystem=storage_fs,
+                             failure_config=FailureConfig(max_failures=req.max_failures)))
+    try:
+        trainer.fit()
+    except Exception as exc:
+        store.runs.finish(run.id, "failed", error=str(exc).splitlines()[0][:500])
+        raise RuntimeError(f"training run {run.id} failed: "
+                           f"{str(exc).splitlines()[0][:300]}. Resume it with "
+                           f"run_id={run.id} once the cause is fixed.") from None
+    final = store.runs.get(run.id)
+    steps = store.runs.metrics(run.id)
+    metrics = steps[max(steps)]
+    name = req.model_name or req.experiment
+    model_uri = artifacts.uri("models", name, run.id, "model.pt")
+    with tempfile.TemporaryDirectory() as d:
+        local = artifacts.get_file(final.checkpoint_uri, Path(d) / "model.pt")
+        bundle = load_bundle(local)
+        bundle.pop("optimizer", None)
+        import torch
+
+        torch.save(bundle, local)
+        artifacts.put_file(local, model_uri)
+    version = store.models.register(
+        model=name, artifact_uri=model_uri, flavor=f"torch-{spec['family']}", run_id=run.id,
+        metrics=metrics, params={k: v for k, v in params.items() if k != "run_id"},
+        lineage={"run_id": run.id, "data_uri": final.data_uri,
+                 "data_fingerprint": fingerprint, "code_version": final.code_version},
+        actor=f"run:{run.id}")
+    store.runs.finish(run.id, "finished", artifacts={"model": model_uri})
+    return TrainResult(run_id=run.id, model=name, version=version.version,
+                       artifact_uri=model_uri, metrics=metrics, epochs=max(steps),
+                       resumed_from_epoch=resumed_from)
+
+
+def _as_uri(path: str) -> str:
+    if "://" in path:
+        return path
+    return Path(path).expanduser().resolve().as_uri()
+
+
+def uuid_suffix() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:6]

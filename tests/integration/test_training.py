@@ -1,0 +1,114 @@
+"""Training on a real Ray Train cluster: crash recovery, resume, and clean failures."""
+
+import os
+import signal
+import tempfile
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fleet.demo import make_data
+from tests.integration.conftest import wait_until
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    good, _ = make_data(tmp_path_factory.mktemp("data"), rows=300_000)
+    return str(good)
+
+
+def train_payload(table, experiment, **kw):
+    return {"data": table, "features": ["age", "income"], "label": "churned",
+            "experiment": experiment, "epochs": 8, "num_workers": 2, **kw}
+
+
+def run_of(client, experiment):
+    runs = client.store.runs.list(experiment=experiment, limit=1)
+    return runs[0] if runs else None
+
+
+def epochs_done(client, experiment) -> int:
+    run = run_of(client, experiment)
+    steps = client.store.runs.metrics(run.id) if run else {}
+    return max(steps) if steps else 0
+
+
+def starts(client, run_id):
+    return sorted(e["detail"]["from_epoch"] for e in client.store.audit_entries(target=run_id)
+                   if e["action"] == "run.start")
+
+
+def test_a_killed_worker_resumes_from_the_last_checkpoint(client, table):
+    from ray.util.state import list_actors
+
+    exp = f"kill-{uuid.uuid4().hex[:6]}"
+    inv = client.invoke("train", train_payload(table, exp), wait=False)
+    wait_until(lambda: epochs_done(client, exp) >= 2, 180, 0.1)
+    workers = list_actors(filters=[("class_name", "=", "RayTrainWorker"),
+                                   ("state", "=", "ALIVE")])
+    at_kill = epochs_done(client, exp)
+    os.kill(workers[0].pid, signal.SIGKILL)
+    done = client.wait(inv.id, 600)
+    assert done.status.value == "succeeded", done.error_message
+    run = run_of(client, exp)
+    assert sorted(client.store.runs.metrics(run.id)) == list(range(1, 9))
+    first, restart = starts(client, run.id)
+    assert first == 0 and restart >= at_kill  # at most the running epoch is repeated
+    versions = [v for v in client.store.models.versions(exp) if v.run_id == run.id]
+    assert len(versions) == 1 and done.result["version"] == versions[0].version
+
+
+def test_a_stopped_run_resumes_by_run_id(client, table):
+    exp = f"resume-{uuid.uuid4().hex[:6]}"
+    inv = client.invoke("train", train_payload(table, exp), wait=False)
+    wait_until(lambda: epochs_done(client, exp) >= 3, 180, 0.1)
+    client.cancel(inv.id, caller="test")
+    stopped_at = epochs_done(client, exp)
+    run = run_of(client, exp)
+    again = client.invoke("train", {"run_id": run.id})
+    assert again.status.value == "succeeded", again.error_message
+    assert again.result["run_id"] == run.id and again.result["resumed_from_epoch"] >= 3
+    assert starts(client, run.id)[-1] >= stopped_at - 1  # did not start over
+    assert sorted(client.store.runs.metrics(run.id)) == list(range(1, 9))
+    assert len(client.store.models.versions(exp)) == 1
+
+
+def test_the_registered_model_predicts_like_the_final_checkpoint(client, table):
+    from fleet.artifacts import ArtifactStore
+    from functions.training.models import LoadedModel, load_bundle
+
+    exp = f"same-{uuid.uuid4().hex[:6]}"
+    inv = client.invoke("train", train_payload(table, exp, epochs=2))
+    assert inv.status.value == "succeeded", inv.error_message
+    version = client.store.models.resolve(exp)
+    run = client.store.runs.get(version.run_id)
+    store = ArtifactStore(client.settings)
+    with tempfile.TemporaryDirectory() as d:
+        registered = LoadedModel(load_bundle(store.get_file(version.artifact_uri,
+                                                            Path(d) / "m.pt")))
+        final = LoadedModel(load_bundle(store.get_file(run.checkpoint_uri,
+                                                       Path(d) / "c.pt")))
+    x = np.random.default_rng(1).normal(50, 20, size=(256, 2)).astype(np.float32)
+    x[:, 1] = np.abs(x[:, 1]) * 1000
+    np.testing.assert_array_equal(registered.predict_raw(x), final.predict_raw(x))
+    assert set(registered.predict(x)["prediction"]) <= {0, 1}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"features": ["age", "salary"]}, "['salary'] not in the data"),
+    ({"label": "income", "task": "classification"}, "fractional values"),
+    ({"label": "plan", "task": "regression"}, "must be numeric for regression"),
+    ({"data": "EMPTY"}, "is empty"),
+])
+def test_bad_data_fails_clearly_and_registers_nothing(client, table, tmp_path, change,
+                                                      message):
+    if change.get("data") == "EMPTY":
+        (tmp_path / "empty.csv").write_text("")
+        change = {"data": str(tmp_path / "empty.csv")}
+    exp = f"bad-{uuid.uuid4().hex[:6]}"
+    inv = client.invoke("train", train_payload(table, exp, epochs=1, **change))
+    assert inv.status.value == "failed" and message in inv.error_message
+    assert client.store.models.versions(exp) == []
+    assert client.store.models.aliases(exp) == {}
