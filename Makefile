@@ -36,6 +36,8 @@ test-integration: setup
 bench: setup
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) -m bench.gateway
+	$(PY) -m bench.batch_infer
+	$(PY) -m bench.train
 
 lint: setup
 	$(VENV)/bin/ruff check fleet functions serve_apps bot tests bench

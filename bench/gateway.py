@@ -16,39 +16,12 @@ Results go to bench/results/gateway.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "bench-token-0123456789abcdef"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_fleet() -> Path:
-    home = ROOT / ".tmp" / f"bench-{os.getpid()}"
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "fleet.yaml").write_text(
-        f"tokens:\n  - {{name: bench, token: {TOKEN}, scopes: [admin]}}\n"
-        f"gateway: {{port: {free_port()}}}\n"
-        f"cluster: {{num_cpus: 2, gcs_port: {free_port()}, dashboard_port: {free_port()}}}\n")
-    os.environ["FLEET_HOME"] = str(home)
-    os.environ.setdefault("RAY_TMPDIR", str(ROOT / ".tmp" / "r"))
-    from fleet import lifecycle
-
-    lifecycle.up(home, progress=lambda m: print(f"  … {m}", flush=True))
-    return home
+from bench.common import ROOT, TOKEN, free_port, start_fleet, stop_fleet, write_result
 
 
 def ray_task_loop(concurrency: int, seconds: float):
@@ -126,9 +99,7 @@ def main() -> int:
     finally:
         floor.terminate()
         serve.shutdown()
-        from fleet import lifecycle
-
-        lifecycle.down()
+        stop_fleet()
 
     by = {(r.name, r.concurrency): r for r in results}
     summary = {}
@@ -145,11 +116,7 @@ def main() -> int:
               f"(goal >= 0.67x);  p50 delta = {gw.p50_ms - sv.p50_ms:+.2f} ms"
               f"{' (goal <= +2 ms)' if c == 1 else ''};  "
               f"fleet-serve / serve-noop = {gs.rps / sv.rps:.2f}x")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "gateway.json").write_text(json.dumps(
-        {"results": [r.__dict__ for r in results], "summary": summary}, indent=2))
-    print(f"\nwritten to {out / 'gateway.json'}")
+    write_result("gateway", {"results": [r.__dict__ for r in results], "summary": summary})
     return 0
 
 

@@ -63,18 +63,29 @@ class ValidateDataResult(BaseModel):
 
 
 def _read(req: ValidateDataRequest) -> pd.DataFrame:
-    path = Path(req.path).expanduser()
-    if not path.exists():
+    """Read a local path or a file:// / s3:// URI (through Fleet's artifact storage)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from fleet.artifacts import ArtifactStore
+    from fleet.config import load_settings
+
+    uri = req.path if "://" in req.path else Path(req.path).expanduser().resolve().as_uri()
+    fs, path = ArtifactStore(load_settings()).pyarrow_filesystem(uri)
+    if fs.get_file_info(path).type.name == "NotFound":
         raise FileNotFoundError(f"path '{req.path}' does not exist")
     fmt = req.format
     if fmt == "auto":
-        fmt = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
+        fmt = "parquet" if path.lower().endswith((".parquet", ".pq")) else "csv"
     if fmt == "parquet":
-        return pd.read_parquet(path)
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
+        return pq.read_table(path, filesystem=fs).to_pandas()
+    with fs.open_input_stream(path) as f:
+        raw = f.read()
+    if not raw.strip():
         return pd.DataFrame()
+    import io
+
+    return pacsv.read_csv(io.BytesIO(raw)).to_pandas()
 
 
 def _type_ok(series: pd.Series, expected: str) -> bool:

@@ -18,9 +18,10 @@ __all__ = ["ArtifactStore", "ChecksumMismatch", "Uri", "artifact_store", "join",
 
 
 class ArtifactStore:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, root: str | None = None) -> None:
+        """`root` overrides the configured artifact root (e.g. one experiment on S3)."""
         self.settings = settings
-        self.root = settings.artifact_root
+        self.root = root or settings.artifact_root
         a = settings.artifacts
         self._local = LocalBackend()
         self._s3: S3Backend | None = None

@@ -32,6 +32,11 @@ from fleet.scheduler.slots import parse_schedule
 from fleet.store import Invocation
 
 
+class AliasIn(BaseModel):
+    version: int | None = Field(description="Version to point at; null removes the alias.")
+    reason: str = Field(min_length=1, description="Why; kept in the alias history.")
+
+
 class ScheduleIn(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")
     function: str
@@ -137,6 +142,27 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     @app.post("/v1/invocations/{inv_id}/cancel", tags=["invocations"])
     async def cancel(inv_id: str, who: Identity = Depends(invoke_scope)) -> JSONResponse:
         return _record(await client.acancel(inv_id, caller=who.name))
+
+    @app.get("/v1/models", tags=["models"])
+    async def list_models(_: Identity = Depends(read)) -> dict:
+        return {"models": client.store.models.models()}
+
+    @app.get("/v1/models/{name}", tags=["models"])
+    async def get_model(name: str, _: Identity = Depends(read)) -> dict:
+        repo = client.store.models
+        versions = [v.public() for v in repo.versions(name)]
+        if not versions:
+            repo.get(name)  # the clear 404
+        return {"model": name, "versions": versions, "aliases": repo.aliases(name),
+                "history": repo.alias_history(name)}
+
+    @app.put("/v1/models/{name}/aliases/{alias}", tags=["models"])
+    async def move_alias(name: str, alias: str, body: AliasIn,
+                         who: Identity = Depends(admin)) -> dict:
+        """Move an alias (e.g. champion): one audited transaction with a reason."""
+        client.store.models.move_alias(model=name, alias=alias, version=body.version,
+                                       actor=who.name, reason=body.reason)
+        return {"model": name, "aliases": client.store.models.aliases(name)}
 
     @app.get("/v1/schedules", tags=["schedules"])
     async def list_schedules(_: Identity = Depends(read)) -> dict:

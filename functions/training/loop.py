@@ -49,7 +49,7 @@ def train_loop(config: dict) -> None:
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     settings = load_settings(Path(config["fleet_home"]))
     store = open_store(settings.resolved_store_url)
-    artifacts = ArtifactStore(settings)
+    artifacts = ArtifactStore(settings, root=config["artifact_root"])
     run_id, spec = config["run_id"], config["spec"]
     torch.manual_seed(config["seed"])
     x_tr, y_tr, x_va, y_va = ray.get(config["data_ref"])

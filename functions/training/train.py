@@ -48,6 +48,8 @@ class TrainRequest(BaseModel):
                                                      "(default: the experiment).")
     run_id: str | None = Field(None, description="Resume this stopped run from its last "
                                                  "checkpoint; other fields come from the run.")
+    artifact_root: str | None = Field(None, description="Where checkpoints and the model go "
+                                                        "(file:// or s3://); default: Fleet's.")
 
     @model_validator(mode="after")
     def _needs_data_unless_resuming(self):
@@ -94,12 +96,12 @@ def train(req: TrainRequest) -> TrainResult:
 
     settings = load_settings()
     store = open_store(settings.resolved_store_url)
-    artifacts = ArtifactStore(settings)
     params = req.model_dump()
     if req.run_id:  # resume: the run's own parameters, not today's defaults
         previous = store.runs.get(req.run_id)
         params = {**previous.params, "run_id": req.run_id}
         req = TrainRequest.model_validate(params)
+    artifacts = ArtifactStore(settings, root=req.artifact_root)
     df, fingerprint = data_mod.read_table(artifacts, _as_uri(req.data))
     x, y, classes = data_mod.select(df, req.features, req.label, req.task)
     order = np.random.default_rng(req.seed).permutation(len(x))
@@ -116,7 +118,8 @@ def train(req: TrainRequest) -> TrainResult:
     if run.checkpoint_uri:
         resumed_from = int(store.runs.metrics(run.id) and max(store.runs.metrics(run.id)) or 0)
     storage_path, storage_fs = _storage(artifacts, run.id)
-    config = {"fleet_home": str(settings.home), "run_id": run.id, "spec": spec,
+    config = {"fleet_home": str(settings.home), "artifact_root": artifacts.root,
+              "run_id": run.id, "spec": spec,
               "data_ref": ray.put((x[tr], y[tr], x[val], y[val])), "mean": mean.tolist(),
               "std": std.tolist(), "epochs": req.epochs, "batch_size": req.batch_size,
               "lr": req.lr, "seed": req.seed,

@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import ROOT, TMP
 from tests.support.postgres import free_port
+from tests.support.seaweed import ACCESS_KEY, SECRET_KEY
 
 ADMIN = "it-admin-token-0123456789"
 READER = "it-reader-token-0123456789"
@@ -30,7 +31,7 @@ def fleet_cli(*args: str, check: bool = True, timeout: float = 300,
 
 
 @pytest.fixture(scope="session")
-def fleet_home():
+def fleet_home(s3_server):
     home = TMP / f"it-{os.getpid()}"
     home.mkdir(parents=True, exist_ok=True)
     ports = [free_port() for _ in range(3)]
@@ -43,6 +44,10 @@ tokens:
 gateway: {{port: {ports[0]}, max_body_bytes: 65536}}
 scheduler: {{tick_s: 0.5, max_catchup: 5}}
 cluster: {{num_cpus: 2, gcs_port: {ports[1]}, dashboard_port: {ports[2]}}}
+artifacts:
+  s3_endpoint_url: {s3_server}
+  s3_access_key_id: {ACCESS_KEY}
+  s3_secret_access_key: {SECRET_KEY}
 """)
     os.environ["FLEET_HOME"] = str(home)
     os.environ.setdefault("RAY_TMPDIR", str(TMP / "r"))

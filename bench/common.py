@@ -1,0 +1,48 @@
+"""What every benchmark needs: a Fleet of its own on free ports, and result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-token-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_fleet() -> Path:
+    """`fleet up` under .tmp/bench-<pid> with free ports; returns FLEET_HOME."""
+    home = ROOT / ".tmp" / f"bench-{os.getpid()}"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "fleet.yaml").write_text(
+        f"tokens:\n  - {{name: bench, token: {TOKEN}, scopes: [admin]}}\n"
+        f"gateway: {{port: {free_port()}}}\n"
+        f"cluster: {{num_cpus: 2, gcs_port: {free_port()}, dashboard_port: {free_port()}}}\n")
+    os.environ["FLEET_HOME"] = str(home)
+    os.environ.setdefault("RAY_TMPDIR", str(ROOT / ".tmp" / "r"))
+    from fleet import lifecycle
+
+    lifecycle.up(home, progress=lambda m: print(f"  … {m}", flush=True))
+    return home
+
+
+def stop_fleet() -> None:
+    from fleet import lifecycle
+
+    lifecycle.down()
+
+
+def write_result(name: str, data: dict) -> Path:
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, default=str))
+    print(f"\nwritten to {path}")
+    return path
