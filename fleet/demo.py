@@ -131,6 +131,8 @@ def run() -> None:
     for inv in runs[:2]:
         _show(inv.public())
 
+    _model_lifecycle(client, info, token, good, settings.home)
+
     console.rule("[bold green]Done")
     console.print(f"""Fleet stays up for you to explore:
   gateway   {info.gateway_url}   (OpenAPI at {info.gateway_url}/docs)
@@ -142,4 +144,52 @@ def run() -> None:
   .venv/bin/fleet functions
   .venv/bin/fleet invocations
   .venv/bin/fleet invoke validate_data path={good} min_rows=100
+  .venv/bin/fleet runs; .venv/bin/fleet models; .venv/bin/fleet model churn
   .venv/bin/fleet down          # stop it (data stays in {settings.home})""")
+
+
+def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -> None:
+    """train -> evaluate (quality gate) -> champion alias -> batch_infer."""
+    from fleet.cli import render
+
+    _step(8, "train on Ray Train (2 workers, a checkpoint every epoch)")
+    holdout, _ = make_data(home / "demo" / "holdout", rows=2000, seed=11)
+    with httpx.Client(base_url=info.gateway_url, timeout=600,
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        rec = http.post("/v1/functions/train/invoke?wait=600", json={
+            "data": str(good), "features": ["age", "income"], "label": "churned",
+            "epochs": 3, "experiment": "churn"}).json()
+        _show(rec)
+        if rec["status"] != "succeeded":
+            console.print(f"[red]train failed:[/] {rec['error']}")
+            return
+        trained = rec["result"]
+        render.run_detail(client.store.runs.get(trained["run_id"]).public(),
+                          client.store.runs.metrics(trained["run_id"]))
+        ref = f"churn:{trained['version']}"
+
+        _step(9, f"evaluate {ref} on a holdout, with a quality gate")
+        rec = http.post("/v1/functions/evaluate/invoke?wait=300", json={
+            "model": ref, "data": str(holdout), "sensitive_column": "plan",
+            "thresholds": {"min_accuracy": 0.6, "max_latency_ms_per_row": 5}}).json()
+        _show(rec)
+        ev = rec["result"]
+        for k, v in ev["metrics"].items():
+            console.print(f"  {k:22} {v if v is None else round(v, 4)}")
+        console.print(f"  gate {'[green]passed' if ev['passed'] else '[red]failed'}[/]")
+
+        _step(10, "register: point the champion alias at it (audited, with a reason)")
+        if ev["passed"]:
+            http.put("/v1/models/churn/aliases/champion", json={
+                "version": trained["version"],
+                "reason": f"gate passed, accuracy {ev['metrics']['accuracy']:.3f}"})
+        console.print(f"  aliases: {client.store.models.aliases('churn')}")
+
+        _step(11, "batch_infer with churn@champion on Ray Data")
+        out = home / "demo" / f"scored-{int(time.time())}"
+        rec = http.post("/v1/functions/batch_infer/invoke?wait=600", json={
+            "model": "churn@champion", "input": str(good), "output": str(out)}).json()
+        _show(rec)
+        if rec["status"] == "succeeded":
+            r = rec["result"]
+            console.print(f"  {r['rows']} rows at {r['rows_per_s']:,.0f} rows/s -> {r['output']}")

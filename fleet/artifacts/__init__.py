@@ -61,6 +61,15 @@ class ArtifactStore:
         with tempfile.TemporaryDirectory() as d:
             return self.get_file(uri, Path(d) / "blob").read_bytes()
 
+    def check_writable(self, uri: str) -> None:
+        """Fail early, with the fix, if nothing can be written under `uri` (a missing
+        bucket, refused credentials), before hours of work are spent."""
+        u = parse(uri)
+        if u.scheme == "file":
+            u.path.mkdir(parents=True, exist_ok=True)
+        else:
+            self._backend(u)._check_bucket(u)
+
     def exists(self, uri: str) -> bool:
         u = parse(uri)
         return self._backend(u).exists(u)

@@ -18,6 +18,7 @@ from torch import nn
 
 from fleet.artifacts import ArtifactStore
 from fleet.config import load_settings
+from fleet.registry import add_function_paths
 from fleet.store import audit, open_store
 from functions.training.models import build, load_bundle, save_bundle
 
@@ -48,6 +49,7 @@ def train_loop(config: dict) -> None:
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     settings = load_settings(Path(config["fleet_home"]))
+    add_function_paths(settings)  # a user model factory may live on a configured path
     store = open_store(settings.resolved_store_url)
     artifacts = ArtifactStore(settings, root=config["artifact_root"])
     run_id, spec = config["run_id"], config["spec"]

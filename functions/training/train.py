@@ -102,6 +102,7 @@ def train(req: TrainRequest) -> TrainResult:
         params = {**previous.params, "run_id": req.run_id}
         req = TrainRequest.model_validate(params)
     artifacts = ArtifactStore(settings, root=req.artifact_root)
+    artifacts.check_writable(artifacts.root)
     df, fingerprint = data_mod.read_table(artifacts, _as_uri(req.data))
     x, y, classes = data_mod.select(df, req.features, req.label, req.task)
     order = np.random.default_rng(req.seed).permutation(len(x))
@@ -135,9 +136,9 @@ def train(req: TrainRequest) -> TrainResult:
     try:
         trainer.fit()
     except Exception as exc:
-        store.runs.finish(run.id, "failed", error=str(exc).splitlines()[0][:500])
-        raise RuntimeError(f"training run {run.id} failed: "
-                           f"{str(exc).splitlines()[0][:300]}. Resume it with "
+        cause = _root_cause(exc)
+        store.runs.finish(run.id, "failed", error=cause)
+        raise RuntimeError(f"training run {run.id} failed: {cause}. Resume it with "
                            f"run_id={run.id} once the cause is fixed.") from None
     final = store.runs.get(run.id)
     steps = store.runs.metrics(run.id)
@@ -162,6 +163,17 @@ def train(req: TrainRequest) -> TrainResult:
     return TrainResult(run_id=run.id, model=name, version=version.version,
                        artifact_uri=model_uri, metrics=metrics, epochs=max(steps),
                        resumed_from_epoch=resumed_from)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The first worker's own error, not Ray Train's wrapper around it."""
+    failures = getattr(exc, "worker_failures", None)
+    if isinstance(failures, dict) and failures:
+        exc = next(iter(failures.values()))
+    while getattr(exc, "cause", None) is not None and exc.cause is not exc:
+        exc = exc.cause
+    lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:500]
 
 
 def _as_uri(path: str) -> str:

@@ -112,3 +112,34 @@ def test_bad_data_fails_clearly_and_registers_nothing(client, table, tmp_path, c
     assert inv.status.value == "failed" and message in inv.error_message
     assert client.store.models.versions(exp) == []
     assert client.store.models.aliases(exp) == {}
+
+
+@pytest.fixture(scope="module")
+def small_table(tmp_path_factory):
+    good, _ = make_data(tmp_path_factory.mktemp("small"), rows=5_000)
+    return str(good)
+
+
+def test_same_seed_same_model_and_a_user_model_by_dotted_path(client, small_table):
+    results = []
+    for _ in range(2):
+        inv = client.invoke("train", train_payload(
+            small_table, f"seed-{uuid.uuid4().hex[:6]}", epochs=2, num_workers=1, seed=7,
+            model="fleet_testfuncs.tiny_linear"))
+        assert inv.status.value == "succeeded", inv.error_message
+        results.append(inv.result["metrics"])
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("where", ["data", "artifact_root"])
+def test_a_missing_bucket_fails_clearly_and_registers_nothing(client, small_table, where):
+    exp = f"nobucket-{uuid.uuid4().hex[:6]}"
+    payload = train_payload(small_table, exp, epochs=1)
+    if where == "data":
+        payload["data"] = "s3://no-such-bucket-fleet/data/train.parquet"
+    else:
+        payload["artifact_root"] = "s3://no-such-bucket-fleet/fleet"
+    inv = client.invoke("train", payload)
+    assert inv.status.value == "failed"
+    assert "no-such-bucket-fleet" in inv.error_message, inv.error_message
+    assert client.store.models.versions(exp) == []
