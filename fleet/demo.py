@@ -41,7 +41,8 @@ def make_data(folder: Path, rows: int = 5000, seed: int = 7) -> tuple[Path, Path
     age = rng.integers(18, 90, rows)
     income = rng.gamma(4.0, 12_000.0, rows).round(2)
     plan = rng.choice(["basic", "pro", "team"], rows, p=[0.6, 0.3, 0.1])
-    logit = -1.0 - 0.00003 * income + 0.03 * (age - 50) + np.where(plan == "basic", 0.8, -0.4)
+    # A known signal: older, lower-income customers on the basic plan churn more.
+    logit = -0.4 - 0.00005 * income + 0.08 * (age - 50) + np.where(plan == "basic", 0.8, -0.4)
     churned = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
     good = pd.DataFrame({"age": age, "income": income, "plan": plan, "churned": churned})
     good_path = folder / "customers.parquet"
@@ -60,7 +61,13 @@ def _step(n: int, title: str) -> None:
     console.rule(f"[bold]{n}. {title}")
 
 
+class DemoError(RuntimeError):
+    pass
+
+
 def _show(rec: dict) -> None:
+    if "id" not in rec:  # a problem document, not an invocation
+        raise DemoError(f"{rec.get('title', 'error')}: {rec.get('detail', rec)}")
     dur = rec.get("duration_s")
     res = rec.get("result") or {}
     verdict = "" if "passed" not in res else (" passed" if res["passed"] else
@@ -70,6 +77,16 @@ def _show(rec: dict) -> None:
 
 
 def run() -> None:
+    try:
+        _run()
+    except DemoError as exc:
+        hint = ("\nFleet was started by an older version; restart it: "
+                ".venv/bin/fleet down && make demo") if "No function named" in str(exc) else ""
+        console.print(f"[red]The demo stopped:[/] {exc}{hint}")
+        raise SystemExit(1) from None
+
+
+def _run() -> None:
     _step(1, "Start Fleet (a local Ray head, supervisor, scheduler, HTTP gateway)")
     info = lifecycle.up(progress=lambda m: console.print(f"  … {m}"))
     settings = load_settings()
@@ -156,9 +173,9 @@ def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -
     holdout, _ = make_data(home / "demo" / "holdout", rows=2000, seed=11)
     with httpx.Client(base_url=info.gateway_url, timeout=600,
                       headers={"Authorization": f"Bearer {token}"}) as http:
-        rec = http.post("/v1/functions/train/invoke?wait=600", json={
+        rec = http.post("/v1/functions/train/invoke?wait=300", json={
             "data": str(good), "features": ["age", "income"], "label": "churned",
-            "epochs": 3, "experiment": "churn"}).json()
+            "epochs": 3, "lr": 0.01, "experiment": "churn"}).json()
         _show(rec)
         if rec["status"] != "succeeded":
             console.print(f"[red]train failed:[/] {rec['error']}")
@@ -187,7 +204,7 @@ def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -
 
         _step(11, "batch_infer with churn@champion on Ray Data")
         out = home / "demo" / f"scored-{int(time.time())}"
-        rec = http.post("/v1/functions/batch_infer/invoke?wait=600", json={
+        rec = http.post("/v1/functions/batch_infer/invoke?wait=300", json={
             "model": "churn@champion", "input": str(good), "output": str(out)}).json()
         _show(rec)
         if rec["status"] == "succeeded":

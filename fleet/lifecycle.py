@@ -174,7 +174,24 @@ def up(home: Path | None = None, progress: Progress = _noop) -> ClusterInfo:
         url, pid = _start_server(settings, progress)
         info = ClusterInfo(**{**info.__dict__, "gateway_url": url, "gateway_pid": pid})
         info.write(settings)
+    else:
+        _warn_if_stale(settings, info, progress)
     return info
+
+
+def _warn_if_stale(settings: Settings, info: ClusterInfo, progress: Progress) -> None:
+    """A running server discovered its functions when it started; say so if the code has
+    changed since (new or removed functions), instead of failing later with a 404."""
+    from fleet.registry import registry_for
+
+    try:
+        running = httpx.get(f"{info.gateway_url}/healthz", timeout=5).json().get("functions")
+    except (httpx.HTTPError, ValueError):
+        return
+    local = len(registry_for(settings))
+    if running is not None and running != local:
+        progress(f"the running Fleet server knows {running} functions, this code has {local}: "
+                 "run `fleet down && fleet up` to load them")
 
 
 def _terminate(pid: int | None, timeout_s: float) -> None:

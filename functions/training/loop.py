@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fleet.artifacts import ArtifactStore
+from fleet.artifacts import ArtifactStore, join
 from fleet.config import load_settings
 from fleet.registry import add_function_paths
 from fleet.store import audit, open_store
@@ -100,7 +100,8 @@ def train_loop(config: dict) -> None:
                 path = Path(d) / "ckpt.pt"
                 save_bundle(path, spec, _unwrap(model), mean, std,
                             {"epoch": epoch, "optimizer": opt.state_dict()})
-                uri = artifacts.put_file(path, config["checkpoint_uri"].format(epoch=epoch))
+                uri = artifacts.put_file(path, join(config["checkpoint_dir"],
+                                                    f"epoch-{epoch}.pt"))
             store.runs.set_checkpoint(run_id, uri)  # checkpoint first, then the metrics
             store.runs.log_metrics(run_id, epoch, metrics)
         ray.train.report(metrics)

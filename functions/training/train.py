@@ -124,8 +124,7 @@ def train(req: TrainRequest) -> TrainResult:
               "data_ref": ray.put((x[tr], y[tr], x[val], y[val])), "mean": mean.tolist(),
               "std": std.tolist(), "epochs": req.epochs, "batch_size": req.batch_size,
               "lr": req.lr, "seed": req.seed,
-              "checkpoint_uri": artifacts.uri("runs", run.id, "checkpoints",
-                                              "epoch-{epoch}.pt")}
+              "checkpoint_dir": artifacts.uri("runs", run.id, "checkpoints")}
     trainer = TorchTrainer(
         train_loop, train_loop_config=config,
         scaling_config=ScalingConfig(num_workers=req.num_workers, use_gpu=req.use_gpu,

@@ -89,8 +89,13 @@ def test_chain_over_http(http, client, place):
     model = http.get(f"/v1/models/{name}").json()
     assert model["versions"][0]["evaluation"]["passed"] is True
     run = client.store.runs.get(trained["run_id"])
-    assert len(client.store.runs.metrics(run.id)) == 2 and run.checkpoint_uri.startswith(
-        place["root"])  # a checkpoint per epoch, on the chosen storage
+    assert len(client.store.runs.metrics(run.id)) == 2
+    from fleet.artifacts import ArtifactStore
+
+    checkpoints = ArtifactStore(client.settings).list(
+        run.checkpoint_uri.rsplit("/", 1)[0])  # a checkpoint per epoch, on the chosen storage
+    assert checkpoints == ["epoch-1.pt", "epoch-2.pt"] and run.checkpoint_uri.endswith(
+        "epoch-2.pt") and run.checkpoint_uri.startswith(place["root"])
 
 
 def test_chain_through_ray_job_submit(client, place):
