@@ -62,7 +62,9 @@ def main() -> int:
                 trained.result["artifact_uri"], Path(d) / "m.pt")
             bare_s = bare_loop(model_path, big, Path(d) / "bare.parquet")
             runs = {}
-            for label, src in (("startup", small), ("full", big)):
+            # Cold full run (what a user pays once), then the fixed cost on a warm cluster
+            # (1,000 rows), then the full run warm: steady rows/s = rows / (warm - fixed).
+            for label, src in (("full", big), ("startup", small), ("warm", big)):
                 inv = client.invoke("batch_infer", {"model": "bench-infer", "input": str(src),
                                                     "output": f"{d}/ray-{label}"})
                 assert inv.status.value == "succeeded", inv.error_message
@@ -70,19 +72,22 @@ def main() -> int:
     finally:
         stop_fleet()
     bare_rps = args.rows / bare_s
-    ray_rps = runs["full"]["rows_per_s"]
-    startup = runs["startup"]["seconds"]
-    steady = args.rows / max(runs["full"]["seconds"] - startup, 1e-9)
-    print(f"bare torch loop      {bare_rps:>12,.0f} rows/s  ({bare_s:.2f} s)")
-    print(f"Fleet batch_infer    {ray_rps:>12,.0f} rows/s  ({runs['full']['seconds']:.2f} s, "
-          f"of which ~{startup:.2f} s start-up)")
-    print(f"  without start-up   {steady:>12,.0f} rows/s")
-    print(f"ratio {ray_rps / bare_rps:.2f}x (goal >= 0.8x); without start-up "
-          f"{steady / bare_rps:.2f}x")
+    cold_rps = runs["full"]["rows_per_s"]
+    warm_rps = runs["warm"]["rows_per_s"]
+    fixed = runs["startup"]["seconds"]
+    steady = args.rows / max(runs["warm"]["seconds"] - fixed, 1e-3)
+    print(f"bare torch loop        {bare_rps:>10,.0f} rows/s  ({bare_s:.2f} s)")
+    print(f"Fleet batch_infer cold {cold_rps:>10,.0f} rows/s  ({runs['full']['seconds']:.2f} s)")
+    print(f"Fleet batch_infer warm {warm_rps:>10,.0f} rows/s  ({runs['warm']['seconds']:.2f} s, "
+          f"of which ~{fixed:.2f} s fixed start-up)")
+    print(f"  without start-up     {steady:>10,.0f} rows/s")
+    print(f"ratio cold {cold_rps / bare_rps:.2f}x, warm {warm_rps / bare_rps:.2f}x (goal >= 0.8x); "
+          f"without start-up {steady / bare_rps:.2f}x")
     write_result("batch_infer", {"rows": args.rows, "bare_rows_per_s": bare_rps,
-                                 "fleet_rows_per_s": ray_rps, "startup_s": startup,
-                                 "fleet_steady_rows_per_s": steady,
-                                 "ratio": ray_rps / bare_rps,
+                                 "cold_rows_per_s": cold_rps, "warm_rows_per_s": warm_rps,
+                                 "fixed_startup_s": fixed, "steady_rows_per_s": steady,
+                                 "ratio_cold": cold_rps / bare_rps,
+                                 "ratio_warm": warm_rps / bare_rps,
                                  "ratio_without_startup": steady / bare_rps})
     return 0
 

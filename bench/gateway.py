@@ -6,7 +6,7 @@ Targets, each a no-op, at concurrency 1 and 16 (wrk for HTTP):
   floor          a bare uvicorn endpoint (HTTP parsing only)
   serve-noop     a plain Ray Serve deployment behind Serve's HTTP proxy
   ray-task       a direct Ray task from a driver (no HTTP)
-  fleet-gateway  Fleet's gateway process (validate, record, supervise, record): the default
+  fleet-gateway  Fleet's gateway as `fleet up` runs it (inside the supervisor actor)
   fleet-serve    the same gateway app as a Ray Serve ingress (serve_apps.gateway)
 
 Goal: fleet-gateway >= 0.67x serve-noop req/s, and p50 <= serve-noop p50 + 2 ms at c=1.
@@ -81,7 +81,7 @@ def main() -> int:
     targets = [
         ("floor (bare uvicorn)", f"http://127.0.0.1:{floor_port}/", None),
         ("serve-noop", f"http://127.0.0.1:{serve_port}/noop", None),
-        ("fleet-gateway (process)", f"{info.gateway_url}/v1/functions/noop/invoke", TOKEN),
+        ("fleet-gateway (default)", f"{info.gateway_url}/v1/functions/noop/invoke", TOKEN),
         ("fleet-serve (Serve ingress)",
          f"http://127.0.0.1:{serve_port}/gw/v1/functions/noop/invoke", TOKEN),
     ]
@@ -105,7 +105,7 @@ def main() -> int:
     summary = {}
     print("\nratios (same run):")
     for c in (1, 16):
-        gw, sv = by[("fleet-gateway (process)", c)], by[("serve-noop", c)]
+        gw, sv = by[("fleet-gateway (default)", c)], by[("serve-noop", c)]
         gs = by[("fleet-serve (Serve ingress)", c)]
         summary[f"c{c}"] = {
             "gateway_vs_serve_rps": round(gw.rps / sv.rps, 2),

@@ -44,11 +44,11 @@ class BatchInferResult(BaseModel):
 class Predictor:
     """One per actor: downloads and loads the model once, then predicts batch after batch."""
 
-    def __init__(self, fleet_home: str, artifact_uri: str) -> None:
+    def __init__(self, fleet_home: str, artifact_uri: str, use_gpu: bool = False) -> None:
         settings = load_settings(Path(fleet_home))
         with tempfile.TemporaryDirectory() as d:
             path = ArtifactStore(settings).get_file(artifact_uri, Path(d) / "model.pt")
-            self.model = LoadedModel(load_bundle(path))
+            self.model = LoadedModel(load_bundle(path), device="cuda" if use_gpu else "cpu")
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         x = batch[self.model.features].to_numpy(dtype=np.float32)
@@ -84,7 +84,8 @@ def batch_infer(req: BatchInferRequest) -> BatchInferResult:
                          f"{ds.schema().names}.")
     ds = ds.map_batches(
         Predictor, fn_constructor_kwargs={"fleet_home": str(settings.home),
-                                          "artifact_uri": version.artifact_uri},
+                                          "artifact_uri": version.artifact_uri,
+                                          "use_gpu": req.use_gpu},
         batch_size=req.batch_size, batch_format="pandas",
         # Start with one actor: Ray Data's file listing asks for a whole CPU, and a full
         # pool reserved first starves it on a 2-core node. The pool grows after listing.

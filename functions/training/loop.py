@@ -27,15 +27,16 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)
 
 
-def _evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
+def _evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, task: str,
+              device: torch.device) -> dict[str, float]:
     model.eval()
     with torch.no_grad():
-        out = _unwrap(model)(torch.from_numpy(x))
+        out = _unwrap(model)(torch.from_numpy(x).to(device))
         if task == "regression":
             pred = out[:, 0]
-            mse = float(torch.mean((pred - torch.from_numpy(y)) ** 2))
+            mse = float(torch.mean((pred - torch.from_numpy(y).to(device)) ** 2))
             return {"val_loss": mse, "val_rmse": mse ** 0.5}
-        target = torch.from_numpy(y)
+        target = torch.from_numpy(y).to(device)
         loss = float(nn.functional.cross_entropy(out, target))
         acc = float((out.argmax(dim=1) == target).float().mean())
         return {"val_loss": loss, "val_accuracy": acc}
@@ -71,7 +72,8 @@ def train_loop(config: dict) -> None:
         with store.engines.write.begin() as conn:
             audit.record(conn, actor="train", action="run.start", target=run_id,
                          detail={"from_epoch": start_epoch, "world_size": world})
-    model = ray.train.torch.prepare_model(model)
+    model = ray.train.torch.prepare_model(model)  # DDP; on the GPU when use_gpu (NCCL)
+    device = ray.train.torch.get_device()
     opt = torch.optim.Adam(model.parameters(), lr=config["lr"])
     if bundle is not None and "optimizer" in bundle:
         opt.load_state_dict(bundle["optimizer"])
@@ -84,8 +86,8 @@ def train_loop(config: dict) -> None:
         total, seen = 0.0, 0
         for i in range(0, len(order), bs):
             idx = order[i:i + bs]
-            xb = torch.from_numpy(x_tr[idx])
-            yb = torch.from_numpy(y_tr[idx])
+            xb = torch.from_numpy(x_tr[idx]).to(device)
+            yb = torch.from_numpy(y_tr[idx]).to(device)
             out = model(xb)
             loss = loss_fn(out[:, 0], yb) if spec["task"] == "regression" else loss_fn(out, yb)
             opt.zero_grad()
@@ -93,8 +95,8 @@ def train_loop(config: dict) -> None:
             opt.step()
             total += float(loss) * len(idx)
             seen += len(idx)
-        metrics = {"train_loss": total / max(seen, 1), **_evaluate(model, x_va, y_va,
-                                                                   spec["task"])}
+        metrics = {"train_loss": total / max(seen, 1),
+                   **_evaluate(model, x_va, y_va, spec["task"], device)}
         if rank == 0:
             with tempfile.TemporaryDirectory() as d:
                 path = Path(d) / "ckpt.pt"

@@ -37,13 +37,14 @@ def build(spec: dict[str, Any]) -> nn.Module:
 class LoadedModel:
     """A model version loaded for inference."""
 
-    def __init__(self, bundle: dict[str, Any]) -> None:
+    def __init__(self, bundle: dict[str, Any], device: str = "cpu") -> None:
+        self.device = torch.device(device)
         self.spec = bundle["spec"]
         self.mean = np.asarray(bundle["mean"], dtype=np.float32)
         self.std = np.asarray(bundle["std"], dtype=np.float32)
         self.module = build(self.spec)
         self.module.load_state_dict(bundle["state_dict"])
-        self.module.eval()
+        self.module.to(self.device).eval()
 
     @property
     def features(self) -> list[str]:
@@ -51,8 +52,8 @@ class LoadedModel:
 
     @torch.no_grad()
     def predict_raw(self, x: np.ndarray) -> np.ndarray:
-        t = torch.from_numpy((x.astype(np.float32) - self.mean) / self.std)
-        return self.module(t).numpy()
+        t = torch.from_numpy((x.astype(np.float32) - self.mean) / self.std).to(self.device)
+        return self.module(t).cpu().numpy()
 
     def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
         out = self.predict_raw(x)
@@ -65,7 +66,8 @@ class LoadedModel:
 
 
 def save_bundle(path, spec, module: nn.Module, mean, std, extra: dict | None = None) -> None:
-    torch.save({"spec": spec, "state_dict": module.state_dict(), "mean": list(map(float, mean)),
+    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}  # loads anywhere
+    torch.save({"spec": spec, "state_dict": state, "mean": list(map(float, mean)),
                 "std": list(map(float, std)), **(extra or {})}, path)
 
 
