@@ -23,7 +23,7 @@ from bench.common import ROOT, start_fleet, stop_fleet, write_result
 
 
 def bare_loop(model_path: Path, src: Path, dest: Path, batch: int = 8192) -> float:
-    from functions.training.models import LoadedModel, load_bundle
+    from fleet.flavors.torch import LoadedModel, load_bundle
 
     start = time.perf_counter()
     model = LoadedModel(load_bundle(model_path))

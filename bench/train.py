@@ -18,7 +18,7 @@ from bench.common import ROOT, start_fleet, stop_fleet, write_result
 
 
 def plain_loop(x: np.ndarray, y: np.ndarray, epochs: int, batch: int = 256) -> list[float]:
-    from functions.training.models import build_mlp
+    from fleet.flavors.torch import build_mlp
 
     torch.manual_seed(0)
     model, loss_fn = build_mlp(x.shape[1], 2, [64, 64]), nn.CrossEntropyLoss()

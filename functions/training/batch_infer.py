@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 from fleet import function
 from fleet.artifacts import ArtifactStore
 from fleet.config import load_settings
+from fleet.flavors.torch import LoadedModel, load_bundle
 from fleet.store import open_store
-from functions.training.models import LoadedModel, load_bundle
 
 
 class BatchInferRequest(BaseModel):

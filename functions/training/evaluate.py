@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 from fleet import function
 from fleet.artifacts import ArtifactStore, parse
 from fleet.config import load_settings
+from fleet.flavors.torch import LoadedModel, load_bundle
 from fleet.store import open_store
 from functions.training import data as data_mod
 from functions.training import metrics as m
-from functions.training.models import LoadedModel, load_bundle
 
 # threshold name -> (metric, direction): "min" means the metric must be >= the threshold.
 GATES = {"min_accuracy": ("accuracy", "min"), "min_f1": ("f1", "min"),

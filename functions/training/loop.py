@@ -18,9 +18,9 @@ from torch import nn
 
 from fleet.artifacts import ArtifactStore, join
 from fleet.config import load_settings
+from fleet.flavors.torch import build, load_bundle, save_bundle
 from fleet.registry import add_function_paths
 from fleet.store import audit, open_store
-from functions.training.models import build, load_bundle, save_bundle
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

@@ -20,9 +20,9 @@ from pydantic import BaseModel, Field, model_validator
 from fleet import function
 from fleet.artifacts import ArtifactStore
 from fleet.config import load_settings
+from fleet.flavors.torch import load_bundle
 from fleet.store import open_store
 from functions.training import data as data_mod
-from functions.training.models import load_bundle
 
 
 class TrainRequest(BaseModel):

@@ -77,7 +77,7 @@ def test_a_stopped_run_resumes_by_run_id(client, table):
 
 def test_the_registered_model_predicts_like_the_final_checkpoint(client, table):
     from fleet.artifacts import ArtifactStore
-    from functions.training.models import LoadedModel, load_bundle
+    from fleet.flavors.torch import LoadedModel, load_bundle
 
     exp = f"same-{uuid.uuid4().hex[:6]}"
     inv = client.invoke("train", train_payload(table, exp, epochs=2))

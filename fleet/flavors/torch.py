@@ -1,5 +1,5 @@
-"""Model families. A saved model is one torch file: weights plus everything needed to
-predict (feature names, normalisation, classes), so it loads back without the trainer."""
+"""The torch flavor: a model version is one torch file with its weights and everything
+needed to predict (feature names, normalisation, classes): it loads without the trainer."""
 
 from __future__ import annotations
 

@@ -1,0 +1,91 @@
+"""A model version served by Ray Serve (serve_apps.model): predictions, batching, errors."""
+
+import concurrent.futures as cf
+import tempfile
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from fleet.demo import make_data
+from tests.support.postgres import free_port
+
+
+@pytest.fixture(scope="module")
+def served(client, tmp_path_factory):
+    from ray import serve
+
+    from serve_apps.model import model_app
+
+    table, _ = make_data(tmp_path_factory.mktemp("serve"), rows=3_000)
+    name = f"served-{uuid.uuid4().hex[:6]}"
+    inv = client.invoke("train", {"data": str(table), "features": ["age", "income"],
+                                  "label": "churned", "epochs": 1, "num_workers": 1,
+                                  "experiment": name})
+    assert inv.status.value == "succeeded", inv.error_message
+    client.store.models.move_alias(model=name, alias="champion", version=1, actor="test",
+                                   reason="serve test")
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(model_app(f"{name}@champion", fleet_home=str(client.settings.home),
+                        max_batch_size=16), name=name, route_prefix=f"/models/{name}")
+    yield name, f"http://127.0.0.1:{port}/models/{name}"
+    serve.delete(name)
+    serve.shutdown()
+
+
+def local_predictions(client, name, rows):
+    from fleet.artifacts import ArtifactStore
+    from fleet.flavors.torch import LoadedModel, load_bundle
+
+    version = client.store.models.resolve(f"{name}@champion")
+    with tempfile.TemporaryDirectory() as d:
+        model = LoadedModel(load_bundle(ArtifactStore(client.settings).get_file(
+            version.artifact_uri, Path(d) / "m.pt")))
+    x = np.asarray([[r["age"], r["income"]] for r in rows], np.float32)
+    return model.predict(x)
+
+
+def test_predictions_match_the_registered_model(client, served):
+    name, url = served
+    rows = [{"age": 20 + i, "income": 1000.0 * i} for i in range(25)]
+    r = httpx.post(url, json={"instances": rows}, timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == name and body["version"] == 1
+    expected = local_predictions(client, name, rows)
+    assert [p["prediction"] for p in body["predictions"]] == expected["prediction"].tolist()
+    np.testing.assert_allclose([p["probability"] for p in body["predictions"]],
+                               expected["probability"], rtol=1e-5)
+    described = httpx.get(url, timeout=30).json()
+    assert described["features"] == ["age", "income"] and "instances" in str(
+        described["schema"])
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(served):
+    _, url = served
+
+    def one(i):
+        rows = [{"age": 30 + i % 40, "income": 500.0 * i}] * (1 + i % 3)
+        r = httpx.post(url, json={"instances": rows}, timeout=60)
+        return i, r.status_code, len(r.json().get("predictions", []))
+
+    with cf.ThreadPoolExecutor(16) as pool:  # bounded: 64 requests, 16 at a time
+        results = list(pool.map(one, range(64)))
+    assert all(code == 200 for _, code, _ in results)
+    assert all(n == 1 + i % 3 for i, _, n in results)  # split back per request
+
+
+def test_bad_input_is_a_422_naming_the_field(served):
+    _, url = served
+    r = httpx.post(url, json={"instances": [{"age": 40}]}, timeout=30)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "instances.0.income"
+    r = httpx.post(url, json={"instances": [{"age": "old", "income": 1}]}, timeout=30)
+    assert r.status_code == 422 and r.json()["errors"][0]["message"] == "not a number"
+    r = httpx.post(url, content=b"not json", timeout=30)
+    assert r.status_code == 422 and "instances" in r.json()["detail"]
+    r = httpx.post(url, json={"instances": []}, timeout=30)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "instances"
