@@ -38,6 +38,7 @@ bench: setup
 	$(PY) -m bench.gateway
 	$(PY) -m bench.batch_infer
 	$(PY) -m bench.train
+	$(PY) -m bench.batching
 
 lint: setup
 	$(VENV)/bin/ruff check fleet functions serve_apps bot tests bench

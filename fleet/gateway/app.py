@@ -49,7 +49,7 @@ def _record(inv: Invocation, status_code: int = 200) -> JSONResponse:
     return JSONResponse(inv.public(), status_code=status_code, headers=headers)
 
 
-async def _json_body(request: Request, name: str) -> Any:
+async def _json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         return {}
@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         """Run a function and wait for it; past `wait` seconds, 202 and poll Location."""
         limit = wait_limit(wait)
         client.registry.get(name)  # 404 before reading the body
-        payload = await _json_body(request, name)
+        payload = await _json_body(request)
         inv = await client.ainvoke(name, payload, caller=who.name, via="http",
                                    idempotency_key=idempotency_key, wait=True, wait_s=limit)
         return _record(inv, 200 if inv.done else 202)
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                     who: Identity = Depends(invoke_scope)) -> JSONResponse:
         """Start a function and return at once: 202, the invocation and its Location."""
         client.registry.get(name)
-        payload = await _json_body(request, name)
+        payload = await _json_body(request)
         inv = await client.ainvoke(name, payload, caller=who.name, via="http",
                                    idempotency_key=idempotency_key, wait=False)
         return _record(inv, 202)

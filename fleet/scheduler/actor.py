@@ -28,8 +28,12 @@ class Scheduler:
         tick_s = self.client.settings.scheduler.tick_s
         while not self._stop.is_set():
             try:
-                # Keeps the supervisor's recovery sweep alive after it restarts.
+                # Keeps the supervisor's recovery sweep (and its gateway) alive after it
+                # restarts. A failure here must not stop the schedules.
                 ray.get(self.client.supervisor().ping.remote(), timeout=30)
+            except Exception:
+                log.exception("supervisor ping failed")
+            try:
                 self.core.tick()
             except Exception:
                 log.exception("scheduler tick failed")
