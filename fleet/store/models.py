@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from fleet.errors import FieldProblem, InvalidInput, NotFound
@@ -66,6 +66,12 @@ class ModelRepo:
                     return existing
             try:
                 with self._e.write.begin() as conn:
+                    if self._e.dialect == "postgresql":
+                        # One allocator per model at a time: under READ COMMITTED, concurrent
+                        # registrations would all read the same max(version). (SQLite's
+                        # BEGIN IMMEDIATE already serialises writers.)
+                        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                                     {"key": f"fleet-model-version:{model}"})
                     version = (conn.execute(select(func.max(V.c.version))
                                             .where(V.c.model == model)).scalar() or 0) + 1
                     conn.execute(insert(V).values(

@@ -115,9 +115,7 @@ def train(req: TrainRequest) -> TrainResult:
     run = store.runs.start(experiment=req.experiment, function="train", params=params,
                            run_id=req.run_id, data_uri=_as_uri(req.data),
                            data_fingerprint=fingerprint, code_version=_code_version())
-    resumed_from = 0
-    if run.checkpoint_uri:
-        resumed_from = int(store.runs.metrics(run.id) and max(store.runs.metrics(run.id)) or 0)
+    resumed_from = max(store.runs.metrics(run.id), default=0) if run.checkpoint_uri else 0
     storage_path, storage_fs = _storage(artifacts, run.id)
     config = {"fleet_home": str(settings.home), "artifact_root": artifacts.root,
               "run_id": run.id, "spec": spec,
