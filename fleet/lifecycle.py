@@ -155,7 +155,7 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
 
     def ready() -> bool:
         if proc.poll() is not None:
-            raise Unavailable(f"The gateway exited ({proc.returncode}); see "
+            raise Unavailable(f"The Fleet server exited ({proc.returncode}); see "
                               f"{logs / 'server.log'}.")
         return _healthy(url)
 

@@ -6,7 +6,6 @@ the data scientist what to fix without opening a notebook.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -67,10 +66,10 @@ def _read(req: ValidateDataRequest) -> pd.DataFrame:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from fleet.artifacts import ArtifactStore
+    from fleet.artifacts import ArtifactStore, to_uri
     from fleet.config import load_settings
 
-    uri = req.path if "://" in req.path else Path(req.path).expanduser().resolve().as_uri()
+    uri = to_uri(req.path)
     fs, path = ArtifactStore(load_settings()).pyarrow_filesystem(uri)
     if fs.get_file_info(path).type.name == "NotFound":
         raise FileNotFoundError(f"path '{req.path}' does not exist")

@@ -11,10 +11,11 @@ import tempfile
 from pathlib import Path
 
 from fleet.artifacts.backends import ChecksumMismatch, LocalBackend, S3Backend
-from fleet.artifacts.uris import Uri, join, parse
+from fleet.artifacts.uris import Uri, join, parse, to_uri
 from fleet.config import Settings
 
-__all__ = ["ArtifactStore", "ChecksumMismatch", "Uri", "artifact_store", "join", "parse"]
+__all__ = ["ArtifactStore", "ChecksumMismatch", "Uri", "artifact_store", "join", "parse",
+           "to_uri"]
 
 
 class ArtifactStore:

@@ -44,6 +44,13 @@ def parse(uri: str) -> Uri:
     return Uri("s3", u.netloc, u.path.lstrip("/"))
 
 
+def to_uri(path_or_uri: str) -> str:
+    """A URI as given, or a (relative, ~) local path as an absolute file:// URI."""
+    if "://" in path_or_uri:
+        return path_or_uri
+    return Path(path_or_uri).expanduser().resolve().as_uri()
+
+
 def join(base: str, *parts: str) -> str:
     u = parse(base)
     tail = "/".join(p.strip("/") for p in parts if p)

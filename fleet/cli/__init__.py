@@ -203,15 +203,11 @@ def models(json_out: bool = JSON_OPT) -> None:
 @app.command()
 def model(name: str, json_out: bool = JSON_OPT) -> None:
     """Show a model's versions, aliases and alias history."""
-    repo = _client().store.models
-    versions = [v.public() for v in repo.versions(name)]
-    if not versions:
-        repo.get(name)  # raises the clear NotFound
-    aliases, history = repo.aliases(name), repo.alias_history(name)
+    d = _client().store.models.describe(name)
     if json_out:
-        render.as_json({"versions": versions, "aliases": aliases, "history": history})
+        render.as_json(d)
     else:
-        render.model_versions(name, versions, aliases, history)
+        render.model_versions(name, d["versions"], d["aliases"], d["history"])
 
 
 @app.command()

@@ -76,7 +76,6 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(Exception, internal_error_handler)
 
-
     def wait_limit(wait: float | None) -> float:
         value = gw.default_wait_s if wait is None else wait
         if not 0 <= value <= gw.max_wait_s:
@@ -149,12 +148,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     @app.get("/v1/models/{name}", tags=["models"])
     async def get_model(name: str, _: Identity = Depends(read)) -> dict:
-        repo = client.store.models
-        versions = [v.public() for v in repo.versions(name)]
-        if not versions:
-            repo.get(name)  # the clear 404
-        return {"model": name, "versions": versions, "aliases": repo.aliases(name),
-                "history": repo.alias_history(name)}
+        return client.store.models.describe(name)
 
     @app.put("/v1/models/{name}/aliases/{alias}", tags=["models"])
     async def move_alias(name: str, alias: str, body: AliasIn,

@@ -143,6 +143,14 @@ class ModelRepo:
         with self._e.read.connect() as c:
             return dict(c.execute(q).all())
 
+    def describe(self, model: str) -> dict[str, Any]:
+        """Versions, aliases and alias history of a model (NotFound if it has none)."""
+        versions = [v.public() for v in self.versions(model)]
+        if not versions:
+            self.get(model)  # raises the clear NotFound
+        return {"model": model, "versions": versions, "aliases": self.aliases(model),
+                "history": self.alias_history(model)}
+
     def set_evaluation(self, model: str, version: int, evaluation: dict) -> None:
         with self._e.write.begin() as conn:
             conn.execute(update(V).where(V.c.model == model, V.c.version == version)

@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from fleet import function
-from fleet.artifacts import ArtifactStore
+from fleet.artifacts import ArtifactStore, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import LoadedModel, load_bundle
 from fleet.store import open_store
@@ -57,10 +57,6 @@ class Predictor:
         return batch
 
 
-def _uri(path: str) -> str:
-    return path if "://" in path else Path(path).expanduser().resolve().as_uri()
-
-
 @function(cpus=0.1, timeout_s=6 * 3600, retries=1)
 def batch_infer(req: BatchInferRequest) -> BatchInferResult:
     """Predict over a parquet dataset with a registered model; write parquet."""
@@ -70,8 +66,8 @@ def batch_infer(req: BatchInferRequest) -> BatchInferResult:
     store = open_store(settings.resolved_store_url)
     artifacts = ArtifactStore(settings)
     version = store.models.resolve(req.model)
-    in_fs, in_path = artifacts.pyarrow_filesystem(_uri(req.input))
-    out_fs, out_path = artifacts.pyarrow_filesystem(_uri(req.output))
+    in_fs, in_path = artifacts.pyarrow_filesystem(to_uri(req.input))
+    out_fs, out_path = artifacts.pyarrow_filesystem(to_uri(req.output))
     start = time.perf_counter()
     # Fractional CPUs everywhere: Ray Data's default of one CPU per read/write task next to
     # the predictor actors deadlocks a 2-core node.
@@ -96,7 +92,7 @@ def batch_infer(req: BatchInferRequest) -> BatchInferResult:
     rows = ray.data.read_parquet(out_path, filesystem=out_fs, ray_remote_args=io_args).count()
     return BatchInferResult(model=version.model, version=version.version, rows=rows,
                             seconds=round(seconds, 3), rows_per_s=round(rows / seconds, 1),
-                            output=_uri(req.output))
+                            output=to_uri(req.output))
 
 
 def load_features(artifacts: ArtifactStore, uri: str) -> list[str]:

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from fleet import function
-from fleet.artifacts import ArtifactStore, parse
+from fleet.artifacts import ArtifactStore, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import LoadedModel, load_bundle
 from fleet.store import open_store
@@ -94,8 +94,7 @@ def evaluate(req: EvaluateRequest) -> EvaluateResult:
         size_mb = local.stat().st_size / 1e6
         model = LoadedModel(load_bundle(local))
     spec = model.spec
-    df, _ = data_mod.read_table(artifacts, req.data if "://" in req.data else
-                                str(parse(str(Path(req.data).resolve()))))
+    df, _ = data_mod.read_table(artifacts, to_uri(req.data))
     x, y, _ = data_mod.select(df, spec["features"], spec["label"], spec["task"])
     sample = x[:req.latency_rows]
     start = time.perf_counter()

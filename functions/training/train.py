@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
 from fleet import function
-from fleet.artifacts import ArtifactStore
+from fleet.artifacts import ArtifactStore, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import load_bundle
 from fleet.store import open_store
@@ -103,7 +103,7 @@ def train(req: TrainRequest) -> TrainResult:
         req = TrainRequest.model_validate(params)
     artifacts = ArtifactStore(settings, root=req.artifact_root)
     artifacts.check_writable(artifacts.root)
-    df, fingerprint = data_mod.read_table(artifacts, _as_uri(req.data))
+    df, fingerprint = data_mod.read_table(artifacts, to_uri(req.data))
     x, y, classes = data_mod.select(df, req.features, req.label, req.task)
     order = np.random.default_rng(req.seed).permutation(len(x))
     n_val = max(1, int(len(x) * req.validation_fraction))
@@ -113,7 +113,7 @@ def train(req: TrainRequest) -> TrainResult:
             "kwargs": req.model_kwargs, "task": req.task, "features": req.features,
             "label": req.label, "hidden": req.hidden, "classes": classes}
     run = store.runs.start(experiment=req.experiment, function="train", params=params,
-                           run_id=req.run_id, data_uri=_as_uri(req.data),
+                           run_id=req.run_id, data_uri=to_uri(req.data),
                            data_fingerprint=fingerprint, code_version=_code_version())
     resumed_from = max(store.runs.metrics(run.id), default=0) if run.checkpoint_uri else 0
     storage_path, storage_fs = _storage(artifacts, run.id)
@@ -171,12 +171,6 @@ def _root_cause(exc: BaseException) -> str:
         exc = exc.cause
     lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
     return f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:500]
-
-
-def _as_uri(path: str) -> str:
-    if "://" in path:
-        return path
-    return Path(path).expanduser().resolve().as_uri()
 
 
 def uuid_suffix() -> str:
