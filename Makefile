@@ -39,6 +39,7 @@ bench: setup
 	$(PY) -m bench.batch_infer
 	$(PY) -m bench.train
 	$(PY) -m bench.batching
+	$(PY) -m bench.router
 
 lint: setup
 	$(VENV)/bin/ruff check fleet functions serve_apps bot tests bench

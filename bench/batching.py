@@ -15,7 +15,7 @@ import json
 import sys
 import time
 
-from bench.common import ROOT, free_port, start_fleet, stop_fleet, write_result
+from bench.common import ROOT, start_fleet, stop_fleet, write_result
 
 
 def main() -> int:
@@ -40,15 +40,14 @@ def main() -> int:
                                       "hidden": [args.width] * 3,
                                       "experiment": "bench-batching"})
         assert inv.status.value == "succeeded", inv.error_message
-        port = free_port()
-        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        port = client.settings.serving.serve_port  # Fleet's Serve, started by `fleet up`
         body = json.dumps({"instances": [{"age": 41, "income": 52000.0}]})
         results = {}
         for label, batching in (("batched", True), ("unbatched", False)):
             serve.run(model_app(f"bench-batching:{inv.result['version']}",
                                 fleet_home=str(client.settings.home), batching=batching,
                                 max_batch_size=32, batch_wait_timeout_s=0.005,
-                                num_cpus=1, max_ongoing_requests=64),
+                                num_cpus=1, max_ongoing_requests=64, log_sample_rate=0),
                       name=label, route_prefix=f"/{label}")
             time.sleep(1)
             url = f"http://127.0.0.1:{port}/{label}"
@@ -56,7 +55,6 @@ def main() -> int:
             results[label] = wrk.run(label, url, 32, args.seconds, body=body)
             print(results[label].row(), flush=True)
             serve.delete(label)
-        serve.shutdown()
     finally:
         stop_fleet()
     ratio = results["batched"].rps / results["unbatched"].rps

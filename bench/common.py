@@ -24,7 +24,8 @@ def start_fleet() -> Path:
     (home / "fleet.yaml").write_text(
         f"tokens:\n  - {{name: bench, token: {TOKEN}, scopes: [admin]}}\n"
         f"gateway: {{port: {free_port()}}}\n"
-        f"cluster: {{num_cpus: 2, gcs_port: {free_port()}, dashboard_port: {free_port()}}}\n")
+        f"cluster: {{num_cpus: 2, gcs_port: {free_port()}, dashboard_port: {free_port()}}}\n"
+        f"serving: {{serve_port: {free_port()}, router_port: {free_port()}}}\n")
     os.environ["FLEET_HOME"] = str(home)
     os.environ.setdefault("RAY_TMPDIR", str(ROOT / ".tmp" / "r"))
     from fleet import lifecycle

@@ -61,12 +61,11 @@ def main() -> int:
     from fleet.config import load_settings
 
     info = ClusterInfo.read(load_settings())
-    floor_port, serve_port = free_port(), free_port()
+    floor_port = free_port()
+    serve_port = load_settings().serving.serve_port  # Fleet's Serve, started by `fleet up`
     floor = subprocess.Popen([sys.executable, "-m", "bench.floor_app", str(floor_port)],
                              cwd=ROOT)
     from ray import serve
-
-    serve.start(http_options={"host": "127.0.0.1", "port": serve_port})
 
     @serve.deployment(max_ongoing_requests=100, ray_actor_options={"num_cpus": 0.1})
     class Noop:
@@ -98,7 +97,6 @@ def main() -> int:
             results.append(r)
     finally:
         floor.terminate()
-        serve.shutdown()
         stop_fleet()
 
     by = {(r.name, r.concurrency): r for r in results}

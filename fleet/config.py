@@ -31,6 +31,8 @@ class TokenConfig(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     token: str = Field(min_length=16)
     scopes: tuple[str, ...] = ("read", "invoke")
+    # Roles for approvals (e.g. approver): who may decide which gates.
+    roles: tuple[str, ...] = ()
 
     @field_validator("scopes")
     @classmethod
@@ -70,6 +72,23 @@ class ClusterConfig(BaseModel):
     worker_niceness: int = Field(default=0, ge=0, le=19)
 
 
+class ServingConfig(BaseModel):
+    """Model serving: Serve's HTTP proxy (each version at /models/NAME/vN) and the router
+    (each endpoint at /endpoints/NAME), both on `host`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    host: str = "127.0.0.1"
+    serve_port: int = Field(default=8000, ge=0, le=65535)
+    router_port: int = Field(default=8090, ge=0, le=65535)
+    refresh_s: float = Field(default=0.25, gt=0, le=60)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    shadow_timeout_s: float = Field(default=10.0, gt=0)
+    version_header: str = "x-fleet-version"
+    sticky_header: str = "x-fleet-sticky-key"
+    # A Prometheus server that scrapes the router, for rollouts with analysis=prometheus.
+    prometheus_url: str | None = None
+
+
 class ArtifactsConfig(BaseModel):
     """Where artifacts go. `root` is a URI: file:///path (default FLEET_HOME/artifacts) or
     s3://bucket/prefix. S3 credentials may also come from the usual AWS_* variables."""
@@ -95,6 +114,7 @@ class Settings(BaseModel):
     scheduler: SchedulerConfig = SchedulerConfig()
     cluster: ClusterConfig = ClusterConfig()
     artifacts: ArtifactsConfig = ArtifactsConfig()
+    serving: ServingConfig = ServingConfig()
 
     @property
     def resolved_store_url(self) -> str:

@@ -1,8 +1,10 @@
 """`fleet demo`: the whole story so far, end to end, on embedded defaults.
 
 Starts Fleet (or reuses it), makes a dataset with a known flaw, then runs validate_data
-through every entry point: Python, HTTP sync and async, a Ray job, a schedule. It prints
-what happened and where to look next, and leaves Fleet up until `fleet down`.
+through every entry point: Python, HTTP sync and async, a Ray job, a schedule; trains,
+evaluates and registers a model; then serves it and rolls out new versions
+(fleet.demo_serving). It prints what happened and where to look next, and leaves Fleet up
+until `fleet down`.
 """
 
 from __future__ import annotations
@@ -149,6 +151,9 @@ def _run() -> None:
         _show(inv.public())
 
     _model_lifecycle(client, info, token, good, settings.home)
+    from fleet.demo_serving import serving_story
+
+    serving_story(client, info, token, good)
 
     console.rule("[bold green]Done")
     console.print(f"""Fleet stays up for you to explore:
@@ -162,6 +167,7 @@ def _run() -> None:
   .venv/bin/fleet invocations
   .venv/bin/fleet invoke validate_data path={good} min_rows=100
   .venv/bin/fleet runs; .venv/bin/fleet models; .venv/bin/fleet model churn
+  .venv/bin/fleet endpoints; .venv/bin/fleet rollouts; .venv/bin/fleet approvals --all
   .venv/bin/fleet down          # stop it (data stays in {settings.home})""")
 
 

@@ -80,3 +80,57 @@ CONFIG_SCOPE = "Token '{name}' has unknown scope '{scope}'. Use read, invoke or 
 NOT_UP = "Fleet is not running here. Start it with `fleet up`."
 UP_ALREADY = "Fleet is already up."
 JOB_FAILED = "Ray job {job_id} ended {status}: {message}"
+
+# -- serving, rollouts, approvals ---------------------------------------------------------
+UNKNOWN_ENDPOINT = (
+    "No endpoint named '{name}'. Deploy a model to it first: "
+    "`fleet invoke deploy model=NAME:VERSION endpoint={name}`."
+)
+UNKNOWN_ROLLOUT = "No rollout with id '{id}'. Run `fleet rollouts` to list them."
+UNKNOWN_APPROVAL = "No approval request with id '{id}'. Run `fleet approvals` to list them."
+ROLLOUT_ACTIVE = (
+    "Endpoint '{endpoint}' already has an active rollout ({id}). Wait for it, or abort it "
+    "with `fleet invoke rollout action=abort endpoint={endpoint}`."
+)
+ROLLOUT_NOT_ALLOWED = (
+    "Rollout {id} is {status}; '{action}' works only when it is {allowed}."
+)
+APPROVAL_DECIDED = (
+    "Approval {id} was already decided: {status} by {who}. A request is decided once."
+)
+APPROVAL_EXPIRED = "Approval {id} has expired. Ask the requester to start the step again."
+APPROVAL_SELF = (
+    "'{who}' requested approval {id} and cannot approve it. Ask another person with the role."
+)
+APPROVAL_ROLE = (
+    "'{who}' lacks the role '{role}' that approval {id} needs. Roles come from the token's "
+    "'roles' in fleet.yaml."
+)
+APPROVAL_NEEDS_IDENTITY = (
+    "Deciding an approval needs to know who you are: pass --token or set FLEET_TOKEN to a "
+    "token from fleet.yaml."
+)
+VERSION_NOT_ROUTED = (
+    "Header {header}: version '{version}' is not served by endpoint '{endpoint}'. It serves "
+    "{versions}."
+)
+ENDPOINT_HAS_NO_VERSIONS = "Endpoint '{endpoint}' has no version to route to yet."
+MODEL_UNAVAILABLE = (
+    "Version {version} of endpoint '{endpoint}' failed to answer (reference {ref})."
+)
+ROUTER_ROUTES = (
+    "The router answers POST/GET /endpoints/NAME, POST /endpoints/NAME/feedback, /metrics "
+    "and /healthz."
+)
+FEEDBACK_INVALID = (
+    "Feedback must be JSON like {\"request_id\": \"...\", \"reward\": 1}; reward is a number "
+    "from 0 to 1 and request_id is the x-fleet-request-id header of the answer."
+)
+FEEDBACK_UNKNOWN = (
+    "Request id '{id}' is unknown to this endpoint (or too old). Send the x-fleet-request-id "
+    "of an answer from a bandit endpoint."
+)
+VERSION_STARTING = (
+    "Version {version} of endpoint '{endpoint}' is not running yet (it is being deployed or "
+    "restored). Retry in a few seconds."
+)

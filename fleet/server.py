@@ -27,7 +27,8 @@ _RUNTIME: list = []
 
 
 def start_runtime(settings: Settings) -> list:
-    """Create (or adopt) the supervisor and scheduler actors and wait until both answer."""
+    """Create (or adopt) the supervisor, scheduler and router actors, start Serve, and wait
+    until all answer."""
     from fleet.runtime.supervisor import SupervisorActor
     from fleet.scheduler.actor import SCHEDULER_NAME, SchedulerActor
 
@@ -40,8 +41,29 @@ def start_runtime(settings: Settings) -> list:
         name=SCHEDULER_NAME, namespace=NAMESPACE, get_if_exists=True, max_restarts=-1,
         num_cpus=0, max_concurrency=4, runtime_env=env).remote()
     ray.get(sched.ping.remote(), timeout=120)
-    _RUNTIME[:] = [sup, sched]
+    from fleet.serving import ROUTER_NAME, ensure_serve
+    from fleet.serving.router import RouterActor
+
+    ensure_serve(settings)
+    router = ray.remote(RouterActor).options(
+        name=ROUTER_NAME, namespace=NAMESPACE, get_if_exists=True, max_restarts=-1,
+        num_cpus=0, max_concurrency=1000, runtime_env=env).remote()
+    ray.get(router.start.remote(), timeout=120)
+    _RUNTIME[:] = [sup, sched, router]
     return _RUNTIME
+
+
+def restore_serving(settings: Settings) -> None:
+    """Redeploy the version apps the stored routing tables need (Serve's apps die with the
+    cluster; the tables do not). By import path: the core does not import serve_apps."""
+    import importlib
+
+    try:
+        restored = importlib.import_module("serve_apps.model").restore(settings)
+        if restored:
+            log.warning("restored serving apps: %s", ", ".join(restored))
+    except Exception:
+        log.exception("could not restore serving apps; redeploy them with `deploy`")
 
 
 def main() -> None:
@@ -49,6 +71,7 @@ def main() -> None:
     settings = load_settings()
     connect(settings)
     start_runtime(settings)
+    threading.Thread(target=restore_serving, args=(settings,), daemon=True).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -10,8 +10,11 @@ each keeps its own replicas and its own failures; the router (next) sits in fron
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +30,38 @@ class PredictRequest(BaseModel):
                                             description="Rows as {feature: value}.")
 
 
-def _problem(status: int, detail: str, errors: list[dict] | None = None) -> JSONResponse:
+def _problem(status: int, detail: str, errors: list[dict] | None = None) -> tuple[int, dict]:
     body = {"type": "https://fleet.dev/problems/invalid-input", "title": "Invalid input",
             "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    return status, body
 
 
 class ModelServer:
+    """`fault_error_rate` and `fault_delay_ms` inject failures on purpose (Istio-style), to
+    rehearse rollbacks; they are 0 unless a deploy asks for them."""
+
     def __init__(self, fleet_home: str, model: str, batching: bool = True,
-                 max_batch_size: int = 64, batch_wait_timeout_s: float = 0.005) -> None:
+                 max_batch_size: int = 64, batch_wait_timeout_s: float = 0.005,
+                 log_sample_rate: float = 0.0, log_flush_s: float = 10.0,
+                 fault_error_rate: float = 0.0, fault_delay_ms: float = 0.0) -> None:
         from fleet.artifacts import ArtifactStore
         from fleet.config import load_settings
         from fleet.flavors.torch import LoadedModel, load_bundle
+        from fleet.serving.predlog import PredictionLog
         from fleet.store import open_store
 
         settings = load_settings(Path(fleet_home))
         self.version = open_store(settings.resolved_store_url).models.resolve(model)
+        artifacts = ArtifactStore(settings)
         with tempfile.TemporaryDirectory() as d:
-            path = ArtifactStore(settings).get_file(self.version.artifact_uri,
-                                                    Path(d) / "model.pt")
+            path = artifacts.get_file(self.version.artifact_uri, Path(d) / "model.pt")
             self.model = LoadedModel(load_bundle(path))
+        self.predlog = PredictionLog(artifacts, root=settings.artifact_root,
+                                     model=self.version.model, version=self.version.version,
+                                     sample_rate=log_sample_rate, flush_s=log_flush_s)
+        self.fault_error_rate, self.fault_delay_ms = fault_error_rate, fault_delay_ms
         self.batching = batching
         self.predict_rows.set_max_batch_size(max_batch_size)
         self.predict_rows.set_batch_wait_timeout_s(batch_wait_timeout_s)
@@ -69,7 +82,7 @@ class ModelServer:
             start += len(x)
         return out
 
-    def _rows(self, req: PredictRequest) -> np.ndarray | JSONResponse:
+    def _rows(self, req: PredictRequest) -> np.ndarray | tuple[int, dict]:
         features = self.model.features
         errors = []
         for i, row in enumerate(req.instances):
@@ -84,13 +97,18 @@ class ModelServer:
             return _problem(422, f"{len(errors)} problem(s) in instances.", errors[:50])
         return np.asarray([[row[f] for f in features] for row in req.instances], np.float32)
 
-    async def __call__(self, request: Request) -> JSONResponse:
-        if request.method == "GET":  # describe the model: what to send
-            return JSONResponse({"model": self.version.model, "version": self.version.version,
-                                 "features": self.model.features,
-                                 "schema": PredictRequest.model_json_schema()})
+    async def predict(self, body: bytes) -> tuple[int, dict]:
+        """The JSON predict API as (status, body): the router calls this through a handle,
+        and Serve's HTTP route below wraps it."""
+        started = time.perf_counter()
+        if self.fault_delay_ms:
+            await asyncio.sleep(self.fault_delay_ms / 1000)
+        if self.fault_error_rate and random.random() < self.fault_error_rate:
+            return 500, {"type": "https://fleet.dev/problems/injected-fault",
+                         "title": "Injected fault", "status": 500,
+                         "detail": "This version was deployed with fault_error_rate > 0."}
         try:
-            req = PredictRequest.model_validate(json.loads(await request.body()))
+            req = PredictRequest.model_validate(json.loads(body))
         except ValueError as exc:
             errors = None
             if isinstance(exc, ValidationError):
@@ -99,29 +117,113 @@ class ModelServer:
                           for e in exc.errors(include_url=False)]
             return _problem(422, "The body must be JSON like {\"instances\": [{...}]}.", errors)
         x = self._rows(req)
-        if isinstance(x, JSONResponse):
+        if isinstance(x, tuple):
             return x
         preds = await self.predict_rows(x) if self.batching else self._predict(x)
-        return JSONResponse({"model": self.version.model, "version": self.version.version,
-                             "predictions": preds})
+        self.predlog.add(req.instances, preds, time.perf_counter() - started)
+        return 200, {"model": self.version.model, "version": self.version.version,
+                     "predictions": preds}
+
+    async def __call__(self, request: Request) -> JSONResponse:
+        if request.method == "GET":  # describe the model: what to send
+            return JSONResponse({"model": self.version.model, "version": self.version.version,
+                                 "features": self.model.features,
+                                 "schema": PredictRequest.model_json_schema()})
+        status, body = await self.predict(await request.body())
+        media = "application/problem+json" if status >= 400 else "application/json"
+        return JSONResponse(body, status_code=status, media_type=media)
+
+    def __del__(self) -> None:
+        log = getattr(self, "predlog", None)
+        if log is not None:
+            log.close()
 
     def check_health(self) -> None:
         """Serve calls this periodically; a model that cannot predict is unhealthy."""
         self.model.predict(np.zeros((1, len(self.model.features)), np.float32))
 
 
-def model_app(model: str, *, fleet_home: str, batching: bool = True, max_batch_size: int = 64,
-              batch_wait_timeout_s: float = 0.005, num_cpus: float = 0.25,
-              num_gpus: float = 0, min_replicas: int = 1, max_replicas: int = 1,
-              target_ongoing_requests: float = 8, max_ongoing_requests: int = 64):
+class ServingOptions(BaseModel):
+    """How one version is served: batching, autoscaling, resources, logging, faults."""
+
+    model_config = {"extra": "forbid"}
+    batching: bool = True
+    max_batch_size: int = Field(32, ge=1, le=4096)
+    batch_wait_timeout_s: float = Field(0.005, ge=0, le=1)
+    num_cpus: float = Field(0.25, gt=0, le=64)
+    num_gpus: float = Field(0, ge=0, le=8)
+    min_replicas: int = Field(1, ge=0, le=100)
+    max_replicas: int = Field(1, ge=1, le=100)
+    target_ongoing_requests: float = Field(8, gt=0)
+    max_ongoing_requests: int = Field(64, ge=1)
+    log_sample_rate: float = Field(0.1, ge=0, le=1,
+                                   description="Share of predicted rows logged for drift.")
+    log_flush_s: float = Field(10.0, gt=0)
+    fault_error_rate: float = Field(0.0, ge=0, le=1, description="Rehearsals only.")
+    fault_delay_ms: float = Field(0.0, ge=0, le=60_000, description="Rehearsals only.")
+
+
+def app_name(model: str, version: int) -> str:
+    return f"{model}-v{version}"
+
+
+def model_app(model: str, *, fleet_home: str, options: ServingOptions | None = None,
+              env: dict[str, str] | None = None, **overrides):
     """The bound app for one version, with its autoscaling and resources."""
+    o = (options or ServingOptions()).model_copy(update=overrides)
+    actor_options: dict[str, Any] = {"num_cpus": o.num_cpus, "num_gpus": o.num_gpus}
+    if env:
+        actor_options["runtime_env"] = {"env_vars": env}
     deployment = serve.deployment(
-        ModelServer, name="model", max_ongoing_requests=max_ongoing_requests,
-        ray_actor_options={"num_cpus": num_cpus, "num_gpus": num_gpus},
-        autoscaling_config={"min_replicas": min_replicas, "max_replicas": max_replicas,
-                            "target_ongoing_requests": target_ongoing_requests},
+        ModelServer, name="model", max_ongoing_requests=o.max_ongoing_requests,
+        ray_actor_options=actor_options,
+        autoscaling_config={"min_replicas": o.min_replicas, "max_replicas": o.max_replicas,
+                            "target_ongoing_requests": o.target_ongoing_requests},
         health_check_period_s=10)
-    return deployment.bind(fleet_home, model, batching, max_batch_size, batch_wait_timeout_s)
+    return deployment.bind(fleet_home, model, o.batching, o.max_batch_size,
+                           o.batch_wait_timeout_s, o.log_sample_rate, o.log_flush_s,
+                           o.fault_error_rate, o.fault_delay_ms)
+
+
+def deploy_version(settings, model: str, version: int,
+                   options: ServingOptions | None = None) -> str:
+    """Run (or update) the Serve app of one registered version; returns when it is healthy.
+    It answers on Serve's HTTP at /models/MODEL/vN and to the router through a handle."""
+    from fleet.config import fleet_env
+    from fleet.runtime import context
+    from fleet.serving import ensure_serve
+    from fleet.store import open_store
+
+    ensure_serve(settings)
+    name = app_name(model, version)
+    options = options or ServingOptions()
+    serve.run(model_app(f"{model}:{version}", fleet_home=str(settings.home), options=options,
+                        env=fleet_env(settings)),
+              name=name, route_prefix=f"/models/{model}/v{version}")
+    open_store(settings.resolved_store_url).endpoints.record_deployment(
+        app=name, model=model, version=version, options=options.model_dump(),
+        actor=context.caller())
+    return name
+
+
+def restore(settings) -> list[str]:
+    """Bring back every version app that a routing table or an active rollout needs and
+    Serve no longer runs (after the cluster restarted), as it was deployed. The Fleet server
+    calls this at start, by import path."""
+    from fleet.store import open_store
+
+    store = open_store(settings.resolved_store_url)
+    running = set(serve.status().applications)
+    records = store.endpoints.deployments()
+    restored = []
+    for app in sorted(store.endpoints.apps_in_use() - running):
+        rec = records.get(app)
+        if rec is None:
+            continue
+        deploy_version(settings, rec["model"], rec["version"],
+                       ServingOptions.model_validate(rec["options"]))
+        restored.append(app)
+    return restored
 
 
 def build_app(args: dict[str, str]):
@@ -130,4 +232,5 @@ def build_app(args: dict[str, str]):
 
     return model_app(args["model"], fleet_home=str(load_settings().home),
                      batching=args.get("batching", "true").lower() != "false",
-                     max_batch_size=int(args.get("max_batch_size", 64)))
+                     max_batch_size=int(args.get("max_batch_size", 32)),
+                     log_sample_rate=float(args.get("log_sample_rate", 0)))

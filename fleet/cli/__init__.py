@@ -21,10 +21,24 @@ schedules_app = typer.Typer(help="List, add and remove schedules.", invoke_witho
 app.add_typer(schedules_app, name="schedules")
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of a table.")
+TOKEN_OPT = typer.Option(None, "--token", envvar="FLEET_TOKEN",
+                         help="Act as this token's identity (from fleet.yaml).")
 
 
 def _client() -> Client:
     return Client(load_settings())
+
+
+def _identity(token: str | None, *, required: bool = False):
+    """Who runs this command: the token's identity, or the OS user without one."""
+    from fleet.gateway.auth import Identity, TokenAuth
+
+    if token:
+        return TokenAuth(load_settings()).identify(f"Bearer {token}")
+    if required:
+        raise InvalidInput(messages.APPROVAL_NEEDS_IDENTITY, [FieldProblem(
+            "--token", "missing", "Pass --token or set FLEET_TOKEN.")])
+    return Identity(default_caller(), frozenset({"read", "invoke", "admin"}))
 
 
 def _progress(msg: str) -> None:
@@ -38,7 +52,10 @@ def up() -> None:
         info = lifecycle.up(progress=_progress)
     settings = load_settings()
     token = settings.tokens[0].token if settings.tokens else "(none configured)"
+    from fleet.serving import router_url
+
     render.console.print(f"[green]Fleet is up.[/]\n  gateway   {info.gateway_url}\n"
+                         f"  router    {router_url(settings)}/endpoints/NAME\n"
                          f"  dashboard {info.dashboard_url}\n  ray       {info.address}\n"
                          f"  token     {token}  (from {settings.config_path})")
 
@@ -95,6 +112,7 @@ def invoke(
     via: str = typer.Option("cli", "--via", help="cli (direct) or job (as a Ray job)."),
     idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key"),
     json_out: bool = JSON_OPT,
+    token: Optional[str] = TOKEN_OPT,
 ) -> None:
     """Invoke a function and show its invocation record."""
     payload = parse_key_values(args or [])
@@ -113,7 +131,7 @@ def invoke(
         rec = _invoke_as_job(client, name, payload)
     elif via == "cli":
         with render.err_console.status(f"running {name}"):
-            inv = client.invoke(name, payload, caller=default_caller(), via="cli",
+            inv = client.invoke(name, payload, caller=_identity(token).name, via="cli",
                                 idempotency_key=idempotency_key, wait=not async_)
         rec = inv.public()
     else:
@@ -219,6 +237,62 @@ def alias(name: str, alias_name: str = typer.Argument(..., metavar="ALIAS"),
     _client().store.models.move_alias(model=name, alias=alias_name, version=version,
                                       actor=default_caller(), reason=reason)
     render.console.print(f"{name}@{alias_name} -> v{version}")
+
+
+@app.command()
+def endpoints(json_out: bool = JSON_OPT) -> None:
+    """List serving endpoints with their routing tables."""
+    rows = [e.public() for e in _client().store.endpoints.list()]
+    render.as_json(rows) if json_out else render.endpoints(rows)
+
+
+@app.command()
+def rollouts(endpoint: Optional[str] = typer.Option(None, "--endpoint", "-e"),
+             active: bool = typer.Option(False, "--active", help="Only active ones."),
+             json_out: bool = JSON_OPT) -> None:
+    """List rollouts, newest first."""
+    rows = [r.public() for r in _client().store.rollouts.list(
+        endpoint=endpoint, active=True if active else None)]
+    render.as_json(rows) if json_out else render.rollouts(rows)
+
+
+@app.command("rollout")
+def rollout_cmd(rollout_id: str, json_out: bool = JSON_OPT) -> None:
+    """Show one rollout and its ladder of events. (Steer it with `fleet invoke rollout`.)"""
+    store = _client().store
+    r, events = store.rollouts.get(rollout_id).public(), store.rollouts.events(rollout_id)
+    render.as_json({**r, "events": events}) if json_out else render.rollout_detail(r, events)
+
+
+@app.command()
+def approvals(all_: bool = typer.Option(False, "--all", help="Decided ones too."),
+              json_out: bool = JSON_OPT) -> None:
+    """List approval requests (pending ones by default)."""
+    rows = [a.public() for a in _client().store.approvals.list(
+        status=None if all_ else "pending")]
+    render.as_json(rows) if json_out else render.approvals(rows)
+
+
+def _decide(approval_id: str, approve: bool, comment: str, token: str | None) -> None:
+    who = _identity(token, required=True)
+    ap = _client().store.approvals.decide(approval_id, actor=who.name, roles=who.roles,
+                                          approve=approve, comment=comment)
+    render.console.print(f"{ap.id} {render.status_text(ap.status)} by {ap.decided_by} "
+                         f"({ap.gate} gate of {ap.target})")
+
+
+@app.command()
+def approve(approval_id: str, comment: str = typer.Option("", "--comment", "-m"),
+            token: Optional[str] = TOKEN_OPT) -> None:
+    """Approve a request as the identity of --token / FLEET_TOKEN."""
+    _decide(approval_id, True, comment, token)
+
+
+@app.command()
+def reject(approval_id: str, comment: str = typer.Option("", "--comment", "-m"),
+           token: Optional[str] = TOKEN_OPT) -> None:
+    """Reject a request as the identity of --token / FLEET_TOKEN."""
+    _decide(approval_id, False, comment, token)
 
 
 @schedules_app.callback()

@@ -135,3 +135,74 @@ def model_versions(name: str, versions: list[dict], aliases: dict[str, int],
             h.add_row(e["alias"], str(e["from_version"] or "-"), str(e["to_version"] or "-"),
                       e["actor"], e["reason"])
         console.print(h)
+
+
+def _when(ts: float | None) -> str:
+    import time as _t
+
+    return "" if not ts else _t.strftime("%H:%M:%S", _t.localtime(ts))
+
+
+def endpoints(rows: list[dict]) -> None:
+    t = Table("endpoint", "routing", "generation", "active rollout")
+    for r in rows:
+        routing = r["routing"]
+        parts = [f"{v['model']}:{v['version']} {v['weight']:g}%" for v in routing["versions"]]
+        if routing.get("shadow"):
+            s = routing["shadow"]
+            parts.append(f"shadow {s['model']}:{s['version']}")
+        if routing.get("strategy") == "bandit":
+            parts.insert(0, "bandit:")
+        t.add_row(r["name"], ", ".join(parts), str(r["generation"]), r["active_rollout"] or "")
+    console.print(t)
+
+
+def rollouts(rows: list[dict]) -> None:
+    t = Table("id", "endpoint", "strategy", "status", "weight", "candidate", "baseline",
+              "by", "updated")
+    for r in rows:
+        c, b = r["candidate"], r["baseline"] or {}
+        t.add_row(r["id"], r["endpoint"], r["strategy"], status_text(r["status"]),
+                  f"{r['weight']:g}%", f"{c['model']}:{c['version']}",
+                  f"{b.get('model', '')}:{b.get('version', '')}", r["created_by"],
+                  _when(r["updated_at"]))
+    console.print(t)
+
+
+def ladder_line(e: dict) -> str:
+    """One rollout event as a line of the ladder the demo and `fleet rollout` print."""
+    d = e.get("detail") or {}
+    a = d.get("analysis") or {}
+    bits = [f"{_when(e['at'])}  {e['kind']:<18}", f"{e.get('to_status') or '':<17}"]
+    if e.get("weight") is not None and e["kind"] in ("started", "step", "promoting"):
+        bits.append(f"weight {e['weight']:g}%")
+    if a:
+        sr, p99 = a.get("success_rate"), a.get("p99_ms")
+        sr_text = "-" if sr is None else f"{sr:.1f}%"
+        p99_text = "-" if p99 is None else f"{p99:.0f} ms"
+        bits.append(f"check {a['result']}: {a['requests']:g} req, success {sr_text}, "
+                    f"p99 {p99_text}")
+        if a.get("reasons") and a["result"] != "pass":
+            bits.append("(" + "; ".join(a["reasons"]) + ")")
+    if d.get("approval_id"):
+        bits.append(f"approval {d['approval_id']}" + (f" by {d['approved_by']}"
+                                                      if d.get("approved_by") else ""))
+    if d.get("reason") and not a:
+        bits.append(d["reason"])
+    return "  ".join(bits)
+
+
+def rollout_detail(r: dict, events: list[dict]) -> None:
+    console.print(f"[bold]{r['id']}[/] {r['strategy']} on {r['endpoint']}: "
+                  f"{status_text(r['status'])} at {r['weight']:g}%")
+    for e in events:
+        console.print(ladder_line(e), highlight=False)
+
+
+def approvals(rows: list[dict]) -> None:
+    t = Table("id", "gate", "target", "summary", "requested by", "role", "status",
+              "decided by", "expires")
+    for a in rows:
+        t.add_row(a["id"], a["gate"], a["target"], a["summary"], a["requested_by"], a["role"],
+                  status_text(a["status"]), a["decided_by"] or "", _when(a["expires_at"]))
+    console.print(t)

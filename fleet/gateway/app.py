@@ -37,6 +37,10 @@ class AliasIn(BaseModel):
     reason: str = Field(min_length=1, description="Why; kept in the alias history.")
 
 
+class DecisionIn(BaseModel):
+    comment: str = Field("", max_length=2000, description="Kept with the decision.")
+
+
 class ScheduleIn(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")
     function: str
@@ -177,6 +181,70 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     async def remove_schedule(name: str, who: Identity = Depends(admin)) -> Response:
         client.store.schedules.remove(name, who.name)
         return Response(status_code=204)
+
+    # -- serving: endpoints, rollouts, approvals, the outbox ---------------------------------
+
+    @app.get("/v1/endpoints", tags=["serving"])
+    async def list_endpoints(_: Identity = Depends(read)) -> dict:
+        return {"endpoints": [e.public() for e in client.store.endpoints.list()]}
+
+    @app.get("/v1/endpoints/{name}", tags=["serving"])
+    async def get_endpoint(name: str, _: Identity = Depends(read)) -> dict:
+        ep = client.store.endpoints.get(name)
+        return {**ep.public(), "arms": client.store.endpoints.arms(name).get(name, {})}
+
+    @app.get("/v1/rollouts", tags=["serving"])
+    async def list_rollouts(endpoint: str | None = None, active: bool | None = None,
+                            limit: int = Query(50, ge=1, le=500),
+                            _: Identity = Depends(read)) -> dict:
+        rows = client.store.rollouts.list(endpoint=endpoint, active=active, limit=limit)
+        return {"rollouts": [r.public() for r in rows]}
+
+    @app.get("/v1/rollouts/{rid}", tags=["serving"])
+    async def get_rollout(rid: str, _: Identity = Depends(read)) -> dict:
+        return {**client.store.rollouts.get(rid).public(),
+                "events": client.store.rollouts.events(rid)}
+
+    @app.get("/v1/approvals", tags=["approvals"])
+    async def list_approvals(status: str | None = Query(None, description="pending, ..."),
+                             _: Identity = Depends(read)) -> dict:
+        return {"approvals": [a.public() for a in client.store.approvals.list(status=status)]}
+
+    @app.get("/v1/approvals/{aid}", tags=["approvals"])
+    async def get_approval(aid: str, _: Identity = Depends(read)) -> dict:
+        return client.store.approvals.get(aid).public()
+
+    @app.post("/v1/approvals/{aid}/approve", tags=["approvals"])
+    async def approve(aid: str, body: DecisionIn | None = None,
+                      who: Identity = Depends(invoke_scope)) -> dict:
+        """Approve as the token's identity; needs the request's role, not the requester."""
+        return client.store.approvals.decide(aid, actor=who.name, roles=who.roles,
+                                             approve=True,
+                                             comment=body.comment if body else "").public()
+
+    @app.post("/v1/approvals/{aid}/reject", tags=["approvals"])
+    async def reject(aid: str, body: DecisionIn | None = None,
+                     who: Identity = Depends(invoke_scope)) -> dict:
+        return client.store.approvals.decide(aid, actor=who.name, roles=who.roles,
+                                             approve=False,
+                                             comment=body.comment if body else "").public()
+
+    @app.get("/v1/approvals/{aid}/gate", tags=["approvals"], operation_id="approval_gate")
+    @app.post("/v1/approvals/{aid}/gate", tags=["approvals"],
+              operation_id="approval_gate_webhook")
+    async def gate(aid: str) -> JSONResponse:
+        """A confirm webhook in Flagger's sense: 200 when approved, 403 otherwise. Open
+        without a token, like Flagger's own gates; it says only whether the gate is open."""
+        ap = client.store.approvals.get(aid)
+        ok = ap.status == "approved"
+        return JSONResponse({"id": aid, "status": ap.status, "open": ok},
+                            status_code=200 if ok else 403)
+
+    @app.get("/v1/outbox", tags=["serving"])
+    async def outbox(after_id: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+                     _: Identity = Depends(read)) -> dict:
+        """Pending notifications in order (rollout steps, analyses, approvals)."""
+        return {"events": client.store.outbox.pending(after_id=after_id, limit=limit)}
 
     app.add_middleware(RequestCounter, counter=metrics.requests)
     # Added last, so it is the outermost layer: oversized bodies never reach a handler.

@@ -18,12 +18,14 @@ IMPLIES = {"admin": {"admin", "invoke", "read"}, "invoke": {"invoke", "read"}, "
 class Identity:
     name: str
     scopes: frozenset[str]
+    roles: frozenset[str] = frozenset()
 
 
 class TokenAuth:
     def __init__(self, settings: Settings) -> None:
         self._tokens = [(t.token.encode(), Identity(t.name, frozenset(
-            s for scope in t.scopes for s in IMPLIES[scope]))) for t in settings.tokens]
+            s for scope in t.scopes for s in IMPLIES[scope]), frozenset(t.roles)))
+            for t in settings.tokens]
 
     def identify(self, header: str | None) -> Identity:
         if not header or not header.lower().startswith("bearer "):

@@ -54,24 +54,18 @@ class Supervisor:
         scheduler pings every tick), so a crashed supervisor brings its gateway back."""
         if not self._serve_gateway or self._gateway is not None:
             return
-        import uvicorn
-
+        from fleet.asgi import serve_in_loop
         from fleet.gateway.app import create_app
         from fleet.runtime.api import Client
 
         app = create_app(self.settings, Client(self.settings, local_supervisor=self))
         gw = self.settings.gateway
-        server = uvicorn.Server(uvicorn.Config(app, host=gw.host, port=gw.port,
-                                               log_level="warning", access_log=False,
-                                               lifespan="off"))
-        self._gateway = server
-        task = asyncio.get_running_loop().create_task(server.serve())
-        while not server.started:
-            if task.done():
-                self._gateway = None
-                task.result()  # raises the bind error, for `fleet up` to report
-                raise RuntimeError("the gateway stopped while starting")
-            await asyncio.sleep(0.05)
+        self._gateway = True  # claimed: concurrent pings must not start a second server
+        try:
+            self._gateway = await serve_in_loop(app, host=gw.host, port=gw.port)
+        except BaseException:
+            self._gateway = None
+            raise
 
     def _ensure_background(self) -> None:
         if self._sweeper is None:
@@ -139,7 +133,8 @@ class Supervisor:
                                               error_message=str(exc))
                 return
             ref = self._remote_for(spec).remote(inv.id, spec.fn.__module__,
-                                                spec.fn.__qualname__, inv.payload)
+                                                spec.fn.__qualname__, inv.payload,
+                                                inv.caller, inv.via)
             self._refs[inv_id] = ref
             try:
                 await asyncio.wait_for(asyncio.shield(ref), timeout=inv.timeout_s)

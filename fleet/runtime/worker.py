@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from fleet import messages
 from fleet.config import load_settings
 from fleet.registry import add_function_paths
+from fleet.runtime import context
 from fleet.spec import FunctionSpec, spec_of
 from fleet.store import Status, open_store
 
@@ -39,7 +40,8 @@ def _load(module: str, qualname: str) -> FunctionSpec:
     return spec_of(obj)
 
 
-def run_invocation(inv_id: str, module: str, qualname: str, payload: dict) -> str:
+def run_invocation(inv_id: str, module: str, qualname: str, payload: dict,
+                   caller: str = "unknown", via: str = "python") -> str:
     """Run one attempt. Returns the status it recorded (or 'skipped').
 
     The function comes as module + qualified name, imported here after the configured
@@ -51,6 +53,7 @@ def run_invocation(inv_id: str, module: str, qualname: str, payload: dict) -> st
     if store.invocations.mark_running(inv_id) is None:
         return "skipped"  # cancelled or ended while waiting for resources
     spec = _load(module, qualname)
+    bound = context.bind(context.InvocationContext(inv_id, caller, via))
     try:
         req = spec.input_model.model_validate(payload)
         out = spec.fn(req)
@@ -67,5 +70,7 @@ def run_invocation(inv_id: str, module: str, qualname: str, payload: dict) -> st
             error_message=(str(exc) or type(exc).__name__)[:MAX_ERROR_CHARS],
             error_traceback=traceback.format_exc()[-20000:])
         return Status.FAILED.value
+    finally:
+        context.unbind(bound)
     store.invocations.finish(inv_id, Status.SUCCEEDED, result=result)
     return Status.SUCCEEDED.value

@@ -20,6 +20,11 @@ class Scheduler:
         self.client = Client()
         self.core = SchedulerCore(self.client)
         self.core.sync_code_schedules()
+        from fleet.rollouts import build_controller
+
+        # Rollout ticks ride on the scheduler: state lives in the store, so a restarted
+        # scheduler continues every rollout at its stored step.
+        self.rollouts = build_controller(self.client.settings, self.client.store)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="fleet-scheduler", daemon=True)
         self._thread.start()
@@ -37,6 +42,10 @@ class Scheduler:
                 self.core.tick()
             except Exception:
                 log.exception("scheduler tick failed")
+            try:
+                self.rollouts.tick()
+            except Exception:
+                log.exception("rollout tick failed")
             self._stop.wait(tick_s - (time.time() % tick_s))
 
     def ping(self) -> str:
@@ -44,6 +53,11 @@ class Scheduler:
 
     def tick_now(self) -> list[str]:
         return self.core.tick()
+
+    def pid(self) -> int:
+        import os
+
+        return os.getpid()
 
 
 SchedulerActor = ray.remote(Scheduler)

@@ -13,16 +13,21 @@ from sqlalchemy.exc import OperationalError
 from fleet import messages
 from fleet.errors import Unavailable
 from fleet.store import audit
+from fleet.store.approvals import Approval, ApprovalRepo
+from fleet.store.endpoints import Endpoint, EndpointRepo
 from fleet.store.engine import SCHEMA_VERSION, Engines, dispose, make_engines, migrate
 from fleet.store.invocations import DURATION_BUCKETS, InvocationRepo
 from fleet.store.models import ModelRepo, ModelVersion
+from fleet.store.outbox import OutboxRepo
 from fleet.store.records import ACTIVE, ENTRY_POINTS, TERMINAL, Invocation, Status
+from fleet.store.rollouts import ACTIVE_STATUSES, FINAL_STATUSES, Change, Rollout, RolloutRepo
 from fleet.store.runs import Run, RunRepo
 from fleet.store.schedules import Schedule, ScheduleRepo
 
 __all__ = [
-    "ACTIVE", "DURATION_BUCKETS", "ENTRY_POINTS", "SCHEMA_VERSION", "TERMINAL", "Invocation",
-    "ModelVersion", "Run", "Schedule", "Status", "Store", "open_store",
+    "ACTIVE", "ACTIVE_STATUSES", "DURATION_BUCKETS", "ENTRY_POINTS", "FINAL_STATUSES",
+    "SCHEMA_VERSION", "TERMINAL", "Approval", "Change", "Endpoint", "Invocation",
+    "ModelVersion", "Rollout", "Run", "Schedule", "Status", "Store", "open_store",
 ]
 
 
@@ -41,6 +46,10 @@ class Store:
         self.schedules = ScheduleRepo(self.engines)
         self.runs = RunRepo(self.engines)
         self.models = ModelRepo(self.engines)
+        self.endpoints = EndpointRepo(self.engines)
+        self.rollouts = RolloutRepo(self.engines)
+        self.approvals = ApprovalRepo(self.engines)
+        self.outbox = OutboxRepo(self.engines)
 
     @property
     def dialect(self) -> str:

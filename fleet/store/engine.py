@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -26,6 +26,7 @@ MIGRATIONS: dict[int, object] = {
     1: lambda conn: schema.metadata.create_all(
         conn, tables=[schema.invocations, schema.schedules, schema.audit_log]),
     2: lambda conn: schema.metadata.create_all(conn, tables=schema.V2_TABLES),
+    3: lambda conn: schema.metadata.create_all(conn, tables=schema.V3_TABLES),
 }
 
 

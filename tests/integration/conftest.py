@@ -21,6 +21,8 @@ from tests.support.seaweed import ACCESS_KEY, SECRET_KEY
 
 ADMIN = "it-admin-token-0123456789"
 READER = "it-reader-token-0123456789"
+APPROVER = "it-approver-token-0123456789"  # a second person, with the approver role
+DEPLOYER = "it-deployer-token-0123456789"  # invoke scope, no roles
 FLEET = str(Path(sys.executable).parent / "fleet")
 
 
@@ -31,17 +33,44 @@ def fleet_cli(*args: str, check: bool = True, timeout: float = 300,
 
 
 @pytest.fixture(scope="session")
-def fleet_home(s3_server):
+def serving_ports():
+    return {"serve": free_port(), "router": free_port()}
+
+
+@pytest.fixture(scope="session")
+def prometheus(serving_ports):
+    """A real Prometheus scraping the router every second (started before Fleet, so the
+    controller knows its URL)."""
+    from tests.support.prometheus import PrometheusServer
+
+    server = PrometheusServer(TMP / f"prom-{os.getpid()}",
+                              [f"127.0.0.1:{serving_ports['router']}"])
+    if server.binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("prometheus is missing; .ci/run installs it (apt-get install prometheus)")
+        yield None
+        return
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fleet_home(s3_server, serving_ports, prometheus):
     home = TMP / f"it-{os.getpid()}"
     home.mkdir(parents=True, exist_ok=True)
     ports = [free_port() for _ in range(3)]
+    prom = f", prometheus_url: '{prometheus}'" if prometheus else ""
     (home / "fleet.yaml").write_text(f"""
 function_modules: [functions, fleet_testfuncs]
 function_paths: [{ROOT / 'tests' / 'fixtures'}]
 tokens:
   - {{name: admin, token: {ADMIN}, scopes: [admin]}}
   - {{name: reader, token: {READER}, scopes: [read]}}
+  - {{name: bob, token: {APPROVER}, scopes: [invoke], roles: [approver]}}
+  - {{name: dee, token: {DEPLOYER}, scopes: [invoke]}}
 gateway: {{port: {ports[0]}, max_body_bytes: 65536}}
+serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['router']},
+           refresh_s: 0.2{prom}}}
 scheduler: {{tick_s: 0.5, max_catchup: 5}}
 cluster: {{num_cpus: 2, gcs_port: {ports[1]}, dashboard_port: {ports[2]}}}
 artifacts:

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 from fleet.demo import make_data
-from tests.support.postgres import free_port
 
 
 @pytest.fixture(scope="module")
 def served(client, tmp_path_factory):
     from ray import serve
 
-    from serve_apps.model import model_app
+    from serve_apps.model import ServingOptions, deploy_version
 
     table, _ = make_data(tmp_path_factory.mktemp("serve"), rows=3_000)
     name = f"served-{uuid.uuid4().hex[:6]}"
@@ -27,13 +26,12 @@ def served(client, tmp_path_factory):
     assert inv.status.value == "succeeded", inv.error_message
     client.store.models.move_alias(model=name, alias="champion", version=1, actor="test",
                                    reason="serve test")
-    port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(model_app(f"{name}@champion", fleet_home=str(client.settings.home),
-                        max_batch_size=16), name=name, route_prefix=f"/models/{name}")
-    yield name, f"http://127.0.0.1:{port}/models/{name}"
-    serve.delete(name)
-    serve.shutdown()
+    # Fleet's own Serve (started by `fleet up`), as `deploy` uses it
+    app = deploy_version(client.settings, name, 1,
+                         ServingOptions(max_batch_size=16, log_sample_rate=0))
+    port = client.settings.serving.serve_port
+    yield name, f"http://127.0.0.1:{port}/models/{name}/v1"
+    serve.delete(app)
 
 
 def local_predictions(client, name, rows):

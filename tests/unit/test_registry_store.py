@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from fleet.errors import InvalidInput, NotFound
-from fleet.store import Store
+from fleet.store import SCHEMA_VERSION, Store
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def register(store, run_id=None, model="churn", **kw):
     return store.models.register(**args)
 
 
-def test_a_v1_database_migrates_to_v2_keeping_its_rows(tmp_path):
+def test_a_v1_database_migrates_to_the_latest_keeping_its_rows(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     from fleet.store import engine, schema
 
@@ -37,11 +37,11 @@ def test_a_v1_database_migrates_to_v2_keeping_its_rows(tmp_path):
             name="keep", function="f", spec="@every 5s", payload={}, origin="runtime",
             enabled=True, last_slot=1.0, created_at=0, created_by="x"))
     s = Store(url)
-    assert s.schema_version == 2 and s.schedules.get("keep").last_slot == 1.0
+    assert s.schema_version == SCHEMA_VERSION and s.schedules.get("keep").last_slot == 1.0
     register(s)  # the v2 tables exist
     versions = create_engine(url).connect().execute(
         text("select version from fleet_schema_version order by version")).scalars().all()
-    assert versions == [1, 2]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
 
 
 def test_runs_record_params_metrics_per_step_and_resume(store):

@@ -1,0 +1,27 @@
+"""Model serving: routing tables, the router in front of every endpoint, prediction logs.
+
+Model versions themselves are Serve applications (serve_apps.model); this package is the
+part of serving that the core owns and the Fleet server runs.
+"""
+
+from __future__ import annotations
+
+from fleet.serving.routing import Arm, ArmStats, RoutingTable, choose
+
+__all__ = ["ROUTER_NAME", "Arm", "ArmStats", "RoutingTable", "choose", "ensure_serve",
+           "router_url"]
+
+ROUTER_NAME = "fleet-router"
+
+
+def ensure_serve(settings) -> None:
+    """Start Serve's controller and HTTP proxy on the configured host and port (idempotent).
+    The proxy serves each version at /models/NAME/vN; the router reaches them by handle."""
+    from ray import serve
+
+    serve.start(http_options={"host": settings.serving.host,
+                              "port": settings.serving.serve_port})
+
+
+def router_url(settings) -> str:
+    return f"http://{settings.serving.host}:{settings.serving.router_port}"

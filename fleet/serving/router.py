@@ -1,0 +1,313 @@
+"""The router: one HTTP server in front of every endpoint's versions.
+
+    POST /endpoints/NAME            predict (the body goes to the chosen version as is)
+    GET  /endpoints/NAME            the routing table, generation and bandit arms
+    POST /endpoints/NAME/feedback   {"request_id": ..., "reward": 0..1} for the bandit
+    GET  /metrics  GET /healthz
+
+Why not a Serve deployment: a router deployment in front of the version apps would put a
+second Serve hop (proxy -> router replica -> model replica) on every request, about 10 ms
+here. This server is itself the HTTP entry, so a request goes router -> model replica, the
+same number of hops as Serve's proxy -> model replica, while each version keeps its own
+replicas and failures. See docs/architecture.md and bench/router.
+
+The routing tables come from the store, refreshed every `serving.refresh_s`: a rollout
+changes traffic by writing a table, and no replica restarts. Everything a caller sees on a
+failure is a problem document with a reference; the detail goes to the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections import OrderedDict
+
+from fleet import messages
+from fleet.config import Settings
+from fleet.serving.metrics import RouterMetrics
+from fleet.serving.routing import ArmStats, RoutingTable, choose
+
+log = logging.getLogger("fleet.router")
+ISSUED_MAX = 200_000  # request ids remembered for feedback
+JSON = [(b"content-type", b"application/json")]
+PROBLEM = [(b"content-type", b"application/problem+json")]
+
+
+def _problem(status: int, title: str, detail: str) -> tuple[int, bytes, list]:
+    body = {"type": f"https://fleet.dev/problems/{title.lower().replace(' ', '-')}",
+            "title": title, "status": status, "detail": detail}
+    return status, json.dumps(body).encode(), PROBLEM
+
+
+def agree(a: list, b: list) -> bool:
+    """Two answers agree when every row's prediction matches (numbers within 1e-6)."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        px = x.get("prediction") if isinstance(x, dict) else x
+        py = y.get("prediction") if isinstance(y, dict) else y
+        if isinstance(px, float) or isinstance(py, float):
+            if px is None or py is None or abs(float(px) - float(py)) > 1e-6 * max(
+                    1.0, abs(float(px))):
+                return False
+        elif px != py:
+            return False
+    return True
+
+
+class Router:
+    """An ASGI app; `start()` runs its table refresh on the current loop."""
+
+    def __init__(self, settings: Settings, store, handle_for=None) -> None:
+        self.settings = settings
+        self.cfg = settings.serving
+        self.store = store
+        self.metrics = RouterMetrics()
+        self.tables: dict[str, tuple[int, RoutingTable]] = {}
+        self.stats: dict[str, dict[str, ArmStats]] = {}
+        self.handles: dict[str, object] = {}
+        self.issued: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._handle_for = handle_for or _serve_handle
+        self._background: set[asyncio.Task] = set()
+        self._vh = self.cfg.version_header.lower().encode()
+        self._sh = self.cfg.sticky_header.lower().encode()
+        self.refreshed_at = 0.0
+
+    # -- the table cache ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._spawn(self._refresh_forever())
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.refresh_s)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("routing refresh failed; serving the last tables")
+
+    async def refresh(self) -> None:
+        tables, arms = await asyncio.to_thread(self._read)
+        parsed = {}
+        for name, (gen, raw) in tables.items():
+            old = self.tables.get(name)
+            parsed[name] = old if old and old[0] == gen else (gen, RoutingTable.model_validate(raw))
+        wanted = set().union(*(t.apps for _, t in parsed.values())) if parsed else set()
+        for app in wanted - self.handles.keys():
+            try:  # get handles before the table that needs them goes live
+                self.handles[app] = await asyncio.to_thread(self._handle_for, app)
+            except Exception:
+                log.warning("no Serve app '%s' yet; its endpoint keeps the last table", app)
+                for name, (_gen, t) in list(parsed.items()):
+                    if app in t.apps and name in self.tables:  # else: 503 until it runs
+                        parsed[name] = self.tables[name]
+        self.tables = parsed
+        self.stats = {e: {v: ArmStats(**s) for v, s in a.items()} for e, a in arms.items()}
+        for app in set(self.handles) - wanted - set().union(
+                *(t.apps for _, t in self.tables.values())):
+            self.handles.pop(app, None)
+        self.refreshed_at = time.time()
+
+    def _read(self):
+        return self.store.endpoints.tables(), self.store.endpoints.arms()
+
+    # -- ASGI --------------------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path == "/metrics":
+            status, body, headers = 200, self.metrics.render(), [
+                (b"content-type", b"text/plain; version=0.0.4")]
+        elif path == "/healthz":
+            status, body, headers = 200, json.dumps(
+                {"status": "ok", "endpoints": len(self.tables),
+                 "refreshed_at": self.refreshed_at}).encode(), JSON
+        elif path.startswith("/endpoints/"):
+            parts = path[len("/endpoints/"):].strip("/").split("/")
+            body_in = await _read_body(receive)
+            hdrs = dict(scope["headers"])
+            try:
+                if len(parts) == 1 and method == "POST":
+                    status, body, headers = await self.predict(parts[0], body_in, hdrs)
+                elif len(parts) == 1 and method == "GET":
+                    status, body, headers = self.describe(parts[0])
+                elif len(parts) == 2 and parts[1] == "feedback" and method == "POST":
+                    status, body, headers = await self.feedback(parts[0], body_in)
+                else:
+                    status, body, headers = _problem(404, "Not found", messages.ROUTER_ROUTES)
+            except Exception:
+                ref = uuid.uuid4().hex[:12]
+                log.exception("router error (reference %s)", ref)
+                status, body, headers = _problem(500, "Internal error",
+                                                 messages.INTERNAL_ERROR.format(ref=ref))
+        else:
+            status, body, headers = _problem(404, "Not found", messages.ROUTER_ROUTES)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    # -- predict ------------------------------------------------------------------------------
+
+    async def predict(self, endpoint: str, body: bytes, headers: dict):
+        entry = self.tables.get(endpoint)
+        if entry is None:
+            self.metrics.unrouted.labels(endpoint, "unknown endpoint").inc()
+            return _problem(404, "Not found", messages.UNKNOWN_ENDPOINT.format(name=endpoint))
+        table = entry[1]
+        forced = headers.get(self._vh)
+        if forced is not None:
+            arm = table.find(forced.decode())
+            if arm is None:
+                self.metrics.unrouted.labels(endpoint, "unknown version").inc()
+                return _problem(404, "Not found", messages.VERSION_NOT_ROUTED.format(
+                    header=self.cfg.version_header, version=forced.decode(),
+                    endpoint=endpoint, versions=", ".join(a.key for a in table.versions)))
+        else:
+            sticky = headers.get(self._sh)
+            arm = choose(table, sticky_key=sticky.decode() if sticky else None,
+                         stats=self.stats.get(endpoint))
+            if arm is None:
+                self.metrics.unrouted.labels(endpoint, "no version").inc()
+                return _problem(503, "Service unavailable",
+                                messages.ENDPOINT_HAS_NO_VERSIONS.format(endpoint=endpoint))
+        shadow = table.shadow if forced is None else None
+        primary: asyncio.Future | None = None
+        if shadow is not None:
+            primary = asyncio.get_running_loop().create_future()
+            self._spawn(self._mirror(endpoint, shadow, body, primary))
+        handle = self.handles.get(arm.app)
+        if handle is None:  # the table is newer than the app (e.g. being restored)
+            self.metrics.unrouted.labels(endpoint, "version not running").inc()
+            if primary is not None:
+                primary.set_result(None)
+            return _problem(503, "Service unavailable", messages.VERSION_STARTING.format(
+                version=arm.key, endpoint=endpoint))
+        started = time.perf_counter()
+        try:
+            status, payload = await asyncio.wait_for(
+                handle.predict.remote(body), self.cfg.request_timeout_s)
+        except Exception as exc:
+            ref = uuid.uuid4().hex[:12]
+            log.warning("endpoint %s version %s failed (reference %s): %r", endpoint, arm.key,
+                        ref, exc)
+            self.metrics.observe(endpoint, arm.key, False, time.perf_counter() - started)
+            if primary is not None:
+                primary.set_result(None)
+            return _problem(503, "Service unavailable", messages.MODEL_UNAVAILABLE.format(
+                version=arm.key, endpoint=endpoint, ref=ref))
+        self.metrics.observe(endpoint, arm.key, status < 500, time.perf_counter() - started)
+        if primary is not None:
+            primary.set_result(payload.get("predictions") if status < 400 else None)
+        rid = uuid.uuid4().hex
+        if table.strategy == "bandit":
+            self.issued[rid] = (endpoint, arm.key)
+            if len(self.issued) > ISSUED_MAX:
+                self.issued.popitem(last=False)
+        out = [*(PROBLEM if status >= 400 else JSON),
+               (self._vh, arm.key.encode()), (b"x-fleet-request-id", rid.encode())]
+        return status, json.dumps(payload).encode(), out
+
+    async def _mirror(self, endpoint: str, shadow, body: bytes, primary: asyncio.Future):
+        """Send the same request to the shadow; record its outcome, latency and agreement.
+        Nothing here can reach the caller: the caller's answer never waits for it."""
+        started = time.perf_counter()
+        try:
+            status, payload = await asyncio.wait_for(
+                self.handles[shadow.app].predict.remote(body), self.cfg.shadow_timeout_s)
+            # (a KeyError for a shadow that is not running yet lands below: an error)
+            ok = status < 500
+        except Exception:
+            ok, status, payload = False, 599, {}
+        self.metrics.observe(endpoint, shadow.key, ok, time.perf_counter() - started, True)
+        if ok and status < 400:
+            theirs = await primary
+            if theirs is not None:
+                same = agree(theirs, payload.get("predictions", []))
+                self.metrics.agreement.labels(endpoint, shadow.key,
+                                              "true" if same else "false").inc()
+
+    # -- describe and feedback -------------------------------------------------------------
+
+    def describe(self, endpoint: str):
+        entry = self.tables.get(endpoint)
+        if entry is None:
+            return _problem(404, "Not found", messages.UNKNOWN_ENDPOINT.format(name=endpoint))
+        arms = {k: v.model_dump() for k, v in self.stats.get(endpoint, {}).items()}
+        return 200, json.dumps({"endpoint": endpoint, "generation": entry[0],
+                                "routing": entry[1].dump(), "arms": arms}).encode(), JSON
+
+    async def feedback(self, endpoint: str, body: bytes):
+        try:
+            data = json.loads(body or b"{}")
+            rid, reward = data["request_id"], float(data["reward"])
+            if not 0 <= reward <= 1:
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            return _problem(422, "Invalid input", messages.FEEDBACK_INVALID)
+        found = self.issued.get(rid)
+        if found is None or found[0] != endpoint:
+            return _problem(404, "Not found", messages.FEEDBACK_UNKNOWN.format(id=rid))
+        version = found[1]
+        await asyncio.to_thread(self.store.endpoints.record_reward, endpoint, version, reward)
+        st = self.stats.setdefault(endpoint, {}).get(version) or ArmStats()
+        self.stats[endpoint][version] = ArmStats(pulls=st.pulls + 1,
+                                                 successes=st.successes + reward,
+                                                 failures=st.failures + 1 - reward)
+        self.metrics.feedback.labels(endpoint, version).inc()
+        return 200, json.dumps({"request_id": rid, "version": version,
+                                "recorded": reward}).encode(), JSON
+
+
+async def _read_body(receive) -> bytes:
+    chunks = []
+    while True:
+        msg = await receive()
+        chunks.append(msg.get("body", b""))
+        if not msg.get("more_body"):
+            return b"".join(chunks)
+
+
+def _serve_handle(app: str):
+    from ray import serve
+
+    return serve.get_app_handle(app)
+
+
+class RouterActor:
+    """Owns a Router and serves it from this actor's loop (started by the Fleet server)."""
+
+    def __init__(self) -> None:
+        from fleet.config import load_settings
+        from fleet.store import open_store
+
+        self.settings = load_settings()
+        self.router = Router(self.settings, open_store(self.settings.resolved_store_url))
+        self._server = None
+
+    async def start(self) -> str:
+        if self._server is None:
+            from fleet.asgi import serve_in_loop
+
+            self._server = True
+            await self.router.start()
+            cfg = self.settings.serving
+            try:
+                self._server = await serve_in_loop(self.router, host=cfg.host,
+                                                   port=cfg.router_port)
+            except BaseException:
+                self._server = None
+                raise
+        return "ok"
+
+    async def ping(self) -> str:
+        return await self.start()

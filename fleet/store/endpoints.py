@@ -1,0 +1,178 @@
+"""Endpoints and their routing tables, and the bandit's arm statistics.
+
+The router reads every routing table with one query and caches it for a fraction of a
+second, so changing a table here changes traffic without touching a replica. A table change
+made by a rollout is written in the rollout's own transaction (see RolloutRepo.transition).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from fleet.errors import FieldProblem, InvalidInput, NotFound
+from fleet.store import audit, outbox
+from fleet.store.engine import Engines
+from fleet.store.schema import bandit_arms as B
+from fleet.store.schema import deployments as D
+from fleet.store.schema import endpoints as E
+
+ENDPOINT_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    routing: dict
+    generation: int
+    active_rollout: str | None
+    created_at: float
+    updated_at: float
+    updated_by: str
+
+    def public(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def check_endpoint_name(name: str) -> None:
+    if not ENDPOINT_RE.match(name or ""):
+        raise InvalidInput(f"Endpoint name '{name}' is invalid.", [FieldProblem(
+            "endpoint", "invalid name",
+            "Use lower-case letters, digits and '-', starting with a letter (max 63).")])
+
+
+def write_routing(conn: Connection, *, name: str, routing: dict, actor: str, reason: str,
+                  expected_generation: int | None = None) -> int | None:
+    """Set an endpoint's table inside `conn`'s transaction; returns the new generation, or
+    None when `expected_generation` no longer holds (someone else changed it)."""
+    now = time.time()
+    row = conn.execute(select(E.c.generation).where(E.c.name == name)).first()
+    if row is None:
+        if expected_generation not in (None, 0):
+            return None
+        conn.execute(insert(E).values(name=name, routing=routing, generation=1,
+                                      created_at=now, updated_at=now, updated_by=actor))
+        generation = 1
+    else:
+        if expected_generation is not None and row[0] != expected_generation:
+            return None
+        generation = row[0] + 1
+        res = conn.execute(update(E).where(E.c.name == name, E.c.generation == row[0])
+                           .values(routing=routing, generation=generation, updated_at=now,
+                                   updated_by=actor))
+        if res.rowcount != 1:
+            return None
+    audit.record(conn, actor=actor, action="endpoint.routing", target=f"endpoint:{name}",
+                 detail={"generation": generation, "routing": routing, "reason": reason})
+    outbox.emit(conn, kind="endpoint.routing", subject=f"endpoint:{name}",
+                payload={"generation": generation, "routing": routing, "reason": reason})
+    return generation
+
+
+class EndpointRepo:
+    def __init__(self, engines: Engines) -> None:
+        self._e = engines
+
+    def get(self, name: str) -> Endpoint:
+        found = self.find(name)
+        if found is None:
+            raise NotFound(f"No endpoint named '{name}'. Deploy a model to it first "
+                           f"(`fleet invoke deploy model=... endpoint={name}`).")
+        return found
+
+    def find(self, name: str) -> Endpoint | None:
+        with self._e.read.connect() as conn:
+            r = conn.execute(select(E).where(E.c.name == name)).first()
+        return Endpoint(**dict(r._mapping)) if r else None
+
+    def list(self) -> list[Endpoint]:
+        with self._e.read.connect() as conn:
+            return [Endpoint(**dict(r._mapping))
+                    for r in conn.execute(select(E).order_by(E.c.name))]
+
+    def tables(self) -> dict[str, tuple[int, dict]]:
+        """Every endpoint's (generation, routing) in one read: what the router caches."""
+        with self._e.read.connect() as conn:
+            return {n: (g, r) for n, g, r in conn.execute(
+                select(E.c.name, E.c.generation, E.c.routing))}
+
+    def set_routing(self, name: str, routing: dict, *, actor: str, reason: str,
+                    expected_generation: int | None = None) -> int | None:
+        check_endpoint_name(name)
+        with self._e.write.begin() as conn:
+            return write_routing(conn, name=name, routing=routing, actor=actor, reason=reason,
+                                 expected_generation=expected_generation)
+
+    # -- the bandit's arms ------------------------------------------------------------------
+
+    def record_reward(self, endpoint: str, version: str, reward: float) -> None:
+        """Add one observation to an arm (reward in [0, 1]): atomic increments, so any
+        number of routers can report at once."""
+        now = time.time()
+        values = dict(pulls=B.c.pulls + 1, successes=B.c.successes + reward,
+                      failures=B.c.failures + (1.0 - reward), updated_at=now)
+        for _ in range(3):
+            with self._e.write.begin() as conn:
+                res = conn.execute(update(B).where(B.c.endpoint == endpoint,
+                                                   B.c.version == version).values(**values))
+                if res.rowcount:
+                    return
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(B).values(endpoint=endpoint, version=version,
+                                                      pulls=1, successes=reward,
+                                                      failures=1.0 - reward, updated_at=now))
+                    return
+                except IntegrityError:
+                    continue  # another router inserted it first: increment instead
+
+    def arms(self, endpoint: str | None = None) -> dict[str, dict[str, dict]]:
+        q = select(B)
+        if endpoint:
+            q = q.where(B.c.endpoint == endpoint)
+        out: dict[str, dict[str, dict]] = {}
+        with self._e.read.connect() as conn:
+            for r in conn.execute(q):
+                out.setdefault(r.endpoint, {})[r.version] = {
+                    "pulls": r.pulls, "successes": r.successes, "failures": r.failures}
+        return out
+
+    # -- deployed versions (what a restarted cluster must bring back) ----------------------
+
+    def record_deployment(self, *, app: str, model: str, version: int, options: dict,
+                          actor: str) -> None:
+        now = time.time()
+        with self._e.write.begin() as conn:
+            res = conn.execute(update(D).where(D.c.app == app).values(
+                model=model, version=version, options=options, updated_at=now,
+                updated_by=actor))
+            if not res.rowcount:
+                conn.execute(insert(D).values(app=app, model=model, version=version,
+                                              options=options, updated_at=now,
+                                              updated_by=actor))
+            audit.record(conn, actor=actor, action="serving.deploy", target=f"app:{app}",
+                         detail={"model": model, "version": version, "options": options})
+
+    def deployments(self) -> dict[str, dict]:
+        with self._e.read.connect() as conn:
+            return {r.app: dict(r._mapping) for r in conn.execute(select(D))}
+
+    def apps_in_use(self) -> set[str]:
+        """Apps any routing table or active rollout still needs."""
+        from fleet.store.schema import rollouts as R
+
+        apps: set[str] = set()
+        with self._e.read.connect() as conn:
+            for (table,) in conn.execute(select(E.c.routing)):
+                apps |= {v["app"] for v in table.get("versions", [])}
+                if table.get("shadow"):
+                    apps.add(table["shadow"]["app"])
+            for cand, base in conn.execute(select(R.c.candidate, R.c.baseline).where(
+                    R.c.finished_at.is_(None))):
+                apps |= {d["app"] for d in (cand, base) if d}
+        return apps

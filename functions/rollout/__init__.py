@@ -1,0 +1,1 @@
+"""Serving functions: deploy a model version to an endpoint, and drive rollouts."""

@@ -1,0 +1,90 @@
+"""`rollout`: start, pause, resume, promote, abort a progressive rollout, or read its status.
+
+`start` deploys the candidate as its own Serve app, then records the rollout; the
+controller (ticked by the scheduler) moves it through its steps. Every other action is a
+command to the controller, checked against the rollout's current status.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from fleet import function
+from fleet.config import load_settings
+from fleet.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from fleet.rollouts import RolloutSpec, build_controller
+from fleet.runtime import context
+from fleet.serving.routing import RoutingTable
+from fleet.store import open_store
+from serve_apps.model import ServingOptions, deploy_version
+
+
+class RolloutRequest(BaseModel):
+    action: Literal["start", "pause", "resume", "promote", "abort", "status"] = "status"
+    endpoint: str
+    model: str | None = Field(None, description="start: the candidate, name:version/@alias.")
+    id: str | None = Field(None, description="The rollout; default: the endpoint's latest.")
+    spec: RolloutSpec = Field(default_factory=RolloutSpec)
+    serving: ServingOptions = Field(default_factory=ServingOptions)
+
+
+class RolloutResult(BaseModel):
+    rollout: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+def _view(store, rid: str) -> RolloutResult:
+    ro = store.rollouts.get(rid)
+    events = [{k: e[k] for k in ("at", "kind", "from_status", "to_status", "step", "weight",
+                                 "actor", "detail")} for e in store.rollouts.events(rid)]
+    return RolloutResult(rollout=ro.public(), events=events)
+
+
+def _baseline(store, endpoint: str) -> dict:
+    ep = store.endpoints.get(endpoint)
+    live = RoutingTable.model_validate(ep.routing).live
+    if not live:
+        raise Conflict(f"Endpoint '{endpoint}' routes to no version; `deploy` one first.")
+    top = max(live, key=lambda a: a.weight)
+    return {"model": top.model, "version": top.version, "app": top.app}
+
+
+@function(cpus=0.1, timeout_s=900, retries=0)
+def rollout(req: RolloutRequest) -> RolloutResult:
+    """Start or steer a progressive rollout (canary, shadow or bandit) on an endpoint."""
+    settings = load_settings()
+    store = open_store(settings.resolved_store_url)
+    who = context.caller()
+    if req.action == "start":
+        if not req.model:
+            raise InvalidInput("Starting a rollout needs the candidate model.", [FieldProblem(
+                "model", "missing", "Pass model=NAME:VERSION (or NAME@ALIAS).")])
+        ep = store.endpoints.get(req.endpoint)
+        if ep.active_rollout:
+            raise Conflict(f"Endpoint '{req.endpoint}' already has an active rollout "
+                           f"({ep.active_rollout}).")
+        baseline = _baseline(store, req.endpoint)
+        version = store.models.resolve(req.model)
+        if (version.model, version.version) == (baseline["model"], baseline["version"]):
+            raise InvalidInput(f"{version.model}:{version.version} already serves "
+                               f"'{req.endpoint}'.", [FieldProblem(
+                                   "model", "same as the serving version",
+                                   "Pass the new version to roll out.")])
+        app = deploy_version(settings, version.model, version.version, req.serving)
+        ro = store.rollouts.create(
+            endpoint=req.endpoint, strategy=req.spec.strategy, baseline=baseline,
+            candidate={"model": version.model, "version": version.version, "app": app},
+            spec=req.spec.model_dump(mode="json"), actor=who)
+        return _view(store, ro.id)
+    rid = req.id
+    if rid is None:
+        found = store.rollouts.list(endpoint=req.endpoint, limit=1)
+        if not found:
+            raise NotFound(f"Endpoint '{req.endpoint}' has no rollouts yet.")
+        rid = found[0].id
+    if req.action != "status":
+        build_controller(settings, store).command(store.rollouts.get(rid), req.action,
+                                                  actor=who)
+    return _view(store, rid)

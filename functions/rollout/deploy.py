@@ -1,0 +1,62 @@
+"""`deploy`: put a registered model version behind an endpoint.
+
+The version becomes its own Serve application (its own replicas, batching and autoscaling).
+An endpoint that routes nowhere yet gives it 100% of traffic; otherwise the version is staged
+(deployed, reachable with the version header) for a rollout to shift traffic to it.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from fleet import function
+from fleet.config import load_settings
+from fleet.runtime import context
+from fleet.serving import router_url, routing
+from fleet.serving.routing import Arm, RoutingTable
+from fleet.store import open_store
+from fleet.store.endpoints import check_endpoint_name
+from serve_apps.model import ServingOptions, deploy_version
+
+
+class DeployRequest(BaseModel):
+    model: str = Field(description="name:version, name@alias or name (latest).")
+    endpoint: str = Field(description="Endpoint name: lower-case letters, digits, '-'.")
+    serving: ServingOptions = Field(default_factory=ServingOptions)
+
+
+class DeployResult(BaseModel):
+    endpoint: str
+    model: str
+    version: int
+    app: str
+    routed: bool
+    weight: float
+    url: str
+    version_url: str
+
+
+@function(cpus=0.1, timeout_s=900, retries=0)
+def deploy(req: DeployRequest) -> DeployResult:
+    """Deploy a model version to an endpoint (the first version takes all traffic)."""
+    check_endpoint_name(req.endpoint)
+    settings = load_settings()
+    store = open_store(settings.resolved_store_url)
+    version = store.models.resolve(req.model)
+    app = deploy_version(settings, version.model, version.version, req.serving)
+    arm = Arm(model=version.model, version=version.version, app=app)
+    found = store.endpoints.find(req.endpoint)
+    table = RoutingTable.model_validate(found.routing) if found else RoutingTable()
+    present = table.find(arm.key)
+    routed, weight = present is not None, present.weight if present else 0.0
+    if not table.live and present is None:
+        store.endpoints.set_routing(req.endpoint, routing.single(arm).dump(),
+                                    actor=context.caller(), reason=f"deploy {arm.key}",
+                                    expected_generation=found.generation if found else 0)
+        routed, weight = True, 100.0
+    return DeployResult(endpoint=req.endpoint, model=version.model, version=version.version,
+                        app=app, routed=routed, weight=weight,
+                        url=f"{router_url(settings)}/endpoints/{req.endpoint}",
+                        version_url=f"http://{settings.serving.host}:"
+                                    f"{settings.serving.serve_port}/models/{version.model}"
+                                    f"/v{version.version}")

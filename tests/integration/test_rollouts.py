@@ -1,0 +1,306 @@
+"""Serving and progressive rollouts on the real cluster: the router in front of version
+apps, canary ladders under load, automatic rollback, a controller restart, approvals from
+a second identity, shadow and bandit traffic, and analysis through a real Prometheus.
+
+Load comes from bounded loops of plain HTTP requests on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.integration.conftest import ADMIN, APPROVER, DEPLOYER, fleet_cli, wait_until
+
+ROW = {"instances": [{"age": 41, "income": 52000.0}]}
+
+
+@pytest.fixture(scope="module")
+def model(client, tmp_path_factory):
+    """One trained model with four versions (same weights): v1 serves, the others are
+    candidates; faults are injected per deployment where a test needs a bad one."""
+    from fleet.demo import make_data
+
+    table, _ = make_data(tmp_path_factory.mktemp("rollouts"), rows=2_000)
+    name = f"ro-{uuid.uuid4().hex[:6]}"
+    inv = client.invoke("train", {"data": str(table), "features": ["age", "income"],
+                                  "label": "churned", "epochs": 1, "num_workers": 1,
+                                  "experiment": name})
+    assert inv.status.value == "succeeded", inv.error_message
+    v1 = client.store.models.get(name, 1)
+    for _ in range(4):
+        client.store.models.register(model=name, artifact_uri=v1.artifact_uri,
+                                     flavor=v1.flavor, run_id=None, metrics=v1.metrics,
+                                     params=v1.params, lineage=v1.lineage, actor="test")
+    return name
+
+
+@pytest.fixture(scope="module")
+def router(client):
+    from fleet.serving import router_url
+
+    return router_url(client.settings)
+
+
+def invoke(http, name, payload, token=ADMIN):
+    r = http.post(f"/v1/functions/{name}/invoke?wait=300", json=payload,
+                  headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "succeeded", body
+    return body["result"]
+
+
+def deploy(http, model, version, endpoint, **serving):
+    return invoke(http, "deploy", {"model": f"{model}:{version}", "endpoint": endpoint,
+                                   "serving": {"log_sample_rate": 0, **serving}})
+
+
+class Load:
+    """A bounded background load: `threads` loops, each at most `limit` requests, until
+    stopped. Records (start time, status, version header, seconds) per request."""
+
+    def __init__(self, url: str, threads: int = 3, limit: int = 3000, pause_s: float = 0.01,
+                 headers: dict | None = None):
+        self.url, self.limit, self.pause_s = url, limit, pause_s
+        self.headers = headers or {}
+        self.records: list[tuple[float, int, str, float]] = []
+        self.stop_event = threading.Event()
+        self.threads = [threading.Thread(target=self._loop, daemon=True)
+                        for _ in range(threads)]
+
+    def _loop(self):
+        with httpx.Client(timeout=30) as c:
+            for _ in range(self.limit):
+                if self.stop_event.is_set():
+                    return
+                t0 = time.time()
+                try:
+                    r = c.post(self.url, json=ROW, headers=self.headers)
+                    rec = (t0, r.status_code, r.headers.get("x-fleet-version", ""),
+                           time.time() - t0)
+                except httpx.HTTPError:
+                    rec = (t0, 0, "", time.time() - t0)
+                self.records.append(rec)
+                time.sleep(self.pause_s)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(60)
+
+
+def events(client, rid):
+    return client.store.rollouts.events(rid)
+
+
+def test_deploy_routes_through_the_router_with_clear_errors(http, client, model, router):
+    out = deploy(http, model, 1, "ro-basic", log_sample_rate=1.0, log_flush_s=1.0)
+    assert out["routed"] and out["weight"] == 100 and out["app"] == f"{model}-v1"
+    r = wait_until(lambda: (x := httpx.post(f"{router}/endpoints/ro-basic", json=ROW,
+                                            timeout=30)).status_code == 200 and x)
+    assert r.headers["x-fleet-version"] == f"{model}:1"
+    direct = httpx.post(out["version_url"], json=ROW, timeout=30).json()
+    assert r.json()["predictions"] == direct["predictions"]
+    r = httpx.post(f"{router}/endpoints/ro-basic", json=ROW, timeout=30,
+                   headers={"x-fleet-version": "9"})
+    assert r.status_code == 404 and "x-fleet-version" in r.json()["detail"]
+    r = httpx.post(f"{router}/endpoints/nope", json=ROW, timeout=30)
+    assert r.status_code == 404 and "fleet invoke deploy" in r.json()["detail"]
+    r = httpx.post(f"{router}/endpoints/ro-basic", json={"instances": [{"age": 1}]},
+                   timeout=30)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "instances.0.income"
+    # sampled prediction logs (rate 1.0 here) land in artifact storage for drift checks
+    from fleet.artifacts import ArtifactStore
+
+    store = ArtifactStore(client.settings)
+    prefix = f"{client.settings.artifact_root}/predictions/{model}/v1"
+    files = wait_until(lambda: store.list(prefix), timeout_s=30)
+    rows = [json.loads(line) for f in files
+            for line in store.get_bytes(f"{prefix}/{f}").splitlines()]
+    assert rows[0]["input"] == ROW["instances"][0] and "prediction" in rows[0]["output"]
+    assert rows[0]["version"] == 1 and rows[0]["latency_ms"] > 0
+
+
+def test_canary_ladder_under_load_with_approval_and_a_controller_restart(http, client, model,
+                                                                        router):
+    import ray
+
+    deploy(http, model, 1, "ro-canary")
+    spec = {"steps": [20, 50, 100], "interval_s": 2, "hold_s": 2, "drain_s": 1,
+            "gates": ["start"], "thresholds": {"min_requests": 5}}
+    url = f"{router}/endpoints/ro-canary"
+    wait_until(lambda: httpx.post(url, json=ROW, timeout=30).status_code == 200)
+    with Load(url) as load:
+        ro = invoke(http, "rollout", {"action": "start", "endpoint": "ro-canary",
+                                      "model": f"{model}:2", "spec": spec},
+                    token=DEPLOYER)["rollout"]
+        rid = ro["id"]
+        aid = wait_until(lambda: client.store.rollouts.get(rid).state.get("approval_id"))
+        gate = http.get(f"/v1/approvals/{aid}/gate", headers={"Authorization": ""})
+        assert gate.status_code == 403  # Flagger-style confirm webhook: closed
+        self_ok = http.post(f"/v1/approvals/{aid}/approve",
+                            headers={"Authorization": f"Bearer {DEPLOYER}"})
+        assert self_ok.status_code == 403 and "cannot approve" in self_ok.json()["detail"]
+        no_role = http.post(f"/v1/approvals/{aid}/approve")  # admin: no approver role
+        assert no_role.status_code == 403 and "lacks the role" in no_role.json()["detail"]
+        ok = fleet_cli("approve", aid, "-m", "ship it", env={**__import__("os").environ,
+                                                             "FLEET_TOKEN": APPROVER})
+        assert "approved by bob" in ok.stdout
+        assert http.get(f"/v1/approvals/{aid}/gate").status_code == 200
+        # kill the controller (the scheduler actor) once the first step is live
+        wait_until(lambda: any(e["kind"] == "started" for e in events(client, rid)))
+        sched = ray.get_actor("fleet-scheduler", namespace="fleet")
+        old_pid = ray.get(sched.pid.remote())
+        ray.kill(sched, no_restart=False)
+        wait_until(lambda: _pid(sched) not in (None, old_pid), timeout_s=60)
+        done = wait_until(lambda: (r := client.store.rollouts.get(rid)).status
+                          in ("succeeded", "rolled_back", "failed") and r, timeout_s=120)
+        assert done.status == "succeeded", events(client, rid)
+        wait_until(lambda: client.store.rollouts.get(rid).state.get("retired"), timeout_s=30)
+        retired_at = time.time()
+        time.sleep(1.5)  # keep the load on after the old version's app is deleted
+    evs = events(client, rid)
+    steps = [e["weight"] for e in evs if e["kind"] in ("started", "step")]
+    assert steps == [20, 50, 100]  # every step once, in order, across the restart
+    failed = [r for r in load.records if r[1] != 200]
+    assert not failed and len(load.records) > 100
+    after = [r for r in load.records if r[0] > retired_at]
+    assert after and all(r[2] == f"{model}:2" for r in after)
+    seen = {r[2] for r in load.records}
+    assert seen == {f"{model}:1", f"{model}:2"}
+    endpoint = client.store.endpoints.get("ro-canary")
+    assert [v["version"] for v in endpoint.routing["versions"]] == [2]
+    kinds = [o["kind"] for o in client.store.outbox.recent(subject=f"rollout:{rid}")]
+    assert "rollout.step" in kinds and "rollout.succeeded" in kinds
+
+
+def _pid(handle):
+    import ray
+
+    try:
+        return ray.get(handle.pid.remote(), timeout=5)
+    except Exception:
+        return None
+
+
+def test_a_bad_canary_is_rolled_back_within_one_interval(http, client, model, router):
+    deploy(http, model, 1, "ro-bad")
+    url = f"{router}/endpoints/ro-bad"
+    wait_until(lambda: httpx.post(url, json=ROW, timeout=30).status_code == 200)
+    spec = {"steps": [20, 50, 100], "interval_s": 3, "drain_s": 1,
+            "thresholds": {"min_requests": 5, "success_rate_min": 95}}
+    with Load(url) as load:
+        ro = invoke(http, "rollout", {"action": "start", "endpoint": "ro-bad",
+                                      "model": f"{model}:3", "spec": spec,
+                                      "serving": {"fault_error_rate": 0.5,
+                                                  "log_sample_rate": 0}})["rollout"]
+        rid = ro["id"]
+        done = wait_until(lambda: (r := client.store.rollouts.get(rid)).status
+                          in ("succeeded", "rolled_back") and r, timeout_s=90)
+        time.sleep(1)
+    assert done.status == "rolled_back"
+    evs = events(client, rid)
+    started = next(e for e in evs if e["kind"] == "started")
+    back = next(e for e in evs if e["kind"] == "rolling_back")
+    assert back["step"] == 0 and "success rate" in back["detail"]["reason"]
+    assert back["at"] - started["at"] < 3 + 2  # one interval, plus a tick of slack
+    bad = [r for r in load.records if r[2] == f"{model}:3"]
+    during = [r for r in load.records if started["at"] <= r[0] <= back["at"]]
+    assert bad and len(bad) / len(during) < 0.4  # only the canary's 20% share saw it
+    assert all(r[2] == f"{model}:3" for r in load.records if r[1] != 200)
+    assert all(r[2] == f"{model}:1" for r in load.records if r[0] > back["at"] + 1)
+
+
+def test_shadow_errors_and_latency_never_reach_callers(http, client, model, router):
+    deploy(http, model, 1, "ro-shadow")
+    url = f"{router}/endpoints/ro-shadow"
+    wait_until(lambda: httpx.post(url, json=ROW, timeout=30).status_code == 200)
+    spec = {"strategy": "shadow", "steps": [50, 100], "interval_s": 3, "drain_s": 1,
+            "thresholds": {"min_requests": 5, "success_rate_min": 90}}
+    with Load(url, threads=2) as load:
+        ro = invoke(http, "rollout", {"action": "start", "endpoint": "ro-shadow",
+                                      "model": f"{model}:4", "spec": spec,
+                                      "serving": {"fault_error_rate": 0.3,
+                                                  "fault_delay_ms": 400}})["rollout"]
+        rid = ro["id"]
+        done = wait_until(lambda: (r := client.store.rollouts.get(rid)).status
+                          in ("succeeded", "rolled_back") and r, timeout_s=90)
+    assert done.status == "rolled_back"  # 30% shadow errors fail the 90% threshold
+    shadowed = [r for r in load.records if r[0] >= done.created_at]
+    assert shadowed and all(r[1] == 200 and r[2] == f"{model}:1" for r in shadowed)
+    assert statistics.median(r[3] for r in shadowed) < 0.2  # the 400 ms is not theirs
+    metrics = httpx.get(f"{router}/metrics", timeout=10).text
+    agree = [line for line in metrics.splitlines()
+             if line.startswith("fleet_router_shadow_agreement_total")
+             and "ro-shadow" in line and 'agree="true"' in line]
+    assert agree and float(agree[0].split()[-1]) > 0  # same weights: they agree
+    check = next(e for e in events(client, rid) if e["kind"] == "rolling_back")
+    assert check["detail"]["analysis"]["agreement"] == 100.0
+
+
+def test_the_bandit_sends_most_traffic_to_the_better_arm(http, client, model, router):
+    deploy(http, model, 1, "ro-bandit")
+    url = f"{router}/endpoints/ro-bandit"
+    wait_until(lambda: httpx.post(url, json=ROW, timeout=30).status_code == 200)
+    spec = {"strategy": "bandit", "steps": [100], "interval_s": 600}
+    rid = invoke(http, "rollout", {"action": "start", "endpoint": "ro-bandit",
+                                   "model": f"{model}:5", "spec": spec})["rollout"]["id"]
+    wait_until(lambda: client.store.endpoints.get("ro-bandit").routing["strategy"] == "bandit")
+    time.sleep(0.5)  # the router's cached table refreshes every 0.2 s here
+    rates = {f"{model}:5": 0.9, f"{model}:1": 0.2}
+    rng = __import__("random").Random(11)
+    picks = []
+    with httpx.Client(timeout=30) as c:
+        for _ in range(240):
+            r = c.post(url, json=ROW)
+            assert r.status_code == 200
+            version = r.headers["x-fleet-version"]
+            picks.append(version)
+            reward = 1.0 if rng.random() < rates[version] else 0.0
+            fb = c.post(f"{url}/feedback", json={"request_id": r.headers["x-fleet-request-id"],
+                                                 "reward": reward})
+            assert fb.status_code == 200, fb.text
+    last = picks[-100:]
+    assert last.count(f"{model}:5") >= 80, picks
+    arms = http.get("/v1/endpoints/ro-bandit").json()["arms"]
+    assert arms[f"{model}:5"]["pulls"] + arms[f"{model}:1"]["pulls"] == 240
+    bad = httpx.post(f"{url}/feedback", json={"request_id": "nope", "reward": 1}, timeout=10)
+    assert bad.status_code == 404
+    assert httpx.post(f"{url}/feedback", json={"reward": 7}, timeout=10).status_code == 422
+    invoke(http, "rollout", {"action": "abort", "endpoint": "ro-bandit", "id": rid})
+
+
+def test_analysis_through_a_real_prometheus(http, client, model, router, prometheus):
+    if prometheus is None:
+        pytest.skip("prometheus is not installed (apt-get install prometheus)")
+    deploy(http, model, 1, "ro-prom")
+    url = f"{router}/endpoints/ro-prom"
+    wait_until(lambda: httpx.post(url, json=ROW, timeout=30).status_code == 200)
+    spec = {"steps": [50, 100], "interval_s": 4, "analysis": "prometheus",
+            "thresholds": {"min_requests": 5, "success_rate_min": 95}}
+    with Load(url):
+        rid = invoke(http, "rollout", {"action": "start", "endpoint": "ro-prom",
+                                       "model": f"{model}:3", "spec": spec,
+                                       "serving": {"fault_error_rate": 0.5}})["rollout"]["id"]
+        done = wait_until(lambda: (r := client.store.rollouts.get(rid)).status
+                          in ("succeeded", "rolled_back") and r, timeout_s=90)
+    assert done.status == "rolled_back"
+    checks = [e["detail"]["analysis"] for e in events(client, rid)
+              if (e.get("detail") or {}).get("analysis")]
+    failing = [c for c in checks if c["result"] == "fail"][0]
+    assert failing["requests"] > 0 and failing["success_rate"] < 95
+    r = httpx.get(f"{prometheus}/api/v1/query",
+                  params={"query": 'sum(fleet_router_requests_total{endpoint="ro-prom"})'})
+    assert float(r.json()["data"]["result"][0]["value"][1]) > 0

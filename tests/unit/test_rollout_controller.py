@@ -1,0 +1,283 @@
+"""The rollout state machine on a real store (SQLite and PostgreSQL), without Ray: the
+analysis source is a scripted window per check and time is a fake clock."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from fleet.errors import Conflict, Forbidden
+from fleet.rollouts.analysis import Window
+from fleet.rollouts.controller import Controller
+from fleet.serving.routing import RoutingTable
+from fleet.store import Store
+
+GOOD = Window(requests=100, errors=0, p99_ms=20)
+BAD = Window(requests=100, errors=30, p99_ms=20)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = time.time() + 1
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Scripted:
+    """Analysis source: hands out the next window each check (GOOD when it runs out)."""
+
+    def __init__(self, *windows: Window) -> None:
+        self.windows = list(windows)
+
+    def window(self, endpoint, version, *, since, start, now, shadow=False):
+        return (self.windows.pop(0) if self.windows else GOOD), {}
+
+
+def arm(v: int) -> dict:
+    return {"model": "churn", "version": v, "app": f"churn-v{v}"}
+
+
+@pytest.fixture
+def store(store_url):
+    s = Store(store_url)
+    s.endpoints.set_routing("web", {"versions": [{**arm(1), "weight": 100}]},
+                            actor="ann", reason="first deploy")
+    yield s
+    s.close()
+
+
+def start(store, **spec) -> str:
+    spec = {"steps": [5, 25, 100], "interval_s": 10, "hold_s": 30, "drain_s": 2, **spec}
+    return store.rollouts.create(endpoint="web", strategy=spec.pop("strategy", "canary"),
+                                 baseline=arm(1), candidate=arm(2), spec=spec, actor="ann").id
+
+
+def make(store, clock, *windows, retired=None):
+    return Controller(store, analysis={"router": Scripted(*windows)}, clock=clock,
+                      retire=(retired.append if retired is not None else lambda app: None))
+
+
+def run_until_final(store, ctl, clock, rid, limit=50):
+    for _ in range(limit):
+        ro = store.rollouts.get(rid)
+        if not ro.active:
+            return ro
+        clock.t += 5
+        ctl.tick()
+    raise AssertionError("rollout did not finish")
+
+
+def weights(store) -> dict[str, float]:
+    table = RoutingTable.model_validate(store.endpoints.get("web").routing)
+    return {a.key: a.weight for a in table.versions}
+
+
+def test_a_good_canary_climbs_every_step_once_then_retires_the_old_version(store):
+    clock, retired = Clock(), []
+    rid = start(store)
+    ctl = make(store, clock, retired=retired)
+    ctl.tick()
+    assert weights(store) == {"churn:2": 5, "churn:1": 95}
+    ro = run_until_final(store, ctl, clock, rid)
+    assert ro.status == "succeeded"
+    steps = [e["weight"] for e in store.rollouts.events(rid) if e["kind"] in ("started", "step")]
+    assert steps == [5, 25, 100]  # no step twice, none skipped
+    assert weights(store) == {"churn:2": 100}
+    assert retired == []  # not before the drain time
+    clock.t += 3
+    ctl.tick()
+    assert retired == ["churn-v1"]
+    assert store.endpoints.get("web").active_rollout is None
+    kinds = [o["kind"] for o in store.outbox.pending()]
+    assert "rollout.step" in kinds and "rollout.succeeded" in kinds
+
+
+def test_the_old_version_stays_routable_at_zero_while_the_new_one_holds(store):
+    clock = Clock()
+    rid = start(store, steps=[100])
+    ctl = make(store, clock)
+    ctl.tick()
+    clock.t += 11
+    ctl.tick()
+    assert store.rollouts.get(rid).status == "promoting"
+    assert weights(store) == {"churn:2": 100, "churn:1": 0}  # instant rollback possible
+    clock.t += 31
+    ctl.tick()
+    assert store.rollouts.get(rid).status == "succeeded"
+
+
+def test_a_failing_check_rolls_back_at_once_and_restores_the_baseline(store):
+    clock, retired = Clock(), []
+    rid = start(store)
+    ctl = make(store, clock, GOOD, BAD, retired=retired)
+    ro = run_until_final(store, ctl, clock, rid)
+    assert ro.status == "rolled_back"
+    assert weights(store) == {"churn:1": 100}
+    rolled = [e for e in store.rollouts.events(rid) if e["kind"] == "rolling_back"][0]
+    assert "success rate 70.00% < 99.0%" in rolled["detail"]["reason"]
+    assert rolled["step"] == 1  # it failed at 25%, the second step
+    assert retired == ["churn-v2"]
+
+
+def test_failed_checks_up_to_the_allowance_are_tolerated(store):
+    clock = Clock()
+    rid = start(store, max_failed_checks=1)
+    ctl = make(store, clock, BAD, GOOD, GOOD, GOOD)
+    assert run_until_final(store, ctl, clock, rid).status == "succeeded"
+    rid2 = start(store, max_failed_checks=1)
+    ctl2 = make(store, clock, BAD, BAD)
+    assert run_until_final(store, ctl2, clock, rid2).status == "rolled_back"
+
+
+def test_too_few_requests_waits_instead_of_judging(store):
+    clock = Clock()
+    rid = start(store)
+    ctl = make(store, clock, Window(requests=3), GOOD)
+    ctl.tick()
+    clock.t += 11
+    ctl.tick()
+    ro = store.rollouts.get(rid)
+    assert ro.status == "progressing" and ro.step == 0 and ro.failed_checks == 0
+    clock.t += 11
+    ctl.tick()
+    assert store.rollouts.get(rid).step == 1
+
+
+def test_a_restarted_controller_continues_at_the_same_step(store):
+    clock = Clock()
+    rid = start(store)
+    make(store, clock).tick()
+    clock.t += 11
+    make(store, clock).tick()  # a new controller: nothing in memory survives
+    assert store.rollouts.get(rid).step == 1
+    ro = run_until_final(store, make(store, clock), clock, rid)
+    steps = [e["step"] for e in store.rollouts.events(rid) if e["kind"] in ("started", "step")]
+    assert ro.status == "succeeded" and steps == [0, 1, 2]
+
+
+def test_two_controllers_on_the_same_tick_apply_one_step(store):
+    clock = Clock()
+    rid = start(store)
+    make(store, clock).tick()
+    clock.t += 11
+    stale = store.rollouts.get(rid)
+    barrier = threading.Barrier(4)
+    results = []
+
+    def racer():
+        ctl = make(store, clock)
+        barrier.wait()
+        results.append(ctl.advance(stale))
+
+    threads = [threading.Thread(target=racer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(map(str, results)) == ["None", "None", "None", "step"]
+    assert [e["kind"] for e in store.rollouts.events(rid)].count("step") == 1
+
+
+def test_one_active_rollout_per_endpoint(store):
+    start(store)
+    with pytest.raises(Conflict, match="already has an active rollout"):
+        start(store)
+
+
+def test_a_start_gate_waits_for_an_approval_by_someone_else(store):
+    clock = Clock()
+    rid = start(store, gates=["start"])
+    ctl = make(store, clock)
+    ctl.tick()
+    ro = store.rollouts.get(rid)
+    assert ro.status == "awaiting_approval" and weights(store) == {"churn:1": 100}
+    aid = ro.state["approval_id"]
+    with pytest.raises(Forbidden, match="cannot approve"):
+        store.approvals.decide(aid, actor="ann", roles={"approver"}, approve=True)
+    with pytest.raises(Forbidden, match="lacks the role 'approver'"):
+        store.approvals.decide(aid, actor="bob", roles=set(), approve=True)
+    ctl.tick()
+    assert store.rollouts.get(rid).status == "awaiting_approval"
+    store.approvals.decide(aid, actor="cat", roles={"approver"}, approve=True)
+    with pytest.raises(Conflict, match="already decided: approved by cat"):
+        store.approvals.decide(aid, actor="dan", roles={"approver"}, approve=False)
+    ctl.tick()
+    ro = store.rollouts.get(rid)
+    assert ro.status == "progressing" and weights(store) == {"churn:2": 5, "churn:1": 95}
+    refusals = [a["detail"]["reason"] for a in store.audit_entries(target=f"approval:{aid}")
+                if a["action"] == "approval.refused"]
+    assert sorted(refusals) == ["already decided", "missing role approver", "self-approval"]
+
+
+def test_a_rejected_or_expired_approval_rolls_back(store):
+    clock = Clock()
+    rid = start(store, gates=["step"], approval_ttl_s=0.05)
+    ctl = make(store, clock)
+    ctl.tick()
+    clock.t += 11
+    ctl.tick()
+    ro = store.rollouts.get(rid)
+    assert ro.status == "awaiting_approval" and ro.state["gate"] == "step"
+    time.sleep(0.1)  # approvals expire on the wall clock
+    with pytest.raises(Conflict, match="expired"):
+        store.approvals.decide(ro.state["approval_id"], actor="cat", roles={"approver"},
+                               approve=True)
+    ctl.tick()
+    assert store.rollouts.get(rid).status == "rolling_back"
+    assert weights(store) == {"churn:1": 100}
+
+
+def test_two_approvers_at_once_make_one_decision(store):
+    ap = store.approvals.create(gate="promotion", target="rollout:x", summary="s",
+                                requested_by="ann", role="approver", ttl_s=60)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def decide(who):
+        barrier.wait()
+        try:
+            store.approvals.decide(ap.id, actor=who, roles={"approver"}, approve=True)
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=decide, args=(w,)) for w in ("bob", "cat")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "ok"]
+    decided = [a for a in store.audit_entries(target=f"approval:{ap.id}")
+               if a["action"] == "approval.approved"]
+    assert len(decided) == 1
+
+
+def test_pause_resume_and_abort(store):
+    clock = Clock()
+    rid = start(store)
+    ctl = make(store, clock)
+    ctl.tick()
+    ro = ctl.command(store.rollouts.get(rid), "pause", actor="ann")
+    assert ro.status == "paused"
+    clock.t += 100
+    ctl.tick()
+    assert store.rollouts.get(rid).step == 0  # paused: no analysis, no step
+    resumed = ctl.command(store.rollouts.get(rid), "resume", actor="ann")
+    assert resumed.status == "progressing"
+    with pytest.raises(Conflict, match="only when it is paused"):
+        ctl.command(resumed, "resume", actor="ann")
+    ro = ctl.command(store.rollouts.get(rid), "abort", actor="ann")
+    assert ro.status == "rolling_back" and weights(store) == {"churn:1": 100}
+    assert run_until_final(store, ctl, clock, rid).status == "rolled_back"
+
+
+def test_manual_promote_skips_the_remaining_steps(store):
+    clock = Clock()
+    rid = start(store)
+    ctl = make(store, clock)
+    ctl.tick()
+    ro = ctl.command(store.rollouts.get(rid), "promote", actor="ann")
+    assert ro.status == "promoting" and weights(store)["churn:2"] == 100
