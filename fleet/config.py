@@ -89,6 +89,15 @@ class ServingConfig(BaseModel):
     prometheus_url: str | None = None
 
 
+class ApprovalsConfig(BaseModel):
+    """Aliases listed here move only after someone with `role` approves (not the requester)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    protected_aliases: tuple[str, ...] = ()
+    role: str = "approver"
+    ttl_s: float = Field(default=86_400.0, gt=0)
+
+
 class ArtifactsConfig(BaseModel):
     """Where artifacts go. `root` is a URI: file:///path (default FLEET_HOME/artifacts) or
     s3://bucket/prefix. S3 credentials may also come from the usual AWS_* variables."""
@@ -115,6 +124,7 @@ class Settings(BaseModel):
     cluster: ClusterConfig = ClusterConfig()
     artifacts: ArtifactsConfig = ArtifactsConfig()
     serving: ServingConfig = ServingConfig()
+    approvals: ApprovalsConfig = ApprovalsConfig()
 
     @property
     def resolved_store_url(self) -> str:

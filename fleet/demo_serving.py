@@ -90,9 +90,11 @@ class Load:
 
 
 def _invoke(http: httpx.Client, name: str, payload: dict) -> dict:
-    rec = http.post(f"/v1/functions/{name}/invoke?wait=600", json=payload).json()
+    from fleet.demo import DemoError
+
+    rec = http.post(f"/v1/functions/{name}/invoke?wait=300", json=payload).json()
     if rec.get("status") != "succeeded":
-        raise RuntimeError(f"{name} failed: {rec.get('error') or rec.get('detail') or rec}")
+        raise DemoError(f"{name} failed: {rec.get('error') or rec.get('detail') or rec}")
     return rec["result"]
 
 

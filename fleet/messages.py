@@ -134,3 +134,7 @@ VERSION_STARTING = (
     "Version {version} of endpoint '{endpoint}' is not running yet (it is being deployed or "
     "restored). Retry in a few seconds."
 )
+ALIAS_NEEDS_APPROVAL = (
+    "{model}@{alias} is protected: approval {id} was requested. Someone with the role "
+    "'{role}' approves it with `fleet approve {id}`; the alias moves then."
+)

@@ -233,9 +233,19 @@ def alias(name: str, alias_name: str = typer.Argument(..., metavar="ALIAS"),
           version: int = typer.Argument(...),
           reason: str = typer.Option(..., "--reason", "-r", help="Why (kept in history).")
           ) -> None:
-    """Point ALIAS of model NAME at VERSION (one audited transaction)."""
-    _client().store.models.move_alias(model=name, alias=alias_name, version=version,
-                                      actor=default_caller(), reason=reason)
+    """Point ALIAS of model NAME at VERSION (one audited transaction). A protected alias
+    opens an approval request instead."""
+    client = _client()
+    cfg = client.settings.approvals
+    if alias_name in cfg.protected_aliases:
+        ap = client.store.models.request_alias_move(
+            model=name, alias=alias_name, version=version, actor=default_caller(),
+            reason=reason, role=cfg.role, ttl_s=cfg.ttl_s)
+        render.console.print(messages.ALIAS_NEEDS_APPROVAL.format(
+            model=name, alias=alias_name, id=ap.id, role=ap.role))
+        return
+    client.store.models.move_alias(model=name, alias=alias_name, version=version,
+                                   actor=default_caller(), reason=reason)
     render.console.print(f"{name}@{alias_name} -> v{version}")
 
 

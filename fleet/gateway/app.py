@@ -154,13 +154,24 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     async def get_model(name: str, _: Identity = Depends(read)) -> dict:
         return client.store.models.describe(name)
 
-    @app.put("/v1/models/{name}/aliases/{alias}", tags=["models"])
+    @app.put("/v1/models/{name}/aliases/{alias}", tags=["models"],
+             responses={202: {"description": "A protected alias: an approval was requested"}})
     async def move_alias(name: str, alias: str, body: AliasIn,
-                         who: Identity = Depends(admin)) -> dict:
-        """Move an alias (e.g. champion): one audited transaction with a reason."""
+                         who: Identity = Depends(admin)) -> JSONResponse:
+        """Move an alias (e.g. champion): one audited transaction with a reason. A protected
+        alias (approvals.protected_aliases) answers 202 with the approval request instead."""
+        ap_cfg = settings.approvals
+        if alias in ap_cfg.protected_aliases:
+            ap = client.store.models.request_alias_move(
+                model=name, alias=alias, version=body.version, actor=who.name,
+                reason=body.reason, role=ap_cfg.role, ttl_s=ap_cfg.ttl_s)
+            return JSONResponse({"model": name, "approval": ap.public(),
+                                 "detail": messages.ALIAS_NEEDS_APPROVAL.format(
+                                     model=name, alias=alias, id=ap.id, role=ap.role)},
+                                status_code=202)
         client.store.models.move_alias(model=name, alias=alias, version=body.version,
                                        actor=who.name, reason=body.reason)
-        return {"model": name, "aliases": client.store.models.aliases(name)}
+        return JSONResponse({"model": name, "aliases": client.store.models.aliases(name)})
 
     @app.get("/v1/schedules", tags=["schedules"])
     async def list_schedules(_: Identity = Depends(read)) -> dict:

@@ -29,6 +29,7 @@ class Approval:
     summary: str
     requested_by: str
     role: str
+    payload: dict | None
     status: str
     decided_by: str | None
     comment: str | None
@@ -41,7 +42,8 @@ class Approval:
 
 
 def request_approval(conn: Connection, *, gate: str, target: str, summary: str,
-                     requested_by: str, role: str, ttl_s: float) -> str:
+                     requested_by: str, role: str, ttl_s: float,
+                     payload: dict | None = None) -> str:
     """Create a pending request inside the caller's transaction; returns its id."""
     if gate not in GATES:
         raise InvalidInput(f"Unknown approval gate '{gate}'.", [FieldProblem(
@@ -49,7 +51,8 @@ def request_approval(conn: Connection, *, gate: str, target: str, summary: str,
     now = time.time()
     aid = "ap-" + uuid.uuid4().hex[:10]
     conn.execute(insert(P).values(id=aid, gate=gate, target=target, summary=summary,
-                                  requested_by=requested_by, role=role, status=PENDING,
+                                  payload=payload, requested_by=requested_by, role=role,
+                                  status=PENDING,
                                   created_at=now, expires_at=now + ttl_s))
     audit.record(conn, actor=requested_by, action="approval.request", target=f"approval:{aid}",
                  detail={"gate": gate, "target": target, "role": role, "ttl_s": ttl_s})
@@ -116,6 +119,14 @@ class ApprovalRepo:
         with self._e.write.begin() as conn:
             res = conn.execute(update(P).where(P.c.id == aid, P.c.status == PENDING).values(
                 status=status, decided_by=actor, comment=comment or None, decided_at=now))
+            if res.rowcount == 1 and approve and ap.gate == "alias" and ap.payload:
+                # the gated action happens in the approval's transaction: both or neither
+                from fleet.store.models import apply_alias_move
+
+                p = ap.payload
+                apply_alias_move(conn, model=p["model"], alias=p["alias"],
+                                 version=p["version"], actor=ap.requested_by,
+                                 reason=f"{p['reason']} (approved by {actor}, {aid})")
             if res.rowcount == 1:
                 audit.record(conn, actor=actor, action=f"approval.{status}",
                              target=f"approval:{aid}",

@@ -160,38 +160,70 @@ class ModelRepo:
                    reason: str, expected: int | None | str = "any") -> bool:
         """Point `alias` at `version` (None removes it): one transaction with history and
         audit. `expected` makes it a compare-and-set on the current target."""
-        if not ALIAS_RE.match(alias):
-            raise InvalidInput(f"Alias '{alias}' is invalid.", [FieldProblem(
-                "alias", "invalid", "Use lower-case letters, digits, '_' or '-'.")])
-        if not reason.strip():
-            raise InvalidInput("Moving an alias needs a reason.", [FieldProblem(
-                "reason", "empty", "Say why, e.g. 'beats v3 on F1 by 2 points'.")])
+        check_alias_move(alias, reason)
         with self._e.write.begin() as conn:
-            if version is not None and conn.execute(select(V.c.version).where(
-                    V.c.model == model, V.c.version == version)).first() is None:
-                raise NotFound(f"Model '{model}' has no version {version}.")
-            current = conn.execute(select(A.c.version).where(
-                A.c.model == model, A.c.alias == alias)).scalar()
-            if expected != "any" and current != expected:
-                return False
-            now = time.time()
-            if version is None:
-                conn.execute(A.delete().where(A.c.model == model, A.c.alias == alias))
-            elif current is None:
-                conn.execute(insert(A).values(model=model, alias=alias, version=version,
-                                              updated_at=now, updated_by=actor, reason=reason))
-            else:
-                conn.execute(update(A).where(A.c.model == model, A.c.alias == alias).values(
-                    version=version, updated_at=now, updated_by=actor, reason=reason))
-            conn.execute(insert(H).values(model=model, alias=alias, from_version=current,
-                                          to_version=version, actor=actor, reason=reason,
-                                          at=now))
-            audit.record(conn, actor=actor, action="model.alias", target=f"model:{model}",
-                         detail={"alias": alias, "from": current, "to": version,
-                                 "reason": reason})
-        return True
+            return apply_alias_move(conn, model=model, alias=alias, version=version,
+                                    actor=actor, reason=reason, expected=expected)
+
+    def request_alias_move(self, *, model: str, alias: str, version: int | None, actor: str,
+                           reason: str, role: str, ttl_s: float):
+        """For a protected alias: open an approval request; approving it moves the alias in
+        the approval's own transaction (ApprovalRepo.decide)."""
+        from fleet.store.approvals import ApprovalRepo, request_approval
+
+        check_alias_move(alias, reason)
+        with self._e.write.begin() as conn:
+            if version is not None:
+                _check_version(conn, model, version)
+            target = "nothing" if version is None else f"v{version}"
+            aid = request_approval(
+                conn, gate="alias", target=f"model:{model}@{alias}", role=role, ttl_s=ttl_s,
+                summary=f"Move {model}@{alias} to {target}: {reason}", requested_by=actor,
+                payload={"model": model, "alias": alias, "version": version,
+                         "reason": reason})
+        return ApprovalRepo(self._e).get(aid)
 
     def alias_history(self, model: str) -> list[dict[str, Any]]:
         q = select(H).where(H.c.model == model).order_by(H.c.id)
         with self._e.read.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def check_alias_move(alias: str, reason: str) -> None:
+    if not ALIAS_RE.match(alias):
+        raise InvalidInput(f"Alias '{alias}' is invalid.", [FieldProblem(
+            "alias", "invalid", "Use lower-case letters, digits, '_' or '-'.")])
+    if not reason.strip():
+        raise InvalidInput("Moving an alias needs a reason.", [FieldProblem(
+            "reason", "empty", "Say why, e.g. 'beats v3 on F1 by 2 points'.")])
+
+
+def _check_version(conn, model: str, version: int) -> None:
+    if conn.execute(select(V.c.version).where(V.c.model == model,
+                                              V.c.version == version)).first() is None:
+        raise NotFound(f"Model '{model}' has no version {version}.")
+
+
+def apply_alias_move(conn, *, model: str, alias: str, version: int | None, actor: str,
+                     reason: str, expected: int | None | str = "any") -> bool:
+    """The alias move inside the caller's transaction: row, history and audit."""
+    if version is not None:
+        _check_version(conn, model, version)
+    current = conn.execute(select(A.c.version).where(
+        A.c.model == model, A.c.alias == alias)).scalar()
+    if expected != "any" and current != expected:
+        return False
+    now = time.time()
+    if version is None:
+        conn.execute(A.delete().where(A.c.model == model, A.c.alias == alias))
+    elif current is None:
+        conn.execute(insert(A).values(model=model, alias=alias, version=version,
+                                      updated_at=now, updated_by=actor, reason=reason))
+    else:
+        conn.execute(update(A).where(A.c.model == model, A.c.alias == alias).values(
+            version=version, updated_at=now, updated_by=actor, reason=reason))
+    conn.execute(insert(H).values(model=model, alias=alias, from_version=current,
+                                  to_version=version, actor=actor, reason=reason, at=now))
+    audit.record(conn, actor=actor, action="model.alias", target=f"model:{model}",
+                 detail={"alias": alias, "from": current, "to": version, "reason": reason})
+    return True

@@ -223,6 +223,7 @@ approvals = Table(
     Column("gate", String(32), nullable=False),  # start, step, promotion, alias
     Column("target", String(256), nullable=False),  # e.g. rollout:<id> or model:<name>
     Column("summary", Text, nullable=False),
+    Column("payload", JSON, nullable=True),  # what approving does, e.g. the alias move
     Column("requested_by", String(128), nullable=False),
     Column("role", String(64), nullable=False),
     Column("status", String(16), nullable=False),  # pending, approved, rejected, expired

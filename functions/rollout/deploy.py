@@ -7,10 +7,14 @@ An endpoint that routes nowhere yet gives it 100% of traffic; otherwise the vers
 
 from __future__ import annotations
 
+import time
+
+import httpx
 from pydantic import BaseModel, Field
 
 from fleet import function
 from fleet.config import load_settings
+from fleet.errors import Conflict, Unavailable
 from fleet.runtime import context
 from fleet.serving import router_url, routing
 from fleet.serving.routing import Arm, RoutingTable
@@ -36,6 +40,22 @@ class DeployResult(BaseModel):
     version_url: str
 
 
+def _wait_until_routed(settings, endpoint: str, generation: int, timeout_s: float = 60) -> None:
+    """Return once the router serves the new table, so a caller's next request is routed."""
+    url = f"{router_url(settings)}/endpoints/{endpoint}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            r = httpx.get(url, timeout=5)
+            if r.status_code == 200 and r.json()["generation"] >= generation:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise Unavailable(f"The router at {url} did not pick up endpoint '{endpoint}' within "
+                      f"{timeout_s:g}s. Check `fleet status` and logs/server.log.")
+
+
 @function(cpus=0.1, timeout_s=900, retries=0)
 def deploy(req: DeployRequest) -> DeployResult:
     """Deploy a model version to an endpoint (the first version takes all traffic)."""
@@ -50,9 +70,12 @@ def deploy(req: DeployRequest) -> DeployResult:
     present = table.find(arm.key)
     routed, weight = present is not None, present.weight if present else 0.0
     if not table.live and present is None:
-        store.endpoints.set_routing(req.endpoint, routing.single(arm).dump(),
-                                    actor=context.caller(), reason=f"deploy {arm.key}",
-                                    expected_generation=found.generation if found else 0)
+        generation = store.endpoints.set_routing(
+            req.endpoint, routing.single(arm).dump(), actor=context.caller(),
+            reason=f"deploy {arm.key}", expected_generation=found.generation if found else 0)
+        if generation is None:
+            raise Conflict(f"Endpoint '{req.endpoint}' changed while deploying; run it again.")
+        _wait_until_routed(settings, req.endpoint, generation)
         routed, weight = True, 100.0
     return DeployResult(endpoint=req.endpoint, model=version.model, version=version.version,
                         app=app, routed=routed, weight=weight,

@@ -70,7 +70,7 @@ tokens:
   - {{name: dee, token: {DEPLOYER}, scopes: [invoke]}}
 gateway: {{port: {ports[0]}, max_body_bytes: 65536}}
 serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['router']},
-           refresh_s: 0.2{prom}}}
+           refresh_s: 0.2, request_timeout_s: 8{prom}}}
 scheduler: {{tick_s: 0.5, max_catchup: 5}}
 cluster: {{num_cpus: 2, gcs_port: {ports[1]}, dashboard_port: {ports[2]}}}
 artifacts:

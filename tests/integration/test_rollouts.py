@@ -108,8 +108,9 @@ def events(client, rid):
 def test_deploy_routes_through_the_router_with_clear_errors(http, client, model, router):
     out = deploy(http, model, 1, "ro-basic", log_sample_rate=1.0, log_flush_s=1.0)
     assert out["routed"] and out["weight"] == 100 and out["app"] == f"{model}-v1"
-    r = wait_until(lambda: (x := httpx.post(f"{router}/endpoints/ro-basic", json=ROW,
-                                            timeout=30)).status_code == 200 and x)
+    # deploy returns once the router serves the endpoint: the first request is routed
+    r = httpx.post(f"{router}/endpoints/ro-basic", json=ROW, timeout=30)
+    assert r.status_code == 200, r.text
     assert r.headers["x-fleet-version"] == f"{model}:1"
     direct = httpx.post(out["version_url"], json=ROW, timeout=30).json()
     assert r.json()["predictions"] == direct["predictions"]
@@ -304,3 +305,24 @@ def test_analysis_through_a_real_prometheus(http, client, model, router, prometh
     r = httpx.get(f"{prometheus}/api/v1/query",
                   params={"query": 'sum(fleet_router_requests_total{endpoint="ro-prom"})'})
     assert float(r.json()["data"]["result"][0]["value"][1]) > 0
+
+
+def test_a_lost_version_app_is_restored_as_it_was_deployed(http, client, model, router):
+    """Serve's apps die with the cluster, the routing tables do not: the Fleet server calls
+    restore() at start. Here the app is deleted behind the router's back."""
+    from ray import serve
+
+    from serve_apps.model import restore
+
+    deploy(http, model, 1, "ro-restore", max_batch_size=8)
+    url = f"{router}/endpoints/ro-restore"
+    assert httpx.post(url, json=ROW, timeout=30).status_code == 200
+    serve.delete(f"{model}-v1")
+    # the router answers a clear 503 (after serving.request_timeout_s), never hangs
+    assert httpx.post(url, json=ROW, timeout=60).status_code == 503
+    assert f"{model}-v1" in restore(client.settings)
+    r = wait_until(lambda: (x := httpx.post(url, json=ROW, timeout=30)).status_code == 200
+                   and x, timeout_s=60)
+    assert r.headers["x-fleet-version"] == f"{model}:1"
+    kept = client.store.endpoints.deployments()[f"{model}-v1"]["options"]
+    assert kept["max_batch_size"] == 8

@@ -281,3 +281,20 @@ def test_manual_promote_skips_the_remaining_steps(store):
     ctl.tick()
     ro = ctl.command(store.rollouts.get(rid), "promote", actor="ann")
     assert ro.status == "promoting" and weights(store)["churn:2"] == 100
+
+
+def test_a_protected_alias_moves_only_when_someone_else_approves(store):
+    for _ in range(2):
+        store.models.register(model="churn", artifact_uri="file:///m.pt", flavor="torch-mlp",
+                              run_id=None, metrics={}, params={}, lineage={}, actor="ann")
+    ap = store.approvals.get(store.models.request_alias_move(
+        model="churn", alias="champion", version=2, actor="ann", reason="better F1",
+        role="approver", ttl_s=60).id)
+    assert ap.gate == "alias" and store.models.aliases("churn") == {}
+    with pytest.raises(Forbidden, match="cannot approve"):
+        store.approvals.decide(ap.id, actor="ann", roles={"approver"}, approve=True)
+    assert store.models.aliases("churn") == {}
+    store.approvals.decide(ap.id, actor="bob", roles={"approver"}, approve=True)
+    assert store.models.aliases("churn") == {"champion": 2}
+    moved = store.models.alias_history("churn")[-1]
+    assert moved["actor"] == "ann" and "approved by bob" in moved["reason"]
