@@ -141,12 +141,17 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
 
 
 def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
-    g = settings.gateway
-    url = f"http://{g.host}:{g.port}"
-    progress(f"starting the Fleet server (supervisor, scheduler, gateway on {url})")
-    if _port_open(g.host, g.port):
-        raise Unavailable(f"Port {g.port} is taken by another process. Set gateway.port in "
-                          "fleet.yaml to a free port.")
+    from fleet.serving import router_url
+
+    g, s = settings.gateway, settings.serving
+    url, router = f"http://{g.host}:{g.port}", router_url(settings)
+    progress(f"starting the Fleet server (supervisor, scheduler, gateway on {url}, "
+             f"router on {router})")
+    for host, port, key in ((g.host, g.port, "gateway.port"),
+                            (s.host, s.router_port, "serving.router_port")):
+        if _port_open(host, port):
+            raise Unavailable(f"Port {port} is taken by another process. Set {key} in "
+                              "fleet.yaml to a free port.")
     logs = settings.home / "logs"
     with open(logs / "server.log", "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "fleet.server"], env=_ray_env(settings),
@@ -157,7 +162,7 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
         if proc.poll() is not None:
             raise Unavailable(f"The Fleet server exited ({proc.returncode}); see "
                               f"{logs / 'server.log'}.")
-        return _healthy(url)
+        return _healthy(url) and _healthy(router)  # both answer before `up` returns
 
     _wait(ready, 180, "The Fleet server")
     return url, proc.pid

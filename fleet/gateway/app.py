@@ -225,20 +225,21 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     async def get_approval(aid: str, _: Identity = Depends(read)) -> dict:
         return client.store.approvals.get(aid).public()
 
+    def decide(aid: str, body: DecisionIn | None, who: Identity, approve: bool) -> dict:
+        return client.store.approvals.decide(aid, actor=who.name, roles=who.roles,
+                                             approve=approve,
+                                             comment=body.comment if body else "").public()
+
     @app.post("/v1/approvals/{aid}/approve", tags=["approvals"])
     async def approve(aid: str, body: DecisionIn | None = None,
                       who: Identity = Depends(invoke_scope)) -> dict:
         """Approve as the token's identity; needs the request's role, not the requester."""
-        return client.store.approvals.decide(aid, actor=who.name, roles=who.roles,
-                                             approve=True,
-                                             comment=body.comment if body else "").public()
+        return decide(aid, body, who, True)
 
     @app.post("/v1/approvals/{aid}/reject", tags=["approvals"])
     async def reject(aid: str, body: DecisionIn | None = None,
                      who: Identity = Depends(invoke_scope)) -> dict:
-        return client.store.approvals.decide(aid, actor=who.name, roles=who.roles,
-                                             approve=False,
-                                             comment=body.comment if body else "").public()
+        return decide(aid, body, who, False)
 
     @app.get("/v1/approvals/{aid}/gate", tags=["approvals"], operation_id="approval_gate")
     @app.post("/v1/approvals/{aid}/gate", tags=["approvals"],

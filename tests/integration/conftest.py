@@ -122,3 +122,14 @@ def wait_until(cond, timeout_s: float = 60, every_s: float = 0.2):
             return value
         time.sleep(every_s)
     raise AssertionError(f"condition not met within {timeout_s}s")
+
+
+def train_small(client, folder: Path, name: str, rows: int = 2_000) -> None:
+    """Version 1 of model `name`: one epoch on the demo's churn data, one Ray Train worker."""
+    from fleet.demo import make_data
+
+    table, _ = make_data(folder, rows=rows)
+    inv = client.invoke("train", {"data": str(table), "features": ["age", "income"],
+                                  "label": "churned", "epochs": 1, "num_workers": 1,
+                                  "experiment": name})
+    assert inv.status.value == "succeeded", inv.error_message

@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 import pytest
 
-from fleet.demo import make_data
+from tests.integration.conftest import train_small
 
 
 @pytest.fixture(scope="module")
@@ -18,12 +18,8 @@ def served(client, tmp_path_factory):
 
     from serve_apps.model import ServingOptions, deploy_version
 
-    table, _ = make_data(tmp_path_factory.mktemp("serve"), rows=3_000)
     name = f"served-{uuid.uuid4().hex[:6]}"
-    inv = client.invoke("train", {"data": str(table), "features": ["age", "income"],
-                                  "label": "churned", "epochs": 1, "num_workers": 1,
-                                  "experiment": name})
-    assert inv.status.value == "succeeded", inv.error_message
+    train_small(client, tmp_path_factory.mktemp("serve"), name, rows=3_000)
     client.store.models.move_alias(model=name, alias="champion", version=1, actor="test",
                                    reason="serve test")
     # Fleet's own Serve (started by `fleet up`), as `deploy` uses it

@@ -16,7 +16,14 @@ import uuid
 import httpx
 import pytest
 
-from tests.integration.conftest import ADMIN, APPROVER, DEPLOYER, fleet_cli, wait_until
+from tests.integration.conftest import (
+    ADMIN,
+    APPROVER,
+    DEPLOYER,
+    fleet_cli,
+    train_small,
+    wait_until,
+)
 
 ROW = {"instances": [{"age": 41, "income": 52000.0}]}
 
@@ -25,14 +32,8 @@ ROW = {"instances": [{"age": 41, "income": 52000.0}]}
 def model(client, tmp_path_factory):
     """One trained model with four versions (same weights): v1 serves, the others are
     candidates; faults are injected per deployment where a test needs a bad one."""
-    from fleet.demo import make_data
-
-    table, _ = make_data(tmp_path_factory.mktemp("rollouts"), rows=2_000)
     name = f"ro-{uuid.uuid4().hex[:6]}"
-    inv = client.invoke("train", {"data": str(table), "features": ["age", "income"],
-                                  "label": "churned", "epochs": 1, "num_workers": 1,
-                                  "experiment": name})
-    assert inv.status.value == "succeeded", inv.error_message
+    train_small(client, tmp_path_factory.mktemp("rollouts"), name)
     v1 = client.store.models.get(name, 1)
     for _ in range(4):
         client.store.models.register(model=name, artifact_uri=v1.artifact_uri,
@@ -103,6 +104,16 @@ class Load:
 
 def events(client, rid):
     return client.store.rollouts.events(rid)
+
+
+def start_and_finish(http, client, endpoint, candidate, spec, serving=None, timeout_s=90):
+    """Start a rollout over HTTP and wait until the controller ends it."""
+    payload = {"action": "start", "endpoint": endpoint, "model": candidate, "spec": spec}
+    if serving:
+        payload["serving"] = serving
+    rid = invoke(http, "rollout", payload)["rollout"]["id"]
+    return wait_until(lambda: (r := client.store.rollouts.get(rid)).status
+                      in ("succeeded", "rolled_back") and r, timeout_s=timeout_s)
 
 
 def test_deploy_routes_through_the_router_with_clear_errors(http, client, model, router):
@@ -203,14 +214,10 @@ def test_a_bad_canary_is_rolled_back_within_one_interval(http, client, model, ro
     spec = {"steps": [20, 50, 100], "interval_s": 3, "drain_s": 1,
             "thresholds": {"min_requests": 5, "success_rate_min": 95}}
     with Load(url) as load:
-        ro = invoke(http, "rollout", {"action": "start", "endpoint": "ro-bad",
-                                      "model": f"{model}:3", "spec": spec,
-                                      "serving": {"fault_error_rate": 0.5,
-                                                  "log_sample_rate": 0}})["rollout"]
-        rid = ro["id"]
-        done = wait_until(lambda: (r := client.store.rollouts.get(rid)).status
-                          in ("succeeded", "rolled_back") and r, timeout_s=90)
+        done = start_and_finish(http, client, "ro-bad", f"{model}:3", spec,
+                                {"fault_error_rate": 0.5})
         time.sleep(1)
+    rid = done.id
     assert done.status == "rolled_back"
     evs = events(client, rid)
     started = next(e for e in evs if e["kind"] == "started")
@@ -231,13 +238,9 @@ def test_shadow_errors_and_latency_never_reach_callers(http, client, model, rout
     spec = {"strategy": "shadow", "steps": [50, 100], "interval_s": 3, "drain_s": 1,
             "thresholds": {"min_requests": 5, "success_rate_min": 90}}
     with Load(url, threads=2) as load:
-        ro = invoke(http, "rollout", {"action": "start", "endpoint": "ro-shadow",
-                                      "model": f"{model}:4", "spec": spec,
-                                      "serving": {"fault_error_rate": 0.3,
-                                                  "fault_delay_ms": 400}})["rollout"]
-        rid = ro["id"]
-        done = wait_until(lambda: (r := client.store.rollouts.get(rid)).status
-                          in ("succeeded", "rolled_back") and r, timeout_s=90)
+        done = start_and_finish(http, client, "ro-shadow", f"{model}:4", spec,
+                                {"fault_error_rate": 0.3, "fault_delay_ms": 400})
+    rid = done.id
     assert done.status == "rolled_back"  # 30% shadow errors fail the 90% threshold
     shadowed = [r for r in load.records if r[0] >= done.created_at]
     assert shadowed and all(r[1] == 200 and r[2] == f"{model}:1" for r in shadowed)
@@ -292,13 +295,10 @@ def test_analysis_through_a_real_prometheus(http, client, model, router, prometh
     spec = {"steps": [50, 100], "interval_s": 4, "analysis": "prometheus",
             "thresholds": {"min_requests": 5, "success_rate_min": 95}}
     with Load(url):
-        rid = invoke(http, "rollout", {"action": "start", "endpoint": "ro-prom",
-                                       "model": f"{model}:3", "spec": spec,
-                                       "serving": {"fault_error_rate": 0.5}})["rollout"]["id"]
-        done = wait_until(lambda: (r := client.store.rollouts.get(rid)).status
-                          in ("succeeded", "rolled_back") and r, timeout_s=90)
+        done = start_and_finish(http, client, "ro-prom", f"{model}:3", spec,
+                                {"fault_error_rate": 0.5})
     assert done.status == "rolled_back"
-    checks = [e["detail"]["analysis"] for e in events(client, rid)
+    checks = [e["detail"]["analysis"] for e in events(client, done.id)
               if (e.get("detail") or {}).get("analysis")]
     failing = [c for c in checks if c["result"] == "fail"][0]
     assert failing["requests"] > 0 and failing["success_rate"] < 95
