@@ -25,6 +25,7 @@ class Scheduler:
         # Rollout ticks ride on the scheduler: state lives in the store, so a restarted
         # scheduler continues every rollout at its stored step.
         self.rollouts = build_controller(self.client.settings, self.client.store)
+        self._router = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="fleet-scheduler", daemon=True)
         self._thread.start()
@@ -38,6 +39,7 @@ class Scheduler:
                 ray.get(self.client.supervisor().ping.remote(), timeout=30)
             except Exception:
                 log.exception("supervisor ping failed")
+            self._ping_router()
             try:
                 self.core.tick()
             except Exception:
@@ -47,6 +49,21 @@ class Scheduler:
             except Exception:
                 log.exception("rollout tick failed")
             self._stop.wait(tick_s - (time.time() % tick_s))
+
+    def _ping_router(self) -> None:
+        """A restarted router actor serves HTTP again once pinged (as the supervisor)."""
+        from fleet.cluster import NAMESPACE
+        from fleet.serving import ROUTER_NAME
+
+        try:
+            if self._router is None:
+                self._router = ray.get_actor(ROUTER_NAME, namespace=NAMESPACE)
+            ray.get(self._router.ping.remote(), timeout=30)
+        except ValueError:
+            pass  # not created yet: the Fleet server starts it after this actor
+        except Exception:
+            self._router = None
+            log.exception("router ping failed")
 
     def ping(self) -> str:
         return "ok"
