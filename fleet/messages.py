@@ -138,3 +138,7 @@ ALIAS_NEEDS_APPROVAL = (
     "{model}@{alias} is protected: approval {id} was requested. Someone with the role "
     "'{role}' approves it with `fleet approve {id}`; the alias moves then."
 )
+ROLLOUT_AWAITS_APPROVAL = (
+    "Rollout {id} already waits for promotion approval {approval}; it promotes when that is "
+    "approved (`fleet approve {approval}`)."
+)

@@ -257,7 +257,10 @@ class Controller:
                                                           if back == "progressing" else 0)),
                                 actor)
             elif action == "promote":
-                if "promotion" in spec.gates and ro.state.get("gate") != "promotion":
+                if "promotion" in spec.gates:  # a person's promote still passes the gate
+                    if ro.status == "awaiting_approval" and ro.state.get("gate") == "promotion":
+                        raise Conflict(messages.ROLLOUT_AWAITS_APPROVAL.format(
+                            id=ro.id, approval=ro.state.get("approval_id")))
                     ok = self._ask(ro, "promotion", {}, f"Promote {ro.candidate['model']} "
                                    f"v{ro.candidate['version']} on {ro.endpoint} (manual)")
                 else:

@@ -298,3 +298,19 @@ def test_a_protected_alias_moves_only_when_someone_else_approves(store):
     assert store.models.aliases("churn") == {"champion": 2}
     moved = store.models.alias_history("churn")[-1]
     assert moved["actor"] == "ann" and "approved by bob" in moved["reason"]
+
+
+def test_a_manual_promote_still_passes_the_promotion_gate(store):
+    clock = Clock()
+    rid = start(store, gates=["promotion"])
+    ctl = make(store, clock)
+    ctl.tick()
+    ro = ctl.command(store.rollouts.get(rid), "promote", actor="ann")
+    assert ro.status == "awaiting_approval" and ro.state["gate"] == "promotion"
+    with pytest.raises(Conflict, match="already waits for promotion approval"):
+        ctl.command(ro, "promote", actor="ann")
+    assert weights(store)["churn:2"] == 5  # nothing promoted yet
+    store.approvals.decide(ro.state["approval_id"], actor="cat", roles={"approver"},
+                           approve=True)
+    ctl.tick()
+    assert store.rollouts.get(rid).status == "promoting" and weights(store)["churn:2"] == 100
