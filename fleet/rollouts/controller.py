@@ -225,9 +225,7 @@ class Controller:
                 continue
             if now < ro.state.get("retire_at", 0):
                 continue
-            in_use = set()
-            for _gen, table in self.store.endpoints.tables().values():
-                in_use |= routing.RoutingTable.model_validate(table).apps
+            in_use = self.store.endpoints.apps_in_use()  # tables and unfinished rollouts
             for app in ro.state["retire"]:
                 if app not in in_use:
                     self.retire(app)

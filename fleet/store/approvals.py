@@ -148,9 +148,13 @@ class ApprovalRepo:
         q = select(P.c.id).where(P.c.status == PENDING, P.c.expires_at <= now)
         if aid:
             q = q.where(P.c.id == aid)
+        with self._e.read.connect() as conn:  # most ticks find none: no write lock then
+            due = [pid for (pid,) in conn.execute(q).all()]
         done = []
+        if not due:
+            return done
         with self._e.write.begin() as conn:
-            for (pid,) in conn.execute(q).all():
+            for pid in due:
                 if conn.execute(update(P).where(P.c.id == pid, P.c.status == PENDING)
                                 .values(status=EXPIRED, decided_at=now)).rowcount:
                     audit.record(conn, actor="fleet", action="approval.expired",
