@@ -82,6 +82,17 @@ class DefinitionError(FleetError):
     __init__ = _kind(500, "definition-error", "Definition error")
 
 
+def problem_body(status: int, code: str, title: str, detail: str,
+                 errors: list[dict] | None = None) -> dict:
+    """An RFC 9457 problem document: the one shape every Fleet error answer has, from the
+    gateway, the router and the model apps alike."""
+    body = {"type": f"https://fleet.dev/problems/{code}", "title": title, "status": status,
+            "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
 def exit_code(err: FleetError) -> int:
     """CLI exit codes: 2 for the caller's mistake, 3 when something is missing, 4 unavailable."""
     if err.status in (404,):

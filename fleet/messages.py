@@ -142,3 +142,4 @@ ROLLOUT_AWAITS_APPROVAL = (
     "Rollout {id} already waits for promotion approval {approval}; it promotes when that is "
     "approved (`fleet approve {approval}`)."
 )
+INJECTED_FAULT = "This version was deployed with fault_error_rate > 0."

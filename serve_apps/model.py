@@ -24,6 +24,9 @@ from ray import serve
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from fleet import messages
+from fleet.errors import problem_body
+
 
 class PredictRequest(BaseModel):
     instances: list[dict[str, Any]] = Field(min_length=1, max_length=10_000,
@@ -31,11 +34,7 @@ class PredictRequest(BaseModel):
 
 
 def _problem(status: int, detail: str, errors: list[dict] | None = None) -> tuple[int, dict]:
-    body = {"type": "https://fleet.dev/problems/invalid-input", "title": "Invalid input",
-            "status": status, "detail": detail}
-    if errors:
-        body["errors"] = errors
-    return status, body
+    return status, problem_body(status, "invalid-input", "Invalid input", detail, errors)
 
 
 class ModelServer:
@@ -104,9 +103,8 @@ class ModelServer:
         if self.fault_delay_ms:
             await asyncio.sleep(self.fault_delay_ms / 1000)
         if self.fault_error_rate and random.random() < self.fault_error_rate:
-            return 500, {"type": "https://fleet.dev/problems/injected-fault",
-                         "title": "Injected fault", "status": 500,
-                         "detail": "This version was deployed with fault_error_rate > 0."}
+            return 500, problem_body(500, "injected-fault", "Injected fault",
+                                     messages.INJECTED_FAULT)
         try:
             req = PredictRequest.model_validate(json.loads(body))
         except ValueError as exc:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from fleet import messages
-from fleet.errors import FieldProblem, FleetError
+from fleet.errors import FieldProblem, FleetError, problem_body
 
 log = logging.getLogger("fleet.gateway")
 PROBLEM_TYPE = "application/problem+json"
@@ -19,10 +19,8 @@ PROBLEM_TYPE = "application/problem+json"
 def problem(status: int, code: str, title: str, detail: str,
             errors: list[FieldProblem] | None = None, headers: dict | None = None
             ) -> JSONResponse:
-    body = {"type": f"https://fleet.dev/problems/{code}", "title": title, "status": status,
-            "detail": detail}
-    if errors:
-        body["errors"] = [e.as_dict() for e in errors]
+    body = problem_body(status, code, title, detail,
+                        [e.as_dict() for e in errors] if errors else None)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 

@@ -27,6 +27,7 @@ from collections import OrderedDict
 
 from fleet import messages
 from fleet.config import Settings
+from fleet.errors import problem_body
 from fleet.serving.metrics import RouterMetrics
 from fleet.serving.routing import ArmStats, RoutingTable, choose
 
@@ -37,9 +38,8 @@ PROBLEM = [(b"content-type", b"application/problem+json")]
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[int, bytes, list]:
-    body = {"type": f"https://fleet.dev/problems/{title.lower().replace(' ', '-')}",
-            "title": title, "status": status, "detail": detail}
-    return status, json.dumps(body).encode(), PROBLEM
+    code = title.lower().replace(" ", "-")
+    return status, json.dumps(problem_body(status, code, title, detail)).encode(), PROBLEM
 
 
 def agree(a: list, b: list) -> bool:
