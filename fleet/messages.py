@@ -143,3 +143,13 @@ ROLLOUT_AWAITS_APPROVAL = (
     "approved (`fleet approve {approval}`)."
 )
 INJECTED_FAULT = "This version was deployed with fault_error_rate > 0."
+ENDPOINT_ROUTES_NOWHERE = "Endpoint '{endpoint}' routes to no version; `deploy` one first."
+ROLLOUT_NEEDS_MODEL = "Starting a rollout needs the candidate model."
+ROLLOUT_SAME_VERSION = "{version} already serves '{endpoint}'."
+ENDPOINT_HAS_NO_ROLLOUTS = "Endpoint '{endpoint}' has no rollouts yet."
+ENDPOINT_CHANGED = "Endpoint '{endpoint}' changed while deploying; run it again."
+ROUTER_MISSED_TABLE = (
+    "The router at {url} did not pick up endpoint '{endpoint}' within {timeout:g}s. Check "
+    "`fleet status` and logs/server.log."
+)
+ROLLOUT_KEPT_CHANGING = "Rollout {id} kept changing; try again."

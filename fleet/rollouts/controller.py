@@ -268,4 +268,4 @@ class Controller:
             if ok:
                 return self.store.rollouts.get(ro.id)
             ro = self.store.rollouts.get(ro.id)  # lost a race with a tick: look again
-        raise Conflict(f"Rollout {ro.id} kept changing; try again.")
+        raise Conflict(messages.ROLLOUT_KEPT_CHANGING.format(id=ro.id))

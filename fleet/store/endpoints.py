@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from fleet import messages
 from fleet.errors import FieldProblem, InvalidInput, NotFound
 from fleet.store import audit, outbox
 from fleet.store.engine import Engines
@@ -81,8 +82,7 @@ class EndpointRepo:
     def get(self, name: str) -> Endpoint:
         found = self.find(name)
         if found is None:
-            raise NotFound(f"No endpoint named '{name}'. Deploy a model to it first "
-                           f"(`fleet invoke deploy model=... endpoint={name}`).")
+            raise NotFound(messages.UNKNOWN_ENDPOINT.format(name=name))
         return found
 
     def find(self, name: str) -> Endpoint | None:

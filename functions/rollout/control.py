@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from fleet import function
+from fleet import function, messages
 from fleet.config import load_settings
 from fleet.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from fleet.rollouts import RolloutSpec, build_controller
@@ -46,7 +46,7 @@ def _baseline(store, endpoint: str) -> dict:
     ep = store.endpoints.get(endpoint)
     live = RoutingTable.model_validate(ep.routing).live
     if not live:
-        raise Conflict(f"Endpoint '{endpoint}' routes to no version; `deploy` one first.")
+        raise Conflict(messages.ENDPOINT_ROUTES_NOWHERE.format(endpoint=endpoint))
     top = max(live, key=lambda a: a.weight)
     return {"model": top.model, "version": top.version, "app": top.app}
 
@@ -59,19 +59,19 @@ def rollout(req: RolloutRequest) -> RolloutResult:
     who = context.caller()
     if req.action == "start":
         if not req.model:
-            raise InvalidInput("Starting a rollout needs the candidate model.", [FieldProblem(
+            raise InvalidInput(messages.ROLLOUT_NEEDS_MODEL, [FieldProblem(
                 "model", "missing", "Pass model=NAME:VERSION (or NAME@ALIAS).")])
         ep = store.endpoints.get(req.endpoint)
         if ep.active_rollout:
-            raise Conflict(f"Endpoint '{req.endpoint}' already has an active rollout "
-                           f"({ep.active_rollout}).")
+            raise Conflict(messages.ROLLOUT_ACTIVE.format(endpoint=req.endpoint,
+                                                          id=ep.active_rollout))
         baseline = _baseline(store, req.endpoint)
         version = store.models.resolve(req.model)
         if (version.model, version.version) == (baseline["model"], baseline["version"]):
-            raise InvalidInput(f"{version.model}:{version.version} already serves "
-                               f"'{req.endpoint}'.", [FieldProblem(
-                                   "model", "same as the serving version",
-                                   "Pass the new version to roll out.")])
+            raise InvalidInput(messages.ROLLOUT_SAME_VERSION.format(
+                version=f"{version.model}:{version.version}", endpoint=req.endpoint),
+                [FieldProblem("model", "same as the serving version",
+                              "Pass the new version to roll out.")])
         app = deploy_version(settings, version.model, version.version, req.serving)
         ro = store.rollouts.create(
             endpoint=req.endpoint, strategy=req.spec.strategy, baseline=baseline,
@@ -82,7 +82,7 @@ def rollout(req: RolloutRequest) -> RolloutResult:
     if rid is None:
         found = store.rollouts.list(endpoint=req.endpoint, limit=1)
         if not found:
-            raise NotFound(f"Endpoint '{req.endpoint}' has no rollouts yet.")
+            raise NotFound(messages.ENDPOINT_HAS_NO_ROLLOUTS.format(endpoint=req.endpoint))
         rid = found[0].id
     if req.action != "status":
         build_controller(settings, store).command(store.rollouts.get(rid), req.action,

@@ -12,7 +12,7 @@ import time
 import httpx
 from pydantic import BaseModel, Field
 
-from fleet import function
+from fleet import function, messages
 from fleet.config import load_settings
 from fleet.errors import Conflict, Unavailable
 from fleet.runtime import context
@@ -52,8 +52,8 @@ def _wait_until_routed(settings, endpoint: str, generation: int, timeout_s: floa
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise Unavailable(f"The router at {url} did not pick up endpoint '{endpoint}' within "
-                      f"{timeout_s:g}s. Check `fleet status` and logs/server.log.")
+    raise Unavailable(messages.ROUTER_MISSED_TABLE.format(url=url, endpoint=endpoint,
+                                                          timeout=timeout_s))
 
 
 @function(cpus=0.1, timeout_s=900, retries=0)
@@ -74,7 +74,7 @@ def deploy(req: DeployRequest) -> DeployResult:
             req.endpoint, routing.single(arm).dump(), actor=context.caller(),
             reason=f"deploy {arm.key}", expected_generation=found.generation if found else 0)
         if generation is None:
-            raise Conflict(f"Endpoint '{req.endpoint}' changed while deploying; run it again.")
+            raise Conflict(messages.ENDPOINT_CHANGED.format(endpoint=req.endpoint))
         _wait_until_routed(settings, req.endpoint, generation)
         routed, weight = True, 100.0
     return DeployResult(endpoint=req.endpoint, model=version.model, version=version.version,
