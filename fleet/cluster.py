@@ -30,6 +30,10 @@ class ClusterInfo:
     ray_pid: int | None = None
     gateway_url: str | None = None
     gateway_pid: int | None = None
+    # Every port this installation opened (Ray's, the gateway's, Serve's, the router's), so
+    # an operator can see them and a second installation can avoid them.
+    ports: dict | None = None
+    ray_temp_dir: str | None = None
 
     @classmethod
     def read(cls, settings: Settings) -> ClusterInfo | None:

@@ -70,6 +70,20 @@ class ClusterConfig(BaseModel):
     # Idle Ray workers kept warm (Ray's num_workers_soft_limit).
     warm_workers: int = Field(default=16, ge=1, le=512)
     worker_niceness: int = Field(default=0, ge=0, le=19)
+    # Every other port the Ray head opens. Ray's defaults are fixed numbers, so a second
+    # installation on the same machine collided with the first (its job agent never came
+    # up). None: `fleet up` picks a free one and records it in run/cluster.json.
+    node_manager_port: int | None = Field(default=None, ge=1, le=65535)
+    object_manager_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_export_port: int | None = Field(default=None, ge=1, le=65535)
+    dashboard_agent_listen_port: int | None = Field(default=None, ge=1, le=65535)
+    dashboard_agent_grpc_port: int | None = Field(default=None, ge=1, le=65535)
+    runtime_env_agent_port: int | None = Field(default=None, ge=1, le=65535)
+    ray_client_server_port: int | None = Field(default=None, ge=1, le=65535)
+    # Worker processes bind one port each from "MIN-MAX"; None: a free block of
+    # `worker_port_count` ports in 10002-19999 (Ray's default range, outside the ephemeral one).
+    worker_ports: str | None = Field(default=None, pattern=r"^\d{4,5}-\d{4,5}$")
+    worker_port_count: int = Field(default=400, ge=50, le=9000)
 
 
 class ServingConfig(BaseModel):

@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from fleet import messages
 from fleet.cluster import ClusterInfo
 from fleet.config import Settings, fleet_env
 from fleet.errors import Unavailable
+from fleet.ports import port_open, ray_ports
 
 Progress = Callable[[str], None]
 
@@ -62,12 +62,6 @@ def _alive(pid: int | None) -> bool:
         return True
 
 
-def _port_open(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
 def _wait(cond: Callable[[], bool], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -97,11 +91,22 @@ def _ray_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def ray_temp_dir(settings: Settings) -> str:
+    """This installation's own Ray temp dir. Ray's job supervisor finds "its" cluster through
+    the `ray_current_cluster` file there, so two heads sharing one temp dir sent each other's
+    jobs to the wrong cluster. Short (Ray's socket paths must fit in 107 bytes), stable."""
+    import hashlib
+
+    base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
+    return os.path.join(base, "ray-" + hashlib.sha256(str(settings.home).encode()).hexdigest()[:8])
+
+
 def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
     c = settings.cluster
-    if _port_open("127.0.0.1", c.gcs_port):
-        raise Unavailable(f"Port {c.gcs_port} is taken by another process. Set cluster.gcs_port "
-                          "in fleet.yaml to a free port.")
+    for port, key in ((c.gcs_port, "cluster.gcs_port"),
+                      (c.dashboard_port, "cluster.dashboard_port")):
+        if port_open("127.0.0.1", port):
+            raise Unavailable(messages.PORT_TAKEN.format(port=port, key=key))
     env = _ray_env(settings)
     ray_bin = str(Path(sys.executable).parent / "ray")
     if c.token_auth:
@@ -109,9 +114,12 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
                        capture_output=True)
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    ports = ray_ports(settings)
+    temp_dir = ray_temp_dir(settings)
     cmd = [ray_bin, "start", "--head", "--block", f"--port={c.gcs_port}",
            "--dashboard-host=127.0.0.1", f"--dashboard-port={c.dashboard_port}",
-           "--disable-usage-stats", "--include-dashboard=true"]
+           "--disable-usage-stats", "--include-dashboard=true", f"--temp-dir={temp_dir}",
+           *(f"--{flag}={port}" for flag, port in ports.items())]
     if c.num_cpus is not None:
         cmd.append(f"--num-cpus={c.num_cpus}")
     # Ray keeps only num_cpus idle workers and kills the rest after 1 s; functions with
@@ -131,13 +139,19 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
             raise Unavailable(f"Ray failed to start (exit {proc.returncode}); see "
                               f"{logs / 'ray.log'}.")
         try:
-            return httpx.get(f"{dashboard}/api/version", timeout=2).status_code < 500
+            if httpx.get(f"{dashboard}/api/version", timeout=2).status_code >= 500:
+                return False
         except httpx.HTTPError:
             return False
+        # Job submission needs the dashboard agent; until it listens, Ray answers
+        # "No available agent", so `up` returns only once it does.
+        return port_open("127.0.0.1", ports["dashboard-agent-listen-port"])
 
     _wait(ready, 120, "The Ray head")
     return ClusterInfo(address=f"127.0.0.1:{c.gcs_port}", dashboard_url=dashboard,
-                       token_auth=c.token_auth, ray_pid=proc.pid)
+                       token_auth=c.token_auth, ray_pid=proc.pid,
+                       ports={"gcs": c.gcs_port, "dashboard": c.dashboard_port, **ports},
+                       ray_temp_dir=temp_dir)
 
 
 def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
@@ -149,9 +163,8 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
              f"router on {router})")
     for host, port, key in ((g.host, g.port, "gateway.port"),
                             (s.host, s.router_port, "serving.router_port")):
-        if _port_open(host, port):
-            raise Unavailable(f"Port {port} is taken by another process. Set {key} in "
-                              "fleet.yaml to a free port.")
+        if port_open(host, port):
+            raise Unavailable(messages.PORT_TAKEN.format(port=port, key=key))
     logs = settings.home / "logs"
     with open(logs / "server.log", "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "fleet.server"], env=_ray_env(settings),
@@ -177,7 +190,11 @@ def up(home: Path | None = None, progress: Progress = _noop) -> ClusterInfo:
         info.write(settings)
     if not (info.gateway_url and _alive(info.gateway_pid) and _healthy(info.gateway_url)):
         url, pid = _start_server(settings, progress)
-        info = ClusterInfo(**{**info.__dict__, "gateway_url": url, "gateway_pid": pid})
+        g, sv = settings.gateway, settings.serving
+        ports = {**(info.ports or {}), "gateway": g.port, "serve-http": sv.serve_port,
+                 "router": sv.router_port}
+        info = ClusterInfo(**{**info.__dict__, "gateway_url": url, "gateway_pid": pid,
+                              "ports": ports})
         info.write(settings)
     else:
         _warn_if_stale(settings, info, progress)

@@ -51,7 +51,16 @@ WORKER_DIED = (
 )
 CANCELLED_BY = "Cancelled by {who}."
 LOST_ON_RESTART = (
-    "The Fleet supervisor restarted while this ran, and the run was lost. Invoke it again."
+    "The Fleet supervisor restarted while this ran {attempts} time(s) (retries={retries}), "
+    "and the last run was lost. Invoke it again."
+)
+NEVER_STARTED = (
+    "Waited {timeout_s:g} s (its timeout) for resources and never started: it asks for "
+    "{asked}. Free them (see `ray status`) or lower the function's resources or raise timeout_s."
+)
+UNSCHEDULABLE = (
+    "No node of the cluster can ever run this: it asks for {asked}, and the largest node has "
+    "{largest}. Lower the function's resources (@function(...)) or add a node that has them."
 )
 RESULT_INVALID = "The function returned a value that does not match its output model: {reason}"
 
@@ -80,6 +89,11 @@ CONFIG_SCOPE = "Token '{name}' has unknown scope '{scope}'. Use read, invoke or 
 NOT_UP = "Fleet is not running here. Start it with `fleet up`."
 UP_ALREADY = "Fleet is already up."
 JOB_FAILED = "Ray job {job_id} ended {status}: {message}"
+JOB_SUBMIT_REFUSED = (
+    "Ray refused the job for {waited:.0f} s ({reason}). Check that this installation's Ray "
+    "head is up (`fleet status`) and its dashboard agent is running (FLEET_HOME/logs/ray.log)."
+)
+PORT_TAKEN = "Port {port} is taken by another process. Set {key} in fleet.yaml to a free port."
 
 # -- serving, rollouts, approvals ---------------------------------------------------------
 UNKNOWN_ENDPOINT = (

@@ -49,12 +49,40 @@ def _job_client(settings: Settings):
     return JobSubmissionClient(info.dashboard_url)
 
 
+# Ray's answers while its job agent is starting or busy; anything else fails at once.
+TRANSIENT_REFUSALS = ("No available agent", "please try again later", "Connection refused",
+                      "Cannot connect", "Timeout", "503")
+SUBMIT_RETRY_S = 60.0
+
+
+def submit_with_retry(submit: Callable[[], str], *, retry_s: float = SUBMIT_RETRY_S,
+                      sleep: Callable[[float], None] = time.sleep) -> str:
+    """Call `submit` until Ray stops refusing for a transient reason (the job agent starts a
+    few seconds after the head, and answers "No available agent" until then), backing off
+    up to 2 s, for at most `retry_s`; then fail with a message that says what to check."""
+    started = time.monotonic()
+    delay = 0.25
+    while True:
+        try:
+            return submit()
+        except Exception as exc:  # Ray raises RuntimeError or ConnectionError here
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if not any(t.lower() in str(exc).lower() for t in TRANSIENT_REFUSALS):
+                raise
+            waited = time.monotonic() - started
+            if waited + delay > retry_s:
+                raise Unavailable(messages.JOB_SUBMIT_REFUSED.format(
+                    waited=waited, reason=reason[:200])) from None
+            sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 def submit(settings: Settings, name: str, args: list[str], *, caller: str) -> str:
     """Submit `python -m fleet.jobs NAME args...` as a Ray job; returns its submission id."""
-    client = _job_client(settings)
     entry = shlex.join([sys.executable, "-m", "fleet.jobs", name, *args])
     env = {**fleet_env(settings), "FLEET_CALLER": caller}
-    return client.submit_job(entrypoint=entry, runtime_env={"env_vars": env})
+    return submit_with_retry(lambda: _job_client(settings).submit_job(
+        entrypoint=entry, runtime_env={"env_vars": env}))
 
 
 def wait(settings: Settings, job_id: str, on_status: Callable[[str], None] | None = None,
