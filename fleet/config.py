@@ -84,6 +84,10 @@ class ClusterConfig(BaseModel):
     # `worker_port_count` ports in 10002-19999 (Ray's default range, outside the ephemeral one).
     worker_ports: str | None = Field(default=None, pattern=r"^\d{4,5}-\d{4,5}$")
     worker_port_count: int = Field(default=400, ge=50, le=9000)
+    # An invocation asking for more than any node has (GPUs on a CPU cluster) fails at once
+    # instead of waiting out its timeout. Set false on an autoscaling cluster whose node
+    # types add what no running node has yet.
+    refuse_unschedulable: bool = True
 
 
 class ServingConfig(BaseModel):

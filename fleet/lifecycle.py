@@ -101,6 +101,21 @@ def ray_temp_dir(settings: Settings) -> str:
     return os.path.join(base, "ray-" + hashlib.sha256(str(settings.home).encode()).hexdigest()[:8])
 
 
+def _publish_address(temp_dir: str) -> None:
+    """Copy the head's address to Ray's default temp dir too, so `ray status` and a plain
+    `ray.init()` on this machine find the most recently started installation, as they do
+    after a plain `ray start`. (Ray's job supervisor reads its own node's temp dir.)"""
+    mine = Path(temp_dir) / "ray_current_cluster"
+    base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
+    try:
+        address = mine.read_text()
+        default = Path(base) / "ray"
+        default.mkdir(parents=True, exist_ok=True)
+        (default / "ray_current_cluster").write_text(address)
+    except OSError:
+        pass  # only a convenience for `ray status`
+
+
 def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
     c = settings.cluster
     for port, key in ((c.gcs_port, "cluster.gcs_port"),
@@ -148,6 +163,7 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
         return port_open("127.0.0.1", ports["dashboard-agent-listen-port"])
 
     _wait(ready, 120, "The Ray head")
+    _publish_address(temp_dir)
     return ClusterInfo(address=f"127.0.0.1:{c.gcs_port}", dashboard_url=dashboard,
                        token_auth=c.token_auth, ray_pid=proc.pid,
                        ports={"gcs": c.gcs_port, "dashboard": c.dashboard_port, **ports},

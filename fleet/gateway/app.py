@@ -66,6 +66,10 @@ async def _json_body(request: Request) -> Any:
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+    """The gateway. It runs on the supervisor's event loop, so a handler that touches the
+    store (or anything that can wait) is a plain `def`, which FastAPI runs in its thread
+    pool; `async def` handlers await everything slow (ainvoke moves its store calls to
+    threads). A SQLite writer waiting for the lock then stalls only its own request."""
     settings = settings or load_settings()
     client = client or Client(settings)
     auth = TokenAuth(settings)
@@ -80,6 +84,15 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(Exception, internal_error_handler)
 
+    # JSON schemas take ~1 ms a function to build, on the event loop; the registry is fixed
+    # for the life of the server, so build each once.
+    schemas: dict[str, dict] = {}
+
+    def described(name: str) -> dict:
+        if name not in schemas:
+            schemas[name] = client.registry.get(name).describe()
+        return schemas[name]
+
     def wait_limit(wait: float | None) -> float:
         value = gw.default_wait_s if wait is None else wait
         if not 0 <= value <= gw.max_wait_s:
@@ -89,23 +102,23 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         return value
 
     @app.get("/healthz", tags=["ops"])
-    async def health() -> dict:
+    def health() -> dict:
         client.store.invocations.list(limit=1)  # the store answers
         return {"status": "ok", "functions": len(client.registry)}
 
     @app.get("/metrics", tags=["ops"])
-    async def prometheus(request: Request) -> Response:
+    def prometheus(request: Request) -> Response:
         if not gw.metrics_public:
-            auth.require("read")(request)
+            auth.check(request, "read")
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     @app.get("/v1/functions", tags=["functions"])
     async def list_functions(_: Identity = Depends(read)) -> dict:
-        return {"functions": [spec.describe() for spec in client.registry]}
+        return {"functions": [described(spec.name) for spec in client.registry]}
 
     @app.get("/v1/functions/{name}", tags=["functions"])
     async def get_function(name: str, _: Identity = Depends(read)) -> dict:
-        return client.registry.get(name).describe()
+        return described(client.registry.get(name).name)
 
     @app.post("/v1/functions/{name}/invoke", tags=["invocations"],
               responses={202: {"description": "Still running after `wait` seconds"}})
@@ -132,14 +145,14 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         return _record(inv, 202)
 
     @app.get("/v1/invocations", tags=["invocations"])
-    async def list_invocations(function: str | None = None, status: str | None = None,
+    def list_invocations(function: str | None = None, status: str | None = None,
                                via: str | None = None, limit: int = Query(50, ge=1, le=1000),
                                _: Identity = Depends(read)) -> dict:
         rows = client.list(function=function, status=status, via=via, limit=limit)
         return {"invocations": [r.public() for r in rows]}
 
     @app.get("/v1/invocations/{inv_id}", tags=["invocations"])
-    async def get_invocation(inv_id: str, _: Identity = Depends(read)) -> JSONResponse:
+    def get_invocation(inv_id: str, _: Identity = Depends(read)) -> JSONResponse:
         return _record(client.get(inv_id))
 
     @app.post("/v1/invocations/{inv_id}/cancel", tags=["invocations"])
@@ -147,16 +160,16 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         return _record(await client.acancel(inv_id, caller=who.name))
 
     @app.get("/v1/models", tags=["models"])
-    async def list_models(_: Identity = Depends(read)) -> dict:
+    def list_models(_: Identity = Depends(read)) -> dict:
         return {"models": client.store.models.models()}
 
     @app.get("/v1/models/{name}", tags=["models"])
-    async def get_model(name: str, _: Identity = Depends(read)) -> dict:
+    def get_model(name: str, _: Identity = Depends(read)) -> dict:
         return client.store.models.describe(name)
 
     @app.put("/v1/models/{name}/aliases/{alias}", tags=["models"],
              responses={202: {"description": "A protected alias: an approval was requested"}})
-    async def move_alias(name: str, alias: str, body: AliasIn,
+    def move_alias(name: str, alias: str, body: AliasIn,
                          who: Identity = Depends(admin)) -> JSONResponse:
         """Move an alias (e.g. champion): one audited transaction with a reason. A protected
         alias (approvals.protected_aliases) answers 202 with the approval request instead."""
@@ -174,11 +187,11 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         return JSONResponse({"model": name, "aliases": client.store.models.aliases(name)})
 
     @app.get("/v1/schedules", tags=["schedules"])
-    async def list_schedules(_: Identity = Depends(read)) -> dict:
+    def list_schedules(_: Identity = Depends(read)) -> dict:
         return {"schedules": [s.public() for s in client.store.schedules.list()]}
 
     @app.post("/v1/schedules", tags=["schedules"], status_code=201)
-    async def add_schedule(body: ScheduleIn, who: Identity = Depends(admin)) -> dict:
+    def add_schedule(body: ScheduleIn, who: Identity = Depends(admin)) -> dict:
         from fleet.runtime.payloads import validate_payload
 
         parse_schedule(body.schedule)
@@ -189,40 +202,40 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         return s.public()
 
     @app.delete("/v1/schedules/{name}", tags=["schedules"], status_code=204)
-    async def remove_schedule(name: str, who: Identity = Depends(admin)) -> Response:
+    def remove_schedule(name: str, who: Identity = Depends(admin)) -> Response:
         client.store.schedules.remove(name, who.name)
         return Response(status_code=204)
 
     # -- serving: endpoints, rollouts, approvals, the outbox ---------------------------------
 
     @app.get("/v1/endpoints", tags=["serving"])
-    async def list_endpoints(_: Identity = Depends(read)) -> dict:
+    def list_endpoints(_: Identity = Depends(read)) -> dict:
         return {"endpoints": [e.public() for e in client.store.endpoints.list()]}
 
     @app.get("/v1/endpoints/{name}", tags=["serving"])
-    async def get_endpoint(name: str, _: Identity = Depends(read)) -> dict:
+    def get_endpoint(name: str, _: Identity = Depends(read)) -> dict:
         ep = client.store.endpoints.get(name)
         return {**ep.public(), "arms": client.store.endpoints.arms(name).get(name, {})}
 
     @app.get("/v1/rollouts", tags=["serving"])
-    async def list_rollouts(endpoint: str | None = None, active: bool | None = None,
+    def list_rollouts(endpoint: str | None = None, active: bool | None = None,
                             limit: int = Query(50, ge=1, le=500),
                             _: Identity = Depends(read)) -> dict:
         rows = client.store.rollouts.list(endpoint=endpoint, active=active, limit=limit)
         return {"rollouts": [r.public() for r in rows]}
 
     @app.get("/v1/rollouts/{rid}", tags=["serving"])
-    async def get_rollout(rid: str, _: Identity = Depends(read)) -> dict:
+    def get_rollout(rid: str, _: Identity = Depends(read)) -> dict:
         return {**client.store.rollouts.get(rid).public(),
                 "events": client.store.rollouts.events(rid)}
 
     @app.get("/v1/approvals", tags=["approvals"])
-    async def list_approvals(status: str | None = Query(None, description="pending, ..."),
+    def list_approvals(status: str | None = Query(None, description="pending, ..."),
                              _: Identity = Depends(read)) -> dict:
         return {"approvals": [a.public() for a in client.store.approvals.list(status=status)]}
 
     @app.get("/v1/approvals/{aid}", tags=["approvals"])
-    async def get_approval(aid: str, _: Identity = Depends(read)) -> dict:
+    def get_approval(aid: str, _: Identity = Depends(read)) -> dict:
         return client.store.approvals.get(aid).public()
 
     def decide(aid: str, body: DecisionIn | None, who: Identity, approve: bool) -> dict:
@@ -231,20 +244,20 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                                              comment=body.comment if body else "").public()
 
     @app.post("/v1/approvals/{aid}/approve", tags=["approvals"])
-    async def approve(aid: str, body: DecisionIn | None = None,
+    def approve(aid: str, body: DecisionIn | None = None,
                       who: Identity = Depends(invoke_scope)) -> dict:
         """Approve as the token's identity; needs the request's role, not the requester."""
         return decide(aid, body, who, True)
 
     @app.post("/v1/approvals/{aid}/reject", tags=["approvals"])
-    async def reject(aid: str, body: DecisionIn | None = None,
+    def reject(aid: str, body: DecisionIn | None = None,
                      who: Identity = Depends(invoke_scope)) -> dict:
         return decide(aid, body, who, False)
 
     @app.get("/v1/approvals/{aid}/gate", tags=["approvals"], operation_id="approval_gate")
     @app.post("/v1/approvals/{aid}/gate", tags=["approvals"],
               operation_id="approval_gate_webhook")
-    async def gate(aid: str) -> JSONResponse:
+    def gate(aid: str) -> JSONResponse:
         """A confirm webhook in Flagger's sense: 200 when approved, 403 otherwise. Open
         without a token, like Flagger's own gates; it says only whether the gate is open."""
         ap = client.store.approvals.get(aid)
@@ -253,7 +266,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                             status_code=200 if ok else 403)
 
     @app.get("/v1/outbox", tags=["serving"])
-    async def outbox(after_id: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+    def outbox(after_id: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
                      _: Identity = Depends(read)) -> dict:
         """Pending notifications in order (rollout steps, analyses, approvals)."""
         return {"events": client.store.outbox.pending(after_id=after_id, limit=limit)}

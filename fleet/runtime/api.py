@@ -165,9 +165,9 @@ class Client:
         return self.store.invocations.get(inv_id)
 
     async def acancel(self, inv_id: str, *, caller: str) -> Invocation:
-        self._check_cancellable(inv_id)
+        await asyncio.to_thread(self._check_cancellable, inv_id)
         await self._acall("cancel", inv_id, caller)
-        return self.store.invocations.get(inv_id)
+        return await asyncio.to_thread(self.store.invocations.get, inv_id)
 
 
 _default: Client | None = None

@@ -5,10 +5,19 @@ function must be owned by something that lives as long as the cluster. The super
 submits each invocation as a Ray task with the function's resources, enforces its timeout,
 records worker deaths and cancels, and lets callers wait for the outcome.
 
-On restart it sweeps the store: queued invocations are submitted, running ones it no longer
-owns (their tasks died with the previous supervisor) are recorded as failed, never left
-hanging. The sweep also runs periodically, so an invocation whose caller crashed between
-recording it and handing it over still runs.
+On restart it sweeps the store: queued invocations are submitted; running ones it no longer
+owns (their tasks died with the previous supervisor, through no fault of the function) run
+again while their `retries` allow, as after a worker death, and only then fail. The sweep
+also runs periodically, so an invocation whose caller crashed between recording it and
+handing it over still runs.
+
+A timeout counts from the moment of invocation, time spent waiting for resources included;
+one that never started says so. A function that asks for more than any node has fails at
+once (`fleet.runtime.placement`).
+
+The gateway is served from this actor's event loop, so nothing here may block that loop:
+every store call runs in a thread (a SQLite writer can wait seconds for the lock, and
+HTTP requests, timeouts and hand-overs must not wait with it).
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import ray
 from ray.exceptions import TaskCancelledError
@@ -23,14 +33,22 @@ from ray.exceptions import TaskCancelledError
 from fleet import messages
 from fleet.config import load_settings
 from fleet.registry import registry_for
+from fleet.runtime.placement import asked_resources, unschedulable
 from fleet.runtime.worker import run_invocation
 from fleet.store import Invocation, Status, open_store
 
 log = logging.getLogger("fleet.supervisor")
 SWEEP_EVERY_S = 5.0
 ORPHAN_AFTER_S = 10.0  # a queued invocation nobody handed over for this long gets submitted
+NODES_TTL_S = 10.0  # how long the cluster's node sizes are trusted
+STORE_THREADS = 64  # store calls waiting for SQLite's lock each hold one
 
 _remote_run = ray.remote(run_invocation)
+
+
+async def _db(fn, *args, **kwargs):
+    """Run a store call off the event loop."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 class Supervisor:
@@ -45,6 +63,16 @@ class Supervisor:
         self._serve_gateway = serve_gateway
         self._remotes: dict[str, object] = {}  # function name -> Ray task with its options
         self._gateway = None  # uvicorn.Server, once started
+        self._nodes: tuple[float, list[dict]] = (0.0, [])
+        self._executor_set = False
+
+    def _ensure_executor(self) -> None:
+        # asyncio's default pool has cpu+4 threads (6 here); 6 writers waiting for the lock
+        # would stall every other store call behind them.
+        if not self._executor_set:
+            asyncio.get_running_loop().set_default_executor(
+                ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="fleet-store"))
+            self._executor_set = True
 
     async def _ensure_gateway(self) -> None:
         """Serve the HTTP gateway from this actor's event loop.
@@ -68,101 +96,142 @@ class Supervisor:
             raise
 
     def _ensure_background(self) -> None:
+        self._ensure_executor()
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def ping(self) -> str:
         self._ensure_background()
         if not self._recovered:
-            self._recover()
+            self._recovered = True
+            await self._sweep(recovering=True)
         await self._ensure_gateway()
         return "ok"
-
-    def _recover(self) -> None:
-        self._recovered = True
-        for inv in self.store.invocations.active():
-            if inv.id in self._tasks:
-                continue
-            if inv.status is Status.RUNNING:
-                self.store.invocations.finish(inv.id, Status.FAILED, error_type="Interrupted",
-                                              error_message=messages.LOST_ON_RESTART)
-            else:
-                self._start(inv.id)
 
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_EVERY_S)
             try:
-                now = time.time()
-                for inv in self.store.invocations.active():
-                    if inv.id in self._tasks:
-                        continue
-                    if inv.status is Status.QUEUED and now - inv.created_at > ORPHAN_AFTER_S:
-                        self._start(inv.id)
-                    elif inv.status is Status.RUNNING:
-                        self.store.invocations.finish(
-                            inv.id, Status.FAILED, error_type="Interrupted",
-                            error_message=messages.LOST_ON_RESTART)
+                await self._sweep(recovering=False)
             except Exception:  # keep sweeping; a store hiccup must not kill the loop
                 log.exception("sweep failed")
 
-    def _start(self, inv_id: str, inv: Invocation | None = None) -> None:
+    async def _sweep(self, *, recovering: bool) -> None:
+        """Adopt what no live task owns: queued work nobody handed over, and running work
+        whose task died with a previous supervisor (run again while retries allow)."""
+        now = time.time()
+        for inv in await _db(self.store.invocations.active):
+            if inv.id in self._tasks:
+                continue
+            if inv.status is Status.RUNNING:
+                left = inv.retries - inv.attempts
+                if left >= 0:
+                    self._start(inv.id, inv, max_retries=left)
+                else:
+                    await _db(self.store.invocations.finish, inv.id, Status.FAILED,
+                              error_type="Interrupted",
+                              error_message=messages.LOST_ON_RESTART.format(
+                                  attempts=inv.attempts, retries=inv.retries))
+            elif recovering or now - inv.created_at > ORPHAN_AFTER_S:
+                self._start(inv.id, inv)
+
+    def _start(self, inv_id: str, inv: Invocation | None = None,
+               max_retries: int | None = None) -> None:
         if inv_id in self._tasks:
             return
         self._done[inv_id] = asyncio.Event()
-        self._tasks[inv_id] = asyncio.get_running_loop().create_task(self._watch(inv_id, inv))
+        self._tasks[inv_id] = asyncio.get_running_loop().create_task(
+            self._watch(inv_id, inv, max_retries))
 
-    def _remote_for(self, spec):
+    def _remote_for(self, spec, max_retries: int | None = None):
+        if max_retries is not None:  # a run resumed after a restart has fewer left
+            return _remote_run.options(**{**spec.ray_options(), "max_retries": max_retries})
         remote = self._remotes.get(spec.name)
         if remote is None:
             remote = self._remotes[spec.name] = _remote_run.options(**spec.ray_options())
         return remote
 
-    async def _watch(self, inv_id: str, inv: Invocation | None) -> None:
+    async def _node_sizes(self) -> list[dict]:
+        at, nodes = self._nodes
+        if time.monotonic() - at > NODES_TTL_S:
+            try:
+                found = await asyncio.to_thread(ray.nodes)
+                nodes = [dict(n.get("Resources") or {}) for n in found if n.get("Alive")]
+            except Exception:
+                log.exception("could not list the cluster's nodes")
+                nodes = []
+            self._nodes = (time.monotonic(), nodes)
+        return nodes
+
+    async def _time_out(self, inv: Invocation, spec) -> None:
+        """Record the timeout: "never started" if it is still queued, else "ran too long"."""
+        never = await _db(self.store.invocations.finish, inv.id, Status.TIMED_OUT,
+                          error_type="TimeoutError", only_from=(Status.QUEUED,),
+                          error_message=messages.NEVER_STARTED.format(
+                              timeout_s=inv.timeout_s,
+                              asked=", ".join(f"{v:g} {k}" for k, v in
+                                              asked_resources(spec).items()) or "nothing"))
+        if not never:
+            await _db(self.store.invocations.finish, inv.id, Status.TIMED_OUT,
+                      error_type="TimeoutError",
+                      error_message=messages.TIMED_OUT.format(timeout_s=inv.timeout_s))
+
+    async def _watch(self, inv_id: str, inv: Invocation | None,
+                     max_retries: int | None = None) -> None:
         # A record handed over by the caller saves a read; a stale one is harmless, since
         # the worker's compare-and-set refuses to run an invocation that already ended.
-        inv = inv or self.store.invocations.get(inv_id)
         try:
+            inv = inv or await _db(self.store.invocations.get, inv_id)
             if inv.done:
                 return
             try:
                 spec = registry_for(self.settings).get(inv.function)
             except Exception as exc:
-                self.store.invocations.finish(inv_id, Status.FAILED,
-                                              error_type=type(exc).__name__,
-                                              error_message=str(exc))
+                await _db(self.store.invocations.finish, inv_id, Status.FAILED,
+                          error_type=type(exc).__name__, error_message=str(exc))
                 return
-            ref = self._remote_for(spec).remote(inv.id, spec.fn.__module__,
-                                                spec.fn.__qualname__, inv.payload,
-                                                inv.caller, inv.via)
+            if self.settings.cluster.refuse_unschedulable:
+                why = unschedulable(asked_resources(spec), await self._node_sizes())
+                if why is not None:
+                    await _db(self.store.invocations.finish, inv_id, Status.FAILED,
+                              error_type="Unschedulable", error_message=why)
+                    return
+            remaining = inv.created_at + inv.timeout_s - time.time()
+            if remaining <= 0:  # e.g. queued across `fleet down && fleet up`
+                await self._time_out(inv, spec)
+                return
+            ref = self._remote_for(spec, max_retries).remote(
+                inv.id, spec.fn.__module__, spec.fn.__qualname__, inv.payload, inv.caller,
+                inv.via)
             self._refs[inv_id] = ref
             try:
-                await asyncio.wait_for(asyncio.shield(ref), timeout=inv.timeout_s)
+                await asyncio.wait_for(asyncio.shield(ref), timeout=remaining)
             except asyncio.TimeoutError:
                 ray.cancel(ref, force=True)
-                self.store.invocations.finish(
-                    inv_id, Status.TIMED_OUT, error_type="TimeoutError",
-                    error_message=messages.TIMED_OUT.format(timeout_s=inv.timeout_s))
+                await self._time_out(inv, spec)
             except TaskCancelledError:
                 pass  # cancel() already recorded it
             except ray.exceptions.RayTaskError as exc:  # Fleet's task body itself failed
                 cause = exc.cause if exc.cause is not None else exc
-                self.store.invocations.finish(
-                    inv_id, Status.FAILED, error_type=type(cause).__name__,
-                    error_message=str(cause).strip().splitlines()[-1][:500]
-                    if str(cause).strip() else type(cause).__name__)
+                await _db(self.store.invocations.finish, inv_id, Status.FAILED,
+                          error_type=type(cause).__name__,
+                          error_message=str(cause).strip().splitlines()[-1][:500]
+                          if str(cause).strip() else type(cause).__name__)
             except Exception as exc:  # the worker process died on every attempt
                 cause = str(exc).strip().splitlines()
-                self.store.invocations.finish(
-                    inv_id, Status.FAILED, error_type=type(exc).__name__,
-                    error_message=messages.WORKER_DIED.format(
-                        attempts=inv.retries + 1, retries=inv.retries,
-                        cause=(cause[0] if cause else type(exc).__name__)[:300]))
+                await _db(self.store.invocations.finish, inv_id, Status.FAILED,
+                          error_type=type(exc).__name__,
+                          error_message=messages.WORKER_DIED.format(
+                              attempts=inv.retries + 1, retries=inv.retries,
+                              cause=(cause[0] if cause else type(exc).__name__)[:300]))
         except Exception:
             log.exception("supervising %s failed", inv_id)
-            self.store.invocations.finish(inv_id, Status.FAILED, error_type="InternalError",
-                                          error_message=messages.INTERNAL_ERROR.format(
-                                              ref=inv_id))
+            try:
+                await _db(self.store.invocations.finish, inv_id, Status.FAILED,
+                          error_type="InternalError",
+                          error_message=messages.INTERNAL_ERROR.format(ref=inv_id))
+            except Exception:  # the store is down: the next sweep adopts it
+                log.exception("could not record %s as failed", inv_id)
         finally:
             self._refs.pop(inv_id, None)
             self._tasks.pop(inv_id, None)
@@ -179,7 +248,7 @@ class Supervisor:
         """Wait until the invocation ends or timeout_s passes; True when it ended."""
         event = self._done.get(inv_id)
         if event is None:
-            return self.store.invocations.get(inv_id).done
+            return (await _db(self.store.invocations.get, inv_id)).done
         try:
             await asyncio.wait_for(event.wait(), timeout=timeout_s)
             return True
@@ -194,9 +263,9 @@ class Supervisor:
 
     async def cancel(self, inv_id: str, actor: str) -> bool:
         """Record the cancel first (so a racing finish loses), then stop the task."""
-        ok = self.store.invocations.finish(
-            inv_id, Status.CANCELLED, error_type="Cancelled",
-            error_message=messages.CANCELLED_BY.format(who=actor), actor=actor)
+        ok = await _db(self.store.invocations.finish, inv_id, Status.CANCELLED,
+                       error_type="Cancelled",
+                       error_message=messages.CANCELLED_BY.format(who=actor), actor=actor)
         ref = self._refs.get(inv_id)
         if ok and ref is not None:
             ray.cancel(ref, force=True)

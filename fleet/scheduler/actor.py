@@ -1,4 +1,5 @@
-"""The scheduler as a detached Ray actor: restarted by Ray if it dies, ticking in a thread."""
+"""The scheduler as a Ray actor owned by the Fleet server: restarted by Ray if it dies, ticking
+in threads."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ SCHEDULER_NAME = "fleet-scheduler"
 
 
 class Scheduler:
+    """Three loops, each on its own thread, so none waits for another: a slow Prometheus
+    query in a rollout analysis, or a restarting supervisor, never delays a schedule."""
+
     def __init__(self) -> None:
         self.client = Client()
         self.core = SchedulerCore(self.client)
@@ -27,28 +31,31 @@ class Scheduler:
         self.rollouts = build_controller(self.client.settings, self.client.store)
         self._router = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="fleet-scheduler", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._every_tick, args=(step, what), name=f"fleet-{what}",
+                             daemon=True)
+            for what, step in (("pings", self._ping_all), ("schedules", self.core.tick),
+                               ("rollouts", self.rollouts.tick))]
+        for t in self._threads:
+            t.start()
 
-    def _loop(self) -> None:
+    def _every_tick(self, step, what: str) -> None:
         tick_s = self.client.settings.scheduler.tick_s
         while not self._stop.is_set():
             try:
-                # Keeps the supervisor's recovery sweep (and its gateway) alive after it
-                # restarts. A failure here must not stop the schedules.
-                ray.get(self.client.supervisor().ping.remote(), timeout=30)
-            except Exception:
-                log.exception("supervisor ping failed")
-            self._ping_router()
-            try:
-                self.core.tick()
-            except Exception:
-                log.exception("scheduler tick failed")
-            try:
-                self.rollouts.tick()
-            except Exception:
-                log.exception("rollout tick failed")
+                step()
+            except Exception:  # one failed tick must not stop the loop
+                log.exception("%s tick failed", what)
             self._stop.wait(tick_s - (time.time() % tick_s))
+
+    def _ping_all(self) -> None:
+        try:
+            # Keeps the supervisor's recovery sweep (and its gateway) alive after it
+            # restarts. A failure here must not stop the router's ping.
+            ray.get(self.client.supervisor().ping.remote(), timeout=30)
+        except Exception:
+            log.exception("supervisor ping failed")
+        self._ping_router()
 
     def _ping_router(self) -> None:
         """A restarted router actor serves HTTP again once pinged (as the supervisor)."""

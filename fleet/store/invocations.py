@@ -103,17 +103,22 @@ class InvocationRepo:
 
     def finish(self, inv_id: str, status: Status, *, result: Any = None,
                error_type: str | None = None, error_message: str | None = None,
-               error_traceback: str | None = None, actor: str | None = None) -> bool:
+               error_traceback: str | None = None, actor: str | None = None,
+               only_from: tuple[Status, ...] | None = None) -> bool:
         """Move to a terminal status if the invocation is still active (compare-and-set).
 
         Returns False when another party ended it first (e.g. cancel raced completion);
-        the first writer wins and the loser changes nothing."""
+        the first writer wins and the loser changes nothing. `only_from` narrows the
+        allowed sources (a timeout says "never started" only if it is still queued)."""
         assert status.terminal
+        sources = sources_of(status)
+        if only_from is not None:
+            sources = tuple(s for s in sources if Status(s) in only_from)
         now = time.time()
         with self._e.write.begin() as conn:
             res = conn.execute(
                 update(T)
-                .where(T.c.id == inv_id, T.c.status.in_(sources_of(status)))
+                .where(T.c.id == inv_id, T.c.status.in_(sources))
                 .values(status=status.value, result=result, error_type=error_type,
                         error_message=error_message, error_traceback=error_traceback,
                         finished_at=now,

@@ -26,7 +26,10 @@ ACTIVE = (Status.QUEUED, Status.RUNNING)
 
 # The allowed moves; the store enforces them with compare-and-set updates.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED}),
+    # queued -> timed_out: a timeout counts from the invocation, time spent waiting for
+    # resources included, so an invocation that never started still ends.
+    Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED, Status.TIMED_OUT,
+                              Status.CANCELLED}),
     Status.RUNNING: frozenset(
         {Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.CANCELLED}
     ),

@@ -94,10 +94,13 @@ artifacts:
 @pytest.fixture(scope="session")
 def client(fleet_home):
     from fleet import config
+    from fleet.cluster import connect
     from fleet.runtime import Client
 
     config.clear_cache()
-    return Client(config.load_settings(fleet_home))
+    settings = config.load_settings(fleet_home)
+    connect(settings)  # this test process talks to its own installation's Ray, not "auto"
+    return Client(settings)
 
 
 @pytest.fixture(scope="session")

@@ -103,3 +103,24 @@ def test_metrics_count_invocations_by_function_status_and_entry_point(http):
     assert 'fleet_invocations_total{function="boom",status="failed",via="http"}' in text
     assert 'fleet_invocation_duration_seconds_count{function="hello"}' in text
     assert 'fleet_http_requests_total{code="200",route="/v1/functions/{name}/invoke"}' in text
+
+
+def test_resources_no_node_has_are_refused_at_once(http):
+    rec = http.post("/v1/functions/needs_gpu/invoke", json={}).json()
+    assert rec["status"] == "failed" and rec["error"]["type"] == "Unschedulable", rec
+    msg = rec["error"]["message"]
+    assert "1 GPU" in msg and "0 GPU" in msg and "largest node" in msg
+    assert rec["duration_s"] < 2  # not its 5 s timeout
+
+
+def test_a_timeout_counts_from_the_invocation_while_it_waits_for_resources(http):
+    holder = http.post("/v1/functions/sleep/spawn", json={"seconds": 20}).json()  # 0.1 CPU
+    try:
+        rec = http.post("/v1/functions/wide/invoke", json={}).json()
+        assert rec["status"] == "timed_out", rec
+        assert rec["started_at"] is None and rec["attempts"] == 0
+        assert "never started" in rec["error"]["message"]
+        assert "2 CPU" in rec["error"]["message"]
+        assert 2.9 < rec["duration_s"] < 10
+    finally:
+        http.post(f"/v1/invocations/{holder['id']}/cancel")

@@ -15,8 +15,9 @@ def test_supervisor_crash_marks_its_running_work_failed_and_keeps_serving(client
     ray.kill(ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE), no_restart=False)
     # The scheduler pings the restarted supervisor, which sweeps the store on start.
     inv = wait_until(lambda: (i := client.get(inv_id)).done and i, 60)
+    # sleep has retries=0: the lost run was its one attempt
     assert inv.status.value == "failed" and inv.error_type == "Interrupted"
-    assert "Invoke it again" in inv.error_message
+    assert "Invoke it again" in inv.error_message and "retries=0" in inv.error_message
     # The gateway lives in the supervisor: it is back once the restarted actor is pinged.
     wait_until(lambda: _healthy(http), 60)
     rec = http.post("/v1/functions/hello/invoke", json={"name": "again"}).json()
@@ -28,3 +29,16 @@ def _healthy(http) -> bool:
         return http.get("/healthz").status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_run_lost_to_a_supervisor_restart_runs_again_while_retries_allow(client, http,
+                                                                          tmp_path):
+    marker = tmp_path / "attempts"
+    r = http.post("/v1/functions/nap_once/spawn", json={"marker": str(marker), "seconds": 60})
+    inv_id = r.json()["id"]
+    wait_until(lambda: client.get(inv_id).status.value == "running" and marker.exists(), 30)
+    ray.kill(ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE), no_restart=False)
+    inv = wait_until(lambda: (i := client.get(inv_id)).done and i, 90)
+    assert inv.status.value == "succeeded", (inv.error_type, inv.error_message)
+    assert inv.attempts == 2 and inv.result == {"runs": 2}
+    assert marker.read_text().count("attempt") == 2

@@ -77,6 +77,19 @@ def test_attempts_count_and_first_terminal_writer_wins(store):
     assert got.attempts == 2 and got.duration_s is not None
 
 
+def test_a_queued_invocation_can_time_out_and_only_from_narrows_the_move(store):
+    waiting, _ = create(store)
+    assert store.invocations.finish(waiting.id, Status.TIMED_OUT, only_from=(Status.QUEUED,),
+                                     error_message="never started")
+    got = store.invocations.get(waiting.id)
+    assert got.status is Status.TIMED_OUT and got.started_at is None and got.attempts == 0
+    started, _ = create(store)
+    store.invocations.mark_running(started.id)
+    # running: "never started" must not be written; the plain timeout is
+    assert not store.invocations.finish(started.id, Status.TIMED_OUT, only_from=(Status.QUEUED,))
+    assert store.invocations.finish(started.id, Status.TIMED_OUT)
+
+
 def test_racing_terminal_transitions_produce_exactly_one(store):
     inv, _ = create(store)
     store.invocations.mark_running(inv.id)
