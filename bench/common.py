@@ -17,27 +17,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_fleet() -> Path:
+def start_fleet(store_url: str | None = None, tag: str = "") -> Path:
     """`fleet up` under .tmp/bench-<pid> with free ports; returns FLEET_HOME."""
-    home = ROOT / ".tmp" / f"bench-{os.getpid()}"
+    home = ROOT / ".tmp" / f"bench-{os.getpid()}{tag}"
     home.mkdir(parents=True, exist_ok=True)
+    store = f"store_url: '{store_url}'\n" if store_url else ""
     (home / "fleet.yaml").write_text(
+        store +
         f"tokens:\n  - {{name: bench, token: {TOKEN}, scopes: [admin]}}\n"
         f"gateway: {{port: {free_port()}}}\n"
         f"cluster: {{num_cpus: 2, gcs_port: {free_port()}, dashboard_port: {free_port()}}}\n"
         f"serving: {{serve_port: {free_port()}, router_port: {free_port()}}}\n")
     os.environ["FLEET_HOME"] = str(home)
     os.environ.setdefault("RAY_TMPDIR", str(ROOT / ".tmp" / "r"))
-    from fleet import lifecycle
+    from fleet import config, lifecycle
+
+    config.clear_cache()
 
     lifecycle.up(home, progress=lambda m: print(f"  … {m}", flush=True))
     return home
 
 
 def stop_fleet() -> None:
-    from fleet import lifecycle
+    """`fleet down`, and forget this process's connection and stores (a bench may start
+    another Fleet after this one)."""
+    import ray
 
+    from fleet import lifecycle
+    from fleet.store import close_all
+
+    if ray.is_initialized():
+        ray.shutdown()
     lifecycle.down()
+    close_all()
 
 
 def write_result(name: str, data: dict) -> Path:

@@ -80,6 +80,16 @@ class Client:
     def prepare(self, name: str, payload: Any, *, caller: str, via: str,
                 idempotency_key: str | None = None, ray_job_id: str | None = None) -> Prepared:
         """Validate and record the invocation as queued (or find the earlier one)."""
+        row = self._new_row(name, payload, caller=caller, via=via,
+                            idempotency_key=idempotency_key, ray_job_id=ray_job_id)
+        repo = self.store.invocations
+        with self.store.engines.write.begin() as conn:
+            inserted = repo.insert_op(row)(conn)
+        return Prepared(*repo.created(row, inserted))
+
+    def _new_row(self, name: str, payload: Any, *, caller: str, via: str,
+                 idempotency_key: str | None, ray_job_id: str | None = None) -> dict:
+        """Validate; the queued row to insert."""
         from fleet.runtime.payloads import validate_payload
 
         if via not in ENTRY_POINTS:
@@ -91,11 +101,10 @@ class Client:
                                              f"Use at most {MAX_IDEMPOTENCY_KEY} characters.")])
         spec = self.registry.get(name)
         data = validate_payload(spec, payload)
-        inv, created = self.store.invocations.create(
+        return self.store.invocations.new_row(
             function=spec.name, payload=data, caller=caller, via=via,
             timeout_s=spec.timeout_s, retries=spec.retries, idempotency_key=idempotency_key,
             ray_job_id=ray_job_id)
-        return Prepared(inv, created)
 
     def invoke(self, name: str, payload: Any = None, *, caller: str | None = None,
                via: str = "python", idempotency_key: str | None = None, wait: bool = True,
@@ -118,18 +127,39 @@ class Client:
     async def ainvoke(self, name: str, payload: Any = None, *, caller: str, via: str,
                       idempotency_key: str | None = None, wait: bool = True,
                       wait_s: float | None = None) -> Invocation:
-        """The same path for asyncio callers (the gateway). Store calls run in a thread:
-        a write may wait for SQLite's lock, and the event loop must not wait with it."""
-        prepared = await asyncio.to_thread(self.prepare, name, payload, caller=caller, via=via,
-                                           idempotency_key=idempotency_key)
-        inv = prepared.invocation
-        if inv.done:
-            return inv
-        if wait:
-            await self._acall("run", inv.id, wait_s, inv)
+        """The same path for asyncio callers (the gateway). Store calls never run on the
+        event loop: a write may wait for SQLite's lock, and the loop must not wait with it.
+
+        Inside the supervisor (the default gateway) the queued record is committed by the
+        supervisor's group writer, and a sync invocation gets its committed outcome back
+        from the supervisor without reading the store again."""
+        if self._local is None:
+            prepared = await asyncio.to_thread(self.prepare, name, payload, caller=caller,
+                                               via=via, idempotency_key=idempotency_key)
+            inv = prepared.invocation
+            if inv.done:
+                return inv
+            await self._acall("run" if wait else "submit", inv.id,
+                              *((wait_s, inv) if wait else (inv,)))
+            return await asyncio.to_thread(self.store.invocations.get, inv.id)
+        row = self._new_row(name, payload, caller=caller, via=via,
+                            idempotency_key=idempotency_key)
+        repo = self.store.invocations
+        if idempotency_key is None:
+            inserted = await self._local.writer.aitem("insert", row)
+        else:  # ON CONFLICT DO NOTHING tells whether an earlier one has the key
+            inserted = await self._local.writer.arun(repo.insert_op(row))
+        if inserted:
+            inv, _ = repo.created(row, True)
         else:
-            await self._acall("submit", inv.id, inv)
-        return await asyncio.to_thread(self.store.invocations.get, inv.id)
+            inv, _ = await asyncio.to_thread(repo.created, row, False)
+            if inv.done:
+                return inv
+        if not wait:
+            await self._local.submit(inv.id, inv)
+            return inv  # committed as queued: what a 202 promises
+        final = await self._local.run_local(inv.id, wait_s, inv)
+        return final or await asyncio.to_thread(repo.get, inv.id)
 
     async def _acall(self, method: str, *args):
         if self._local is not None:

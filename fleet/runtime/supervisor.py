@@ -23,6 +23,7 @@ HTTP requests, timeouts and hand-overs must not wait with it).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,8 @@ from fleet.registry import registry_for
 from fleet.runtime.placement import asked_resources, unschedulable
 from fleet.runtime.worker import run_invocation
 from fleet.store import Invocation, Status, open_store
+from fleet.store.invocations import InvocationRepo
+from fleet.store.writer import GroupWriter
 
 log = logging.getLogger("fleet.supervisor")
 SWEEP_EVERY_S = 5.0
@@ -44,6 +47,18 @@ NODES_TTL_S = 10.0  # how long the cluster's node sizes are trusted
 STORE_THREADS = 64  # store calls waiting for SQLite's lock each hold one
 
 _remote_run = ray.remote(run_invocation)
+PRESTART_MAX = 16
+
+
+def _warm(seconds: float) -> int:
+    """Hold a worker briefly, so that many start at once; their imports stay loaded."""
+    import os
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
+_remote_warm = ray.remote(num_cpus=0.01, max_retries=0)(_warm)
 
 
 async def _db(fn, *args, **kwargs):
@@ -65,6 +80,12 @@ class Supervisor:
         self._gateway = None  # uvicorn.Server, once started
         self._nodes: tuple[float, list[dict]] = (0.0, [])
         self._executor_set = False
+        # The invoke path's writes (creates from the gateway, outcomes) go through one
+        # writer that commits them in groups; see fleet.store.writer.
+        self.writer = GroupWriter(self.store.engines, batchers={
+            "insert": InvocationRepo.insert_batch, "finish": InvocationRepo.finish_batch})
+        self._final: dict[str, Invocation] = {}  # outcomes recorded here, for run_local
+        self._want_final: set[str] = set()
 
     def _ensure_executor(self) -> None:
         # asyncio's default pool has cpu+4 threads (6 here); 6 writers waiting for the lock
@@ -98,7 +119,21 @@ class Supervisor:
     def _ensure_background(self) -> None:
         self._ensure_executor()
         if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+            loop = asyncio.get_running_loop()
+            self._sweeper = loop.create_task(self._sweep_forever())
+            self._prestarter = loop.create_task(self._prestart())
+
+    async def _prestart(self) -> None:
+        """Start the function workers before the first burst needs them.
+
+        Workers belong to this actor's job and runtime env, so function tasks reuse them.
+        Ray starts at most one worker per CPU at a time, ~1 s each here; a first burst of 16
+        callers otherwise waited seconds on worker start-ups (bench/gateway's p99)."""
+        n = min(self.settings.cluster.warm_workers, PRESTART_MAX)
+        try:
+            await asyncio.gather(*[_remote_warm.remote(2.0) for _ in range(n)])
+        except Exception:  # only a head start; functions run without it
+            log.exception("prestarting workers failed")
 
     async def ping(self) -> str:
         self._ensure_background()
@@ -128,8 +163,7 @@ class Supervisor:
                 if left >= 0:
                     self._start(inv.id, inv, max_retries=left)
                 else:
-                    await _db(self.store.invocations.finish, inv.id, Status.FAILED,
-                              error_type="Interrupted",
+                    await self._finish(inv.id, Status.FAILED, error_type="Interrupted",
                               error_message=messages.LOST_ON_RESTART.format(
                                   attempts=inv.attempts, retries=inv.retries))
             elif recovering or now - inv.created_at > ORPHAN_AFTER_S:
@@ -151,6 +185,33 @@ class Supervisor:
             remote = self._remotes[spec.name] = _remote_run.options(**spec.ray_options())
         return remote
 
+    async def _finish(self, inv_id: str, status: Status, **kw) -> Invocation | None:
+        """Record a terminal status through the group writer (compare-and-set)."""
+        rec = await self.writer.arun(InvocationRepo.finish_op(inv_id, status, **kw))
+        if rec is not None and inv_id in self._want_final:
+            self._final[inv_id] = rec
+        return rec
+
+    async def _record_outcome(self, inv: Invocation, outcome: dict) -> None:
+        """Commit a short run's outcome (batched with others) and keep the record for a
+        waiting gateway request, built here rather than read back."""
+        status = Status(outcome["status"])
+        item = InvocationRepo.outcome_item(
+            inv.id, status, result=outcome.get("result"), error_type=outcome.get("error_type"),
+            error_message=outcome.get("error_message"),
+            error_traceback=outcome.get("error_traceback"), attempts=outcome["attempt"],
+            started_at=outcome["started_at"], finished_at=outcome["finished_at"])
+        won = await self.writer.aitem("finish", item)
+        if won and inv.id in self._want_final:
+            started = inv.started_at or outcome["started_at"]
+            self._final[inv.id] = dataclasses.replace(
+                inv, status=status, result=outcome.get("result"),
+                error_type=outcome.get("error_type"),
+                error_message=outcome.get("error_message"),
+                attempts=max(inv.attempts, outcome["attempt"]), started_at=started,
+                finished_at=outcome["finished_at"],
+                duration_s=outcome["finished_at"] - started)
+
     async def _node_sizes(self) -> list[dict]:
         at, nodes = self._nodes
         if time.monotonic() - at > NODES_TTL_S:
@@ -165,15 +226,14 @@ class Supervisor:
 
     async def _time_out(self, inv: Invocation, spec) -> None:
         """Record the timeout: "never started" if it is still queued, else "ran too long"."""
-        never = await _db(self.store.invocations.finish, inv.id, Status.TIMED_OUT,
-                          error_type="TimeoutError", only_from=(Status.QUEUED,),
+        never = await self._finish(inv.id, Status.TIMED_OUT,
+                                   error_type="TimeoutError", only_from=(Status.QUEUED,),
                           error_message=messages.NEVER_STARTED.format(
                               timeout_s=inv.timeout_s,
                               asked=", ".join(f"{v:g} {k}" for k, v in
                                               asked_resources(spec).items()) or "nothing"))
         if not never:
-            await _db(self.store.invocations.finish, inv.id, Status.TIMED_OUT,
-                      error_type="TimeoutError",
+            await self._finish(inv.id, Status.TIMED_OUT, error_type="TimeoutError",
                       error_message=messages.TIMED_OUT.format(timeout_s=inv.timeout_s))
 
     async def _watch(self, inv_id: str, inv: Invocation | None,
@@ -187,14 +247,14 @@ class Supervisor:
             try:
                 spec = registry_for(self.settings).get(inv.function)
             except Exception as exc:
-                await _db(self.store.invocations.finish, inv_id, Status.FAILED,
-                          error_type=type(exc).__name__, error_message=str(exc))
+                await self._finish(inv_id, Status.FAILED, error_type=type(exc).__name__,
+                                   error_message=str(exc))
                 return
             if self.settings.cluster.refuse_unschedulable:
                 why = unschedulable(asked_resources(spec), await self._node_sizes())
                 if why is not None:
-                    await _db(self.store.invocations.finish, inv_id, Status.FAILED,
-                              error_type="Unschedulable", error_message=why)
+                    await self._finish(inv_id, Status.FAILED, error_type="Unschedulable",
+                                       error_message=why)
                     return
             remaining = inv.created_at + inv.timeout_s - time.time()
             if remaining <= 0:  # e.g. queued across `fleet down && fleet up`
@@ -202,10 +262,13 @@ class Supervisor:
                 return
             ref = self._remote_for(spec, max_retries).remote(
                 inv.id, spec.fn.__module__, spec.fn.__qualname__, inv.payload, inv.caller,
-                inv.via)
+                inv.via, inv.attempts)
             self._refs[inv_id] = ref
+            tries = (inv.retries if max_retries is None else max_retries) + 1
             try:
-                await asyncio.wait_for(asyncio.shield(ref), timeout=remaining)
+                outcome = await asyncio.wait_for(asyncio.shield(ref), timeout=remaining)
+                if isinstance(outcome, dict):  # a short run: the worker wrote nothing
+                    await self._record_outcome(inv, outcome)
             except asyncio.TimeoutError:
                 ray.cancel(ref, force=True)
                 await self._time_out(inv, spec)
@@ -213,23 +276,21 @@ class Supervisor:
                 pass  # cancel() already recorded it
             except ray.exceptions.RayTaskError as exc:  # Fleet's task body itself failed
                 cause = exc.cause if exc.cause is not None else exc
-                await _db(self.store.invocations.finish, inv_id, Status.FAILED,
-                          error_type=type(cause).__name__,
-                          error_message=str(cause).strip().splitlines()[-1][:500]
-                          if str(cause).strip() else type(cause).__name__)
+                await self._finish(inv_id, Status.FAILED, error_type=type(cause).__name__,
+                                   error_message=str(cause).strip().splitlines()[-1][:500]
+                                   if str(cause).strip() else type(cause).__name__)
             except Exception as exc:  # the worker process died on every attempt
                 cause = str(exc).strip().splitlines()
-                await _db(self.store.invocations.finish, inv_id, Status.FAILED,
-                          error_type=type(exc).__name__,
-                          error_message=messages.WORKER_DIED.format(
-                              attempts=inv.retries + 1, retries=inv.retries,
-                              cause=(cause[0] if cause else type(exc).__name__)[:300]))
+                await self._finish(inv_id, Status.FAILED, error_type=type(exc).__name__,
+                                   attempts=inv.attempts + tries,
+                                   error_message=messages.WORKER_DIED.format(
+                                       attempts=inv.attempts + tries, retries=inv.retries,
+                                       cause=(cause[0] if cause else type(exc).__name__)[:300]))
         except Exception:
             log.exception("supervising %s failed", inv_id)
             try:
-                await _db(self.store.invocations.finish, inv_id, Status.FAILED,
-                          error_type="InternalError",
-                          error_message=messages.INTERNAL_ERROR.format(ref=inv_id))
+                await self._finish(inv_id, Status.FAILED, error_type="InternalError",
+                                   error_message=messages.INTERNAL_ERROR.format(ref=inv_id))
             except Exception:  # the store is down: the next sweep adopts it
                 log.exception("could not record %s as failed", inv_id)
         finally:
@@ -261,15 +322,27 @@ class Supervisor:
         await self.submit(inv_id, inv)
         return await self.wait(inv_id, timeout_s)
 
+    async def run_local(self, inv_id: str, timeout_s: float | None,
+                        inv: Invocation | None = None) -> Invocation | None:
+        """`run` for the gateway in this process: the committed record when this
+        supervisor recorded the outcome (no read back), else None (read the store)."""
+        self._want_final.add(inv_id)
+        try:
+            await self.run(inv_id, timeout_s, inv)
+            return self._final.pop(inv_id, None)
+        finally:
+            self._want_final.discard(inv_id)
+            self._final.pop(inv_id, None)
+
     async def cancel(self, inv_id: str, actor: str) -> bool:
         """Record the cancel first (so a racing finish loses), then stop the task."""
-        ok = await _db(self.store.invocations.finish, inv_id, Status.CANCELLED,
-                       error_type="Cancelled",
-                       error_message=messages.CANCELLED_BY.format(who=actor), actor=actor)
+        ok = await self._finish(inv_id, Status.CANCELLED, error_type="Cancelled",
+                                error_message=messages.CANCELLED_BY.format(who=actor),
+                                actor=actor)
         ref = self._refs.get(inv_id)
-        if ok and ref is not None:
+        if ok is not None and ref is not None:
             ray.cancel(ref, force=True)
-        return ok
+        return ok is not None
 
 
 SupervisorActor = ray.remote(Supervisor)

@@ -16,6 +16,13 @@ def record(conn: Connection, *, actor: str, action: str, target: str,
                                           target=target, detail=detail))
 
 
+def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Many entries in one executemany (rows: actor, action, target, detail)."""
+    if rows:
+        now = time.time()
+        conn.execute(insert(audit_log), [{"at": now, **r} for r in rows])
+
+
 def entries(conn: Connection, *, target: str | None = None, limit: int = 100) -> list[dict]:
     q = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if target is not None:

@@ -6,8 +6,9 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fleet import messages
 from fleet.errors import Conflict, NotFound
@@ -19,42 +20,133 @@ from fleet.store.schema import invocations as T
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
 
 
+def _at_least(column, value: int):
+    """max(column, value) in SQL that SQLite and PostgreSQL both read."""
+    return case((column > value, column), else_=value)
+
+
 def new_id() -> str:
     return f"inv_{uuid.uuid4().hex}"
+
+
+# Every terminal status except cancel is reached from queued or running (records.TRANSITIONS).
+_FINISH = (
+    update(T)
+    .where(T.c.id == bindparam("b_id"),
+           T.c.status.in_([Status.QUEUED.value, Status.RUNNING.value]))
+    .values(status=bindparam("b_status"), result=bindparam("b_result", type_=T.c.result.type),
+            error_type=bindparam("b_error_type"), error_message=bindparam("b_error_message"),
+            error_traceback=bindparam("b_error_traceback"),
+            finished_at=bindparam("b_finished_at"),
+            duration_s=bindparam("b_finished_at") - func.coalesce(
+                T.c.started_at, bindparam("b_started_at"), T.c.created_at),
+            started_at=func.coalesce(T.c.started_at, bindparam("b_started_at")),
+            attempts=case((T.c.attempts > bindparam("b_attempts"), T.c.attempts),
+                          else_=bindparam("b_attempts")))
+)
 
 
 class InvocationRepo:
     def __init__(self, engines: Engines) -> None:
         self._e = engines
 
+    @staticmethod
+    def new_row(*, function: str, payload: Any, caller: str, via: str, timeout_s: float,
+                retries: int, idempotency_key: str | None = None,
+                ray_job_id: str | None = None) -> dict:
+        return dict(id=new_id(), function=function, status=Status.QUEUED.value, via=via,
+                    caller=caller, idempotency_key=idempotency_key, ray_job_id=ray_job_id,
+                    payload=payload, attempts=0, timeout_s=timeout_s, retries=retries,
+                    created_at=time.time())
+
+    @staticmethod
+    def insert_op(row: dict):
+        """The create as an operation on an open transaction (for the group writer).
+
+        Returns True when inserted; False when the idempotency key exists already (INSERT
+        ... ON CONFLICT DO NOTHING, so a duplicate key never aborts a group)."""
+        def op(conn) -> bool:
+            if row["idempotency_key"] is None:
+                conn.execute(insert(T).values(**row))
+            else:
+                ins = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+                stmt = ins(T).values(**row).on_conflict_do_nothing(
+                    index_elements=[T.c.idempotency_key]).returning(T.c.id)
+                if conn.execute(stmt).first() is None:
+                    return False
+            audit.record(conn, actor=row["caller"], action="invocation.create",
+                         target=row["id"], detail={"function": row["function"],
+                                                   "via": row["via"],
+                                                   "idempotency_key": row["idempotency_key"]})
+            return True
+
+        return op
+
+    # -- batched kinds for the group writer: one executemany per kind per commit
+
+    @staticmethod
+    def insert_batch(conn, rows: list[dict]) -> list[bool]:
+        """Insert rows without an idempotency key (keyed ones go through `insert_op`)."""
+        conn.execute(insert(T), rows)
+        audit.record_many(conn, [dict(actor=r["caller"], action="invocation.create",
+                                      target=r["id"], detail={"function": r["function"],
+                                                              "via": r["via"],
+                                                              "idempotency_key": None})
+                                 for r in rows])
+        return [True] * len(rows)
+
+    @staticmethod
+    def outcome_item(inv_id: str, status: Status, *, result: Any = None,
+                     error_type: str | None = None, error_message: str | None = None,
+                     error_traceback: str | None = None, attempts: int = 0,
+                     started_at: float | None = None,
+                     finished_at: float | None = None) -> dict:
+        """A terminal move from queued|running for `finish_batch` (no cancel: it audits)."""
+        assert status.terminal and status is not Status.CANCELLED
+        return dict(b_id=inv_id, b_status=status.value, b_result=result,
+                    b_error_type=error_type, b_error_message=error_message,
+                    b_error_traceback=error_traceback, b_attempts=attempts,
+                    b_started_at=started_at, b_finished_at=finished_at or time.time())
+
+    @staticmethod
+    def finish_batch(conn, items: list[dict]) -> list[bool]:
+        """Compare-and-set many terminal moves in one executemany; True where it won."""
+        res = conn.execute(_FINISH, items)
+        if res.rowcount == len(items):
+            return [True] * len(items)
+        # Some lost a race (a cancel, a timeout): each winner's row now holds its own
+        # status and finish time, which no other writer wrote.
+        ids = [i["b_id"] for i in items]
+        got = {r.id: (r.status, r.finished_at) for r in conn.execute(
+            select(T.c.id, T.c.status, T.c.finished_at).where(T.c.id.in_(ids)))}
+        return [got.get(i["b_id"]) == (i["b_status"], i["b_finished_at"]) for i in items]
+
+    def created(self, row: dict, inserted: bool) -> tuple[Invocation, bool]:
+        """The record for a create: the new one, or the earlier one with the same key (a key
+        reused for another function is a conflict, not a silent match)."""
+        if inserted:
+            return Invocation(**{k: row.get(k) for k in Invocation.__dataclass_fields__
+                                 if k != "status"}, status=Status.QUEUED), True
+        earlier = self.by_idempotency_key(row["idempotency_key"])
+        if earlier is None:  # deleted in between: extremely unlikely, surface it
+            raise Conflict(messages.IDEMPOTENCY_KEY_REUSED.format(
+                key=row["idempotency_key"], other="an invocation that no longer exists"))
+        if earlier.function != row["function"]:
+            raise Conflict(messages.IDEMPOTENCY_KEY_REUSED.format(
+                key=row["idempotency_key"], other=earlier.function))
+        return earlier, False
+
     def create(self, *, function: str, payload: Any, caller: str, via: str,
                timeout_s: float, retries: int, idempotency_key: str | None = None,
                ray_job_id: str | None = None) -> tuple[Invocation, bool]:
-        """Insert a queued invocation, audited. With a known idempotency key, return the
-        earlier invocation instead (created=False); a key reused for another function is a
-        conflict, not a silent match."""
-        row = dict(id=new_id(), function=function, status=Status.QUEUED.value, via=via,
-                   caller=caller, idempotency_key=idempotency_key, ray_job_id=ray_job_id,
-                   payload=payload, attempts=0, timeout_s=timeout_s, retries=retries,
-                   created_at=time.time())
-        try:
-            with self._e.write.begin() as conn:
-                conn.execute(insert(T).values(**row))
-                audit.record(conn, actor=caller, action="invocation.create", target=row["id"],
-                             detail={"function": function, "via": via,
-                                     "idempotency_key": idempotency_key})
-        except IntegrityError:
-            if idempotency_key is None:
-                raise
-            earlier = self.by_idempotency_key(idempotency_key)
-            if earlier is None:  # deleted in between: extremely unlikely, surface it
-                raise
-            if earlier.function != function:
-                raise Conflict(messages.IDEMPOTENCY_KEY_REUSED.format(
-                    key=idempotency_key, other=earlier.function)) from None
-            return earlier, False
-        return Invocation(**{k: row.get(k) for k in Invocation.__dataclass_fields__
-                             if k != "status"}, status=Status.QUEUED), True
+        """Insert a queued invocation, audited, in a transaction of its own. With a known
+        idempotency key, return the earlier invocation instead (created=False)."""
+        row = self.new_row(function=function, payload=payload, caller=caller, via=via,
+                           timeout_s=timeout_s, retries=retries,
+                           idempotency_key=idempotency_key, ray_job_id=ray_job_id)
+        with self._e.write.begin() as conn:
+            inserted = self.insert_op(row)(conn)
+        return self.created(row, inserted)
 
     def by_idempotency_key(self, key: str) -> Invocation | None:
         with self._e.read.connect() as conn:
@@ -85,17 +177,20 @@ class InvocationRepo:
         with self._e.read.connect() as conn:
             return [Invocation.from_row(r) for r in conn.execute(q)]
 
-    def mark_running(self, inv_id: str) -> int | None:
-        """A worker starts an attempt: queued|running -> running, attempts + 1.
+    def mark_running(self, inv_id: str, attempt: int | None = None,
+                     started_at: float | None = None) -> int | None:
+        """A worker starts an attempt: queued|running -> running, attempts + 1 (or the
+        attempt number the worker knows, if larger).
 
         Returns the attempt number, or None if the invocation already ended (cancelled
         while it waited for resources), in which case the worker must not run it."""
-        now = time.time()
+        now = started_at or time.time()
+        attempts = T.c.attempts + 1 if attempt is None else _at_least(T.c.attempts, attempt)
         with self._e.write.begin() as conn:
             res = conn.execute(
                 update(T)
                 .where(T.c.id == inv_id, T.c.status.in_(sources_of(Status.RUNNING)))
-                .values(status=Status.RUNNING.value, attempts=T.c.attempts + 1,
+                .values(status=Status.RUNNING.value, attempts=attempts,
                         started_at=func.coalesce(T.c.started_at, now))
                 .returning(T.c.attempts)
             ).first()
@@ -110,26 +205,50 @@ class InvocationRepo:
         Returns False when another party ended it first (e.g. cancel raced completion);
         the first writer wins and the loser changes nothing. `only_from` narrows the
         allowed sources (a timeout says "never started" only if it is still queued)."""
+        op = self.finish_op(inv_id, status, result=result, error_type=error_type,
+                            error_message=error_message, error_traceback=error_traceback,
+                            actor=actor, only_from=only_from)
+        with self._e.write.begin() as conn:
+            return op(conn) is not None
+
+    @staticmethod
+    def finish_op(inv_id: str, status: Status, *, result: Any = None,
+                  error_type: str | None = None, error_message: str | None = None,
+                  error_traceback: str | None = None, actor: str | None = None,
+                  only_from: tuple[Status, ...] | None = None, attempts: int | None = None,
+                  started_at: float | None = None, finished_at: float | None = None):
+        """`finish` as an operation on an open transaction (for the group writer). It
+        returns the finished record, or None when another party ended it first.
+
+        A worker that ran a short function returns its outcome instead of writing it; the
+        supervisor then records it with the worker's own `started_at`/`finished_at` and
+        attempt number (`attempts` only ever grows)."""
         assert status.terminal
         sources = sources_of(status)
         if only_from is not None:
             sources = tuple(s for s in sources if Status(s) in only_from)
-        now = time.time()
-        with self._e.write.begin() as conn:
-            res = conn.execute(
-                update(T)
-                .where(T.c.id == inv_id, T.c.status.in_(sources))
-                .values(status=status.value, result=result, error_type=error_type,
-                        error_message=error_message, error_traceback=error_traceback,
-                        finished_at=now,
-                        duration_s=now - func.coalesce(T.c.started_at, T.c.created_at),
-                        cancel_requested_by=actor if status is Status.CANCELLED else None)
-            )
-            if res.rowcount != 1:
-                return False
+
+        def op(conn) -> Invocation | None:
+            now = finished_at or time.time()
+            start = func.coalesce(T.c.started_at, started_at) if started_at else \
+                func.coalesce(T.c.started_at, T.c.created_at)
+            values = dict(status=status.value, result=result, error_type=error_type,
+                          error_message=error_message, error_traceback=error_traceback,
+                          finished_at=now, duration_s=now - start,
+                          cancel_requested_by=actor if status is Status.CANCELLED else None)
+            if started_at:
+                values["started_at"] = func.coalesce(T.c.started_at, started_at)
+            if attempts is not None:
+                values["attempts"] = _at_least(T.c.attempts, attempts)
+            row = conn.execute(update(T).where(T.c.id == inv_id, T.c.status.in_(sources))
+                               .values(**values).returning(*T.c)).first()
+            if row is None:
+                return None
             if status is Status.CANCELLED and actor:
                 audit.record(conn, actor=actor, action="invocation.cancel", target=inv_id)
-        return True
+            return Invocation.from_row(row)
+
+        return op
 
     # -- aggregates for /metrics: derived from the store, so they cover every entry point
     #    and every process, and survive restarts of the gateway.

@@ -28,8 +28,10 @@ ACTIVE = (Status.QUEUED, Status.RUNNING)
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     # queued -> timed_out: a timeout counts from the invocation, time spent waiting for
     # resources included, so an invocation that never started still ends.
-    Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED, Status.TIMED_OUT,
-                              Status.CANCELLED}),
+    # queued -> succeeded|failed: a short run's outcome is recorded once, with the worker's
+    # own start time, instead of a `running` write and then the outcome (fleet.runtime.worker).
+    Status.QUEUED: frozenset({Status.RUNNING, Status.SUCCEEDED, Status.FAILED,
+                              Status.TIMED_OUT, Status.CANCELLED}),
     Status.RUNNING: frozenset(
         {Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.CANCELLED}
     ),
