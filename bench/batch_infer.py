@@ -1,10 +1,12 @@
 """bench/batch_infer: Fleet's batch_infer (Ray Data) against a bare single-process torch loop,
-same model, same 1e6-row parquet, same work (read, predict, write), in the same run.
+same model, same parquet, same work (read, predict, write), in the same run, at 1e6 and 1e7
+rows.
 
-    python -m bench.batch_infer [--rows 1000000]
+    python -m bench.batch_infer [--rows 1000000,10000000]
 
 Start-up is measured with the same call on a 1,000-row file: what it costs is fixed.
-Goal: >= 0.8x the bare loop's rows/s, start-up included.
+Goals (issue 8): warm 1e7 rows >= 0.8x the bare loop's rows/s, 1e6 rows >= 0.5x, start-up
+included.
 """
 
 from __future__ import annotations
@@ -40,14 +42,17 @@ def bare_loop(model_path: Path, src: Path, dest: Path, batch: int = 8192) -> flo
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--rows", default="1000000,10000000",
+                    help="comma-separated sizes; the first is also run cold")
     args = ap.parse_args()
+    sizes = [int(float(x)) for x in args.rows.split(",")]
     from fleet.demo import make_data
 
     data_dir = ROOT / ".tmp" / "bench-data"
-    big, _ = make_data(data_dir / "big", rows=args.rows)
+    tables = {n: make_data(data_dir / f"rows-{n}", rows=n)[0] for n in sizes}
     small, _ = make_data(data_dir / "small", rows=1000)
     start_fleet()
+    out: dict = {}
     try:
         from fleet.artifacts import ArtifactStore
         from fleet.runtime import Client
@@ -57,38 +62,46 @@ def main() -> int:
                                           "label": "churned", "epochs": 1,
                                           "experiment": "bench-infer"})
         assert trained.status.value == "succeeded", trained.error_message
-        with tempfile.TemporaryDirectory() as d:
+
+        def fleet_run(src, dest) -> dict:
+            inv = client.invoke("batch_infer", {"model": "bench-infer", "input": str(src),
+                                                "output": dest})
+            assert inv.status.value == "succeeded", inv.error_message
+            return inv.result
+
+        with tempfile.TemporaryDirectory(dir=ROOT / ".tmp") as d:
             model_path = ArtifactStore(client.settings).get_file(
                 trained.result["artifact_uri"], Path(d) / "m.pt")
-            bare_s = bare_loop(model_path, big, Path(d) / "bare.parquet")
-            runs = {}
-            # Cold full run (what a user pays once), then the fixed cost on a warm cluster
-            # (1,000 rows), then the full run warm: steady rows/s = rows / (warm - fixed).
-            for label, src in (("full", big), ("startup", small), ("warm", big)):
-                inv = client.invoke("batch_infer", {"model": "bench-infer", "input": str(src),
-                                                    "output": f"{d}/ray-{label}"})
-                assert inv.status.value == "succeeded", inv.error_message
-                runs[label] = inv.result
+            # Cold (what a user pays once) on the first size, then the fixed cost on a warm
+            # cluster (1,000 rows), then each size warm: steady = rows / (warm - fixed).
+            cold = fleet_run(tables[sizes[0]], f"{d}/cold")
+            fixed = fleet_run(small, f"{d}/fixed")["seconds"]
+            for n in sizes:
+                bare_s = bare_loop(model_path, tables[n], Path(d) / f"bare-{n}.parquet")
+                warm = fleet_run(tables[n], f"{d}/warm-{n}")
+                bare_rps = n / bare_s
+                steady = n / max(warm["seconds"] - fixed, 1e-3)
+                row = {"bare_rows_per_s": round(bare_rps), "warm_rows_per_s": warm["rows_per_s"],
+                       "ratio_warm": round(warm["rows_per_s"] / bare_rps, 3),
+                       "steady_rows_per_s": round(steady),
+                       "ratio_without_startup": round(steady / bare_rps, 3)}
+                if n == sizes[0]:
+                    row.update(cold_rows_per_s=cold["rows_per_s"],
+                               ratio_cold=round(cold["rows_per_s"] / bare_rps, 3))
+                out[str(n)] = row
+                print(f"\n{n:,} rows")
+                print(f"  bare torch loop        {bare_rps:>10,.0f} rows/s  ({bare_s:.2f} s)")
+                if n == sizes[0]:
+                    print(f"  Fleet batch_infer cold {cold['rows_per_s']:>10,.0f} rows/s  "
+                          f"({cold['seconds']:.2f} s) = {row['ratio_cold']:.2f}x")
+                print(f"  Fleet batch_infer warm {warm['rows_per_s']:>10,.0f} rows/s  "
+                      f"({warm['seconds']:.2f} s) = {row['ratio_warm']:.2f}x "
+                      f"(goal: 1e6 >= 0.5x, 1e7 >= 0.8x)")
+                print(f"  without ~{fixed:.2f} s fixed start-up {steady:>10,.0f} rows/s = "
+                      f"{row['ratio_without_startup']:.2f}x", flush=True)
     finally:
         stop_fleet()
-    bare_rps = args.rows / bare_s
-    cold_rps = runs["full"]["rows_per_s"]
-    warm_rps = runs["warm"]["rows_per_s"]
-    fixed = runs["startup"]["seconds"]
-    steady = args.rows / max(runs["warm"]["seconds"] - fixed, 1e-3)
-    print(f"bare torch loop        {bare_rps:>10,.0f} rows/s  ({bare_s:.2f} s)")
-    print(f"Fleet batch_infer cold {cold_rps:>10,.0f} rows/s  ({runs['full']['seconds']:.2f} s)")
-    print(f"Fleet batch_infer warm {warm_rps:>10,.0f} rows/s  ({runs['warm']['seconds']:.2f} s, "
-          f"of which ~{fixed:.2f} s fixed start-up)")
-    print(f"  without start-up     {steady:>10,.0f} rows/s")
-    print(f"ratio cold {cold_rps / bare_rps:.2f}x, warm {warm_rps / bare_rps:.2f}x (goal >= 0.8x); "
-          f"without start-up {steady / bare_rps:.2f}x")
-    write_result("batch_infer", {"rows": args.rows, "bare_rows_per_s": bare_rps,
-                                 "cold_rows_per_s": cold_rps, "warm_rows_per_s": warm_rps,
-                                 "fixed_startup_s": fixed, "steady_rows_per_s": steady,
-                                 "ratio_cold": cold_rps / bare_rps,
-                                 "ratio_warm": warm_rps / bare_rps,
-                                 "ratio_without_startup": steady / bare_rps})
+    write_result("batch_infer", {"fixed_startup_s": fixed, "sizes": out})
     return 0
 
 

@@ -12,9 +12,10 @@ The public API:
 
 from fleet.errors import FleetError
 from fleet.runtime import Client, client, invoke
+from fleet.runtime.context import Progress
 from fleet.spec import FunctionSpec, function
 from fleet.store import Invocation, Status
 
-__all__ = ["Client", "FleetError", "FunctionSpec", "Invocation", "Status", "client", "function",
-           "invoke"]
+__all__ = ["Client", "FleetError", "FunctionSpec", "Invocation", "Progress", "Status", "client",
+           "function", "invoke"]
 __version__ = "0.1.0"

@@ -107,6 +107,9 @@ def _publish_address(temp_dir: str) -> None:
     after a plain `ray start`. (Ray's job supervisor reads its own node's temp dir.)"""
     mine = Path(temp_dir) / "ray_current_cluster"
     base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
+    deadline = time.monotonic() + 15  # `ray start` writes it after the dashboard is up
+    while not mine.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
     try:
         address = mine.read_text()
         default = Path(base) / "ray"

@@ -35,6 +35,10 @@ def invocation(rec: dict) -> None:
             continue
         t.add_row(key, status_text(value) if key == "status" else str(value))
     console.print(t)
+    if rec.get("progress"):
+        console.print("[bold]progress[/] " + ", ".join(
+            f"{k}={v:,.0f}" if isinstance(v, (int, float)) and abs(v) >= 100 else f"{k}={v}"
+            for k, v in rec["progress"].items()))
     if rec.get("error"):
         err = rec["error"]
         console.print(f"[red]error[/] {err.get('type')}: {err.get('message')}")

@@ -114,7 +114,7 @@ def run_invocation(inv_id: str, module: str, qualname: str, payload: dict,
     add_function_paths(load_settings())
     spec = _load(module, qualname)
     mark = _RunningMark(inv_id, attempt, started, record_after_s)
-    bound = context.bind(context.InvocationContext(inv_id, caller, via))
+    bound = context.bind(context.InvocationContext(inv_id, caller, via, attempt))
     outcome: dict[str, Any] = {"status": Status.SUCCEEDED.value}
     try:
         req = spec.input_model.model_validate(payload)

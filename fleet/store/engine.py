@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -27,7 +27,15 @@ MIGRATIONS: dict[int, object] = {
         conn, tables=[schema.invocations, schema.schedules, schema.audit_log]),
     2: lambda conn: schema.metadata.create_all(conn, tables=schema.V2_TABLES),
     3: lambda conn: schema.metadata.create_all(conn, tables=schema.V3_TABLES),
+    4: lambda conn: _add_column(conn, "invocations", "progress", "JSON"),
 }
+
+
+def _add_column(conn, table: str, column: str, sql_type: str) -> None:
+    """ALTER TABLE ADD COLUMN, unless version 1 already created the table with it (the
+    Table object always describes the newest schema)."""
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,14 @@ class InvocationRepo:
 
         return op
 
+    def set_progress(self, inv_id: str, progress: dict) -> bool:
+        """Store what a running invocation says of itself; False once it has ended."""
+        with self._e.write.begin() as conn:
+            res = conn.execute(update(T).where(T.c.id == inv_id,
+                                               T.c.status == Status.RUNNING.value)
+                               .values(progress=progress))
+            return res.rowcount == 1
+
     # -- aggregates for /metrics: derived from the store, so they cover every entry point
     #    and every process, and survive restarts of the gateway.
 

@@ -76,6 +76,7 @@ class Invocation:
     started_at: float | None
     finished_at: float | None
     duration_s: float | None
+    progress: Any = None
 
     @classmethod
     def from_row(cls, row) -> Invocation:
@@ -105,6 +106,7 @@ class Invocation:
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "duration_s": self.duration_s,
+            "progress": self.progress,
             "input": self.payload,
             "result": self.result,
             "error": error,

@@ -52,6 +52,8 @@ invocations = Table(
     Column("started_at", Float, nullable=True),
     Column("finished_at", Float, nullable=True),
     Column("duration_s", Float, nullable=True),
+    # What a long run says of itself while it runs (rows done, rows/s, ...); schema v4.
+    Column("progress", JSON, nullable=True),
     UniqueConstraint("idempotency_key", name="uq_invocations_idempotency_key"),
     Index("ix_invocations_function_created", "function", "created_at"),
     Index("ix_invocations_status", "status"),

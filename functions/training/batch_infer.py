@@ -6,18 +6,22 @@ once; fractional CPUs, GPU when asked) -> write_parquet with the prediction colu
 
 from __future__ import annotations
 
+import contextvars
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset
 from pydantic import BaseModel, Field
 
 from fleet import function
 from fleet.artifacts import ArtifactStore, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import LoadedModel, load_bundle
+from fleet.runtime.context import Progress
 from fleet.store import open_store
 
 
@@ -42,19 +46,58 @@ class BatchInferResult(BaseModel):
 
 
 class Predictor:
-    """One per actor: downloads and loads the model once, then predicts batch after batch."""
+    """One per actor: downloads and loads the model once, then predicts batch after batch,
+    counting the rows it has done (for the invocation's progress)."""
 
-    def __init__(self, fleet_home: str, artifact_uri: str, use_gpu: bool = False) -> None:
+    def __init__(self, fleet_home: str, artifact_uri: str, use_gpu: bool = False,
+                 counter=None) -> None:
         settings = load_settings(Path(fleet_home))
         with tempfile.TemporaryDirectory() as d:
             path = ArtifactStore(settings).get_file(artifact_uri, Path(d) / "model.pt")
             self.model = LoadedModel(load_bundle(path), device="cuda" if use_gpu else "cpu")
+        self.counter = counter
 
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        x = batch[self.model.features].to_numpy(dtype=np.float32)
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        # Arrow in, Arrow out: the feature columns go to numpy without a pandas frame, and the
+        # predictions are appended as columns (bench/batch_infer: pandas conversions cost
+        # more than the forward pass).
+        x = np.column_stack([batch.column(f).to_numpy(zero_copy_only=False)
+                             for f in self.model.features]).astype(np.float32, copy=False)
         for name, values in self.model.predict(x).items():
-            batch[name] = values if values.dtype != object else values.astype(str)
+            col = pa.array(values if values.dtype != object else values.astype(str))
+            i = batch.schema.get_field_index(name)
+            batch = batch.set_column(i, name, col) if i >= 0 else batch.append_column(name, col)
+        if self.counter is not None:
+            self.counter.add.remote(batch.num_rows)  # fire and forget
         return batch
+
+
+class RowCounter:
+    """Rows predicted so far, summed over the predictor actors."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def add(self, n: int) -> None:
+        self.rows += n
+
+    def get(self) -> int:
+        return self.rows
+
+
+def _report_progress(counter, total: int, started: float, stop: threading.Event) -> None:
+    """Every second until `stop`: rows done, of how many, and rows/s, into the record."""
+    import ray
+
+    progress = Progress(rows_total=total)
+    while not stop.wait(1.0):
+        try:
+            done = ray.get(counter.get.remote(), timeout=5)
+        except Exception:
+            continue
+        elapsed = max(time.perf_counter() - started, 1e-6)
+        progress.update(rows_done=done, rows_per_s=round(done / elapsed, 1),
+                        percent=round(100 * done / total, 1) if total else None)
 
 
 @function(cpus=0.1, timeout_s=6 * 3600, retries=1)
@@ -68,7 +111,13 @@ def batch_infer(req: BatchInferRequest) -> BatchInferResult:
     version = store.models.resolve(req.model)
     in_fs, in_path = artifacts.pyarrow_filesystem(to_uri(req.input))
     out_fs, out_path = artifacts.pyarrow_filesystem(to_uri(req.output))
+    total = pyarrow.dataset.dataset(in_path, filesystem=in_fs, format="parquet").count_rows()
+    counter = ray.remote(num_cpus=0)(RowCounter).remote()
     start = time.perf_counter()
+    stop = threading.Event()
+    reporter = threading.Thread(target=contextvars.copy_context().run, daemon=True,
+                                args=(_report_progress, counter, total, start, stop))
+    reporter.start()
     # Fractional CPUs everywhere: Ray Data's default of one CPU per read/write task next to
     # the predictor actors deadlocks a 2-core node.
     io_args = {"num_cpus": req.io_cpus}
@@ -81,14 +130,20 @@ def batch_infer(req: BatchInferRequest) -> BatchInferResult:
     ds = ds.map_batches(
         Predictor, fn_constructor_kwargs={"fleet_home": str(settings.home),
                                           "artifact_uri": version.artifact_uri,
-                                          "use_gpu": req.use_gpu},
-        batch_size=req.batch_size, batch_format="pandas",
+                                          "use_gpu": req.use_gpu, "counter": counter},
+        batch_size=req.batch_size, batch_format="pyarrow",
         # Start with one actor: Ray Data's file listing asks for a whole CPU, and a full
         # pool reserved first starves it on a 2-core node. The pool grows after listing.
         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=req.concurrency),
         num_cpus=req.cpus_per_actor, num_gpus=1 if req.use_gpu else 0)
-    ds.write_parquet(out_path, filesystem=out_fs, ray_remote_args=io_args)
+    try:
+        ds.write_parquet(out_path, filesystem=out_fs, ray_remote_args=io_args)
+    finally:
+        stop.set()
+        reporter.join(timeout=10)
     seconds = time.perf_counter() - start
+    Progress(rows_total=total).update(rows_done=total, rows_per_s=round(total / seconds, 1),
+                                      percent=100.0, force=True)
     rows = ray.data.read_parquet(out_path, filesystem=out_fs, ray_remote_args=io_args).count()
     return BatchInferResult(model=version.model, version=version.version, rows=rows,
                             seconds=round(seconds, 3), rows_per_s=round(rows / seconds, 1),

@@ -11,8 +11,8 @@ from tests.conftest import ROOT
 from tests.integration.conftest import fleet_cli, wait_until
 
 RECORD_KEYS = {"id", "function", "status", "via", "caller", "idempotency_key", "ray_job_id",
-               "attempts", "created_at", "started_at", "finished_at", "duration_s", "input",
-               "result", "error"}
+               "attempts", "created_at", "started_at", "finished_at", "duration_s", "progress",
+               "input", "result", "error"}
 
 
 def check(rec: dict, via: str, tag: str, caller: str | None = None) -> None:

@@ -96,6 +96,28 @@ def test_the_registered_model_predicts_like_the_final_checkpoint(client, table):
     assert set(registered.predict(x)["prediction"]) <= {0, 1}
 
 
+def test_batch_infer_shows_its_progress_in_the_record_while_it_runs(client, table, tmp_path):
+    exp = f"prog-{uuid.uuid4().hex[:6]}"
+    trained = client.invoke("train", train_payload(table, exp, epochs=1, num_workers=1))
+    assert trained.status.value == "succeeded", trained.error_message
+    inv = client.invoke("batch_infer", {"model": exp, "input": table, "batch_size": 2048,
+                                        "output": str(tmp_path / "scored")}, wait=False)
+    seen = []
+
+    def ended():
+        rec = client.get(inv.id)
+        if rec.progress and rec.status.value == "running":
+            seen.append(rec.progress)
+        return rec.done and rec
+
+    done = wait_until(ended, 300, every_s=0.1)
+    assert done.status.value == "succeeded", done.error_message
+    assert seen, "no progress was visible while it ran"
+    assert all(p["rows_total"] == 300_000 and 0 <= p["rows_done"] <= 300_000 for p in seen)
+    assert done.progress["rows_done"] == 300_000 and done.progress["percent"] == 100.0
+    assert done.progress["rows_per_s"] > 0 and done.result["rows"] == 300_000
+
+
 @pytest.mark.parametrize("change, message", [
     ({"features": ["age", "salary"]}, "['salary'] not in the data"),
     ({"label": "income", "task": "classification"}, "fractional values"),

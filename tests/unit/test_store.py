@@ -90,6 +90,18 @@ def test_a_queued_invocation_can_time_out_and_only_from_narrows_the_move(store):
     assert store.invocations.finish(started.id, Status.TIMED_OUT)
 
 
+def test_progress_is_kept_while_running_and_after_but_not_written_once_ended(store):
+    inv, _ = create(store)
+    assert not store.invocations.set_progress(inv.id, {"rows_done": 1})  # queued: not yet
+    store.invocations.mark_running(inv.id)
+    assert store.invocations.set_progress(inv.id, {"rows_done": 10, "rows_total": 100})
+    store.invocations.finish(inv.id, Status.SUCCEEDED, result={})
+    assert not store.invocations.set_progress(inv.id, {"rows_done": 20})
+    got = store.invocations.get(inv.id)
+    assert got.progress == {"rows_done": 10, "rows_total": 100}
+    assert got.public()["progress"] == {"rows_done": 10, "rows_total": 100}
+
+
 def test_racing_terminal_transitions_produce_exactly_one(store):
     inv, _ = create(store)
     store.invocations.mark_running(inv.id)
