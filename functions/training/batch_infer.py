@@ -85,19 +85,43 @@ class RowCounter:
         return self.rows
 
 
-def _report_progress(counter, total: int, started: float, stop: threading.Event) -> None:
-    """Every second until `stop`: rows done, of how many, and rows/s, into the record."""
-    import ray
+class _ProgressReporter:
+    """Every second, rows done (from the counter actor), of how many, and rows/s go into
+    the invocation's record. Never holds up the run: it stops at once when asked, and a
+    late poll cannot overwrite the final figures (one lock, one flag)."""
 
-    progress = Progress(rows_total=total)
-    while not stop.wait(1.0):
-        try:
-            done = ray.get(counter.get.remote(), timeout=5)
-        except Exception:
-            continue
-        elapsed = max(time.perf_counter() - started, 1e-6)
-        progress.update(rows_done=done, rows_per_s=round(done / elapsed, 1),
-                        percent=round(100 * done / total, 1) if total else None)
+    def __init__(self, counter, total: int, started: float) -> None:
+        self._counter, self._total, self._started = counter, total, started
+        self._progress = Progress(rows_total=total)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=contextvars.copy_context().run,
+                                        args=(self._loop,), daemon=True)
+        self._thread.start()
+
+    def _write(self, done: int, force: bool = False) -> None:
+        elapsed = max(time.perf_counter() - self._started, 1e-6)
+        self._progress.update(rows_done=done, rows_per_s=round(done / elapsed, 1),
+                              percent=round(100 * done / self._total, 1) if self._total
+                              else 100.0, force=force)
+
+    def _loop(self) -> None:
+        import ray
+
+        while not self._stop.wait(1.0):
+            ref = self._counter.get.remote()
+            ready, _ = ray.wait([ref], timeout=2.0)
+            with self._lock:
+                if ready and not self._stop.is_set():
+                    self._write(ray.get(ready[0]))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def finish(self, done: int) -> None:
+        with self._lock:
+            self._stop.set()
+            self._write(done, force=True)
 
 
 @function(cpus=0.1, timeout_s=6 * 3600, retries=1)
@@ -114,10 +138,7 @@ def batch_infer(req: BatchInferRequest) -> BatchInferResult:
     total = pyarrow.dataset.dataset(in_path, filesystem=in_fs, format="parquet").count_rows()
     counter = ray.remote(num_cpus=0)(RowCounter).remote()
     start = time.perf_counter()
-    stop = threading.Event()
-    reporter = threading.Thread(target=contextvars.copy_context().run, daemon=True,
-                                args=(_report_progress, counter, total, start, stop))
-    reporter.start()
+    reporter = _ProgressReporter(counter, total, start)
     # Fractional CPUs everywhere: Ray Data's default of one CPU per read/write task next to
     # the predictor actors deadlocks a 2-core node.
     io_args = {"num_cpus": req.io_cpus}
@@ -138,13 +159,14 @@ def batch_infer(req: BatchInferRequest) -> BatchInferResult:
         num_cpus=req.cpus_per_actor, num_gpus=1 if req.use_gpu else 0)
     try:
         ds.write_parquet(out_path, filesystem=out_fs, ray_remote_args=io_args)
-    finally:
-        stop.set()
-        reporter.join(timeout=10)
+    except BaseException:
+        reporter.stop()
+        raise
     seconds = time.perf_counter() - start
-    Progress(rows_total=total).update(rows_done=total, rows_per_s=round(total / seconds, 1),
-                                      percent=100.0, force=True)
-    rows = ray.data.read_parquet(out_path, filesystem=out_fs, ray_remote_args=io_args).count()
+    reporter.finish(total)
+    # map_batches keeps every row, so the input's row count (parquet metadata) is the
+    # output's; reading the output back only to count it cost a second Ray Data job.
+    rows = total
     return BatchInferResult(model=version.model, version=version.version, rows=rows,
                             seconds=round(seconds, 3), rows_per_s=round(rows / seconds, 1),
                             output=to_uri(req.output))
