@@ -118,10 +118,11 @@ class Client:
         if inv.done:
             return inv
         sup = self.supervisor()
+        fresh = inv if prepared.created else None  # an earlier record may be stale
         if wait:
-            ray.get(sup.run.remote(inv.id, wait_s, inv))
+            ray.get(sup.run.remote(inv.id, wait_s, fresh))
         else:
-            ray.get(sup.submit.remote(inv.id, inv))
+            ray.get(sup.submit.remote(inv.id, fresh))
         return self.store.invocations.get(inv.id)
 
     async def ainvoke(self, name: str, payload: Any = None, *, caller: str, via: str,
@@ -139,8 +140,9 @@ class Client:
             inv = prepared.invocation
             if inv.done:
                 return inv
+            fresh = inv if prepared.created else None  # an earlier record may be stale
             await self._acall("run" if wait else "submit", inv.id,
-                              *((wait_s, inv) if wait else (inv,)))
+                              *((wait_s, fresh) if wait else (fresh,)))
             return await asyncio.to_thread(self.store.invocations.get, inv.id)
         row = self._new_row(name, payload, caller=caller, via=via,
                             idempotency_key=idempotency_key)
@@ -155,10 +157,11 @@ class Client:
             inv, _ = await asyncio.to_thread(repo.created, row, False)
             if inv.done:
                 return inv
+        fresh = inv if inserted else None  # an earlier record may be stale
         if not wait:
-            await self._local.submit(inv.id, inv)
+            await self._local.submit(inv.id, fresh)
             return inv  # committed as queued: what a 202 promises
-        final = await self._local.run_local(inv.id, wait_s, inv)
+        final = await self._local.run_local(inv.id, wait_s, fresh)
         return final or await asyncio.to_thread(repo.get, inv.id)
 
     async def _acall(self, method: str, *args):

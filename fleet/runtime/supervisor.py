@@ -161,13 +161,13 @@ class Supervisor:
             if inv.status is Status.RUNNING:
                 left = inv.retries - inv.attempts
                 if left >= 0:
-                    self._start(inv.id, inv, max_retries=left)
+                    self._start(inv.id, max_retries=left)
                 else:
                     await self._finish(inv.id, Status.FAILED, error_type="Interrupted",
                               error_message=messages.LOST_ON_RESTART.format(
                                   attempts=inv.attempts, retries=inv.retries))
             elif recovering or now - inv.created_at > ORPHAN_AFTER_S:
-                self._start(inv.id, inv)
+                self._start(inv.id)  # re-read in _watch: it may have ended since
 
     def _start(self, inv_id: str, inv: Invocation | None = None,
                max_retries: int | None = None) -> None:
@@ -238,8 +238,9 @@ class Supervisor:
 
     async def _watch(self, inv_id: str, inv: Invocation | None,
                      max_retries: int | None = None) -> None:
-        # A record handed over by the caller saves a read; a stale one is harmless, since
-        # the worker's compare-and-set refuses to run an invocation that already ended.
+        # A record handed over saves a read, and only a freshly inserted one may be handed
+        # over: a short run's worker checks nothing before running, so a stale record
+        # (an idempotent repeat, a sweep that raced an ending) would run it twice.
         try:
             inv = inv or await _db(self.store.invocations.get, inv_id)
             if inv.done:
@@ -301,7 +302,8 @@ class Supervisor:
                 event.set()
 
     async def submit(self, inv_id: str, inv: Invocation | None = None) -> None:
-        """Start an invocation (idempotent: a second submit of the same id is a no-op)."""
+        """Start an invocation (idempotent: a second submit of the same id is a no-op).
+        `inv`: the record just inserted, or None (then it is read from the store)."""
         self._ensure_background()
         self._start(inv_id, inv)
 
