@@ -91,14 +91,19 @@ def _ray_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _ray_tmp_base() -> str:
+    """Where Ray puts its temp dirs (Ray reads the same variables)."""
+    return os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
+
+
 def ray_temp_dir(settings: Settings) -> str:
     """This installation's own Ray temp dir. Ray's job supervisor finds "its" cluster through
     the `ray_current_cluster` file there, so two heads sharing one temp dir sent each other's
     jobs to the wrong cluster. Short (Ray's socket paths must fit in 107 bytes), stable."""
     import hashlib
 
-    base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
-    return os.path.join(base, "ray-" + hashlib.sha256(str(settings.home).encode()).hexdigest()[:8])
+    digest = hashlib.sha256(str(settings.home).encode()).hexdigest()[:8]
+    return os.path.join(_ray_tmp_base(), f"ray-{digest}")
 
 
 def _publish_address(temp_dir: str) -> None:
@@ -106,13 +111,12 @@ def _publish_address(temp_dir: str) -> None:
     `ray.init()` on this machine find the most recently started installation, as they do
     after a plain `ray start`. (Ray's job supervisor reads its own node's temp dir.)"""
     mine = Path(temp_dir) / "ray_current_cluster"
-    base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
     deadline = time.monotonic() + 15  # `ray start` writes it after the dashboard is up
     while not mine.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     try:
         address = mine.read_text()
-        default = Path(base) / "ray"
+        default = Path(_ray_tmp_base()) / "ray"
         default.mkdir(parents=True, exist_ok=True)
         (default / "ray_current_cluster").write_text(address)
     except OSError:

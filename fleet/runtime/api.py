@@ -80,12 +80,9 @@ class Client:
     def prepare(self, name: str, payload: Any, *, caller: str, via: str,
                 idempotency_key: str | None = None, ray_job_id: str | None = None) -> Prepared:
         """Validate and record the invocation as queued (or find the earlier one)."""
-        row = self._new_row(name, payload, caller=caller, via=via,
-                            idempotency_key=idempotency_key, ray_job_id=ray_job_id)
-        repo = self.store.invocations
-        with self.store.engines.write.begin() as conn:
-            inserted = repo.insert_op(row)(conn)
-        return Prepared(*repo.created(row, inserted))
+        return Prepared(*self.store.invocations.insert(self._new_row(
+            name, payload, caller=caller, via=via, idempotency_key=idempotency_key,
+            ray_job_id=ray_job_id)))
 
     def _new_row(self, name: str, payload: Any, *, caller: str, via: str,
                  idempotency_key: str | None, ray_job_id: str | None = None) -> dict:

@@ -25,6 +25,13 @@ def _at_least(column, value: int):
     return case((column > value, column), else_=value)
 
 
+def _create_audit(row: dict) -> dict:
+    """The audit entry of a create, the same whichever path inserted the row."""
+    return dict(actor=row["caller"], action="invocation.create", target=row["id"],
+                detail={"function": row["function"], "via": row["via"],
+                        "idempotency_key": row["idempotency_key"]})
+
+
 def new_id() -> str:
     return f"inv_{uuid.uuid4().hex}"
 
@@ -74,10 +81,7 @@ class InvocationRepo:
                     index_elements=[T.c.idempotency_key]).returning(T.c.id)
                 if conn.execute(stmt).first() is None:
                     return False
-            audit.record(conn, actor=row["caller"], action="invocation.create",
-                         target=row["id"], detail={"function": row["function"],
-                                                   "via": row["via"],
-                                                   "idempotency_key": row["idempotency_key"]})
+            audit.record(conn, **_create_audit(row))
             return True
 
         return op
@@ -88,11 +92,7 @@ class InvocationRepo:
     def insert_batch(conn, rows: list[dict]) -> list[bool]:
         """Insert rows without an idempotency key (keyed ones go through `insert_op`)."""
         conn.execute(insert(T), rows)
-        audit.record_many(conn, [dict(actor=r["caller"], action="invocation.create",
-                                      target=r["id"], detail={"function": r["function"],
-                                                              "via": r["via"],
-                                                              "idempotency_key": None})
-                                 for r in rows])
+        audit.record_many(conn, [_create_audit(r) for r in rows])
         return [True] * len(rows)
 
     @staticmethod
@@ -141,9 +141,13 @@ class InvocationRepo:
                ray_job_id: str | None = None) -> tuple[Invocation, bool]:
         """Insert a queued invocation, audited, in a transaction of its own. With a known
         idempotency key, return the earlier invocation instead (created=False)."""
-        row = self.new_row(function=function, payload=payload, caller=caller, via=via,
-                           timeout_s=timeout_s, retries=retries,
-                           idempotency_key=idempotency_key, ray_job_id=ray_job_id)
+        return self.insert(self.new_row(function=function, payload=payload, caller=caller,
+                                        via=via, timeout_s=timeout_s, retries=retries,
+                                        idempotency_key=idempotency_key,
+                                        ray_job_id=ray_job_id))
+
+    def insert(self, row: dict) -> tuple[Invocation, bool]:
+        """Insert a row from `new_row` in a transaction of its own; see `created`."""
         with self._e.write.begin() as conn:
             inserted = self.insert_op(row)(conn)
         return self.created(row, inserted)
