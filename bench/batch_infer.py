@@ -51,6 +51,8 @@ def main() -> int:
     data_dir = ROOT / ".tmp" / "bench-data"
     tables = {n: make_data(data_dir / f"rows-{n}", rows=n)[0] for n in sizes}
     small, _ = make_data(data_dir / "small", rows=1000)
+    out_dir = ROOT / ".tmp" / "bench-out"
+    out_dir.mkdir(parents=True, exist_ok=True)
     start_fleet()
     out: dict = {}
     try:
@@ -69,7 +71,7 @@ def main() -> int:
             assert inv.status.value == "succeeded", inv.error_message
             return inv.result
 
-        with tempfile.TemporaryDirectory(dir=ROOT / ".tmp") as d:
+        with tempfile.TemporaryDirectory(dir=out_dir) as d:
             model_path = ArtifactStore(client.settings).get_file(
                 trained.result["artifact_uri"], Path(d) / "m.pt")
             # Cold (what a user pays once) on the first size, then the fixed cost on a warm

@@ -17,13 +17,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_fleet(store_url: str | None = None, tag: str = "") -> Path:
-    """`fleet up` under .tmp/bench-<pid> with free ports; returns FLEET_HOME."""
+def start_fleet(store_url: str | None = None, tag: str = "",
+                data_roots: tuple[Path, ...] = ()) -> Path:
+    """`fleet up` under .tmp/bench-<pid> with free ports; returns FLEET_HOME. Requests may
+    read and write under .tmp/bench-data, .tmp/bench-out and `data_roots`."""
     home = ROOT / ".tmp" / f"bench-{os.getpid()}{tag}"
     home.mkdir(parents=True, exist_ok=True)
     store = f"store_url: '{store_url}'\n" if store_url else ""
+    roots = [str(ROOT / ".tmp" / d) for d in ("bench-data", "bench-out")]
+    roots += [str(p) for p in data_roots]
     (home / "fleet.yaml").write_text(
-        store +
+        store + f"data_roots: {roots!r}\n" +
         f"tokens:\n  - {{name: bench, token: {TOKEN}, scopes: [admin]}}\n"
         f"gateway: {{port: {free_port()}}}\n"
         f"cluster: {{num_cpus: 2, gcs_port: {free_port()}, dashboard_port: {free_port()}}}\n"

@@ -143,6 +143,13 @@ class Settings(BaseModel):
     artifacts: ArtifactsConfig = ArtifactsConfig()
     serving: ServingConfig = ServingConfig()
     approvals: ApprovalsConfig = ApprovalsConfig()
+    # Where requests may read and write data (paths, file:// or s3://bucket/prefix), besides
+    # the artifact root. Empty: FLEET_HOME/data. FLEET_HOME's own files and ~/.ray are never
+    # reachable, whatever is listed here (fleet.artifacts.access).
+    data_roots: tuple[str, ...] = ()
+    # Modules whose top-level callables a train request may name as its model factory,
+    # besides those registered with @fleet.model_factory.
+    model_factory_modules: tuple[str, ...] = ()
 
     @property
     def resolved_store_url(self) -> str:
@@ -151,6 +158,10 @@ class Settings(BaseModel):
     @property
     def artifact_root(self) -> str:
         return self.artifacts.root or (self.home / "artifacts").as_uri()
+
+    @property
+    def resolved_data_roots(self) -> tuple[str, ...]:
+        return self.data_roots or ((self.home / "data").as_uri(),)
 
     @property
     def run_dir(self) -> Path:

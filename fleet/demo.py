@@ -97,7 +97,7 @@ def _run() -> None:
     console.print(f"  gateway {info.gateway_url}   dashboard {info.dashboard_url}")
 
     _step(2, "Make a demo dataset (and an export with real-world flaws)")
-    good, bad = make_data(settings.home / "demo")
+    good, bad = make_data(settings.home / "data" / "demo")
     console.print(f"  {good}\n  {bad}")
 
     _step(3, "validate_data from Python: the clean table")
@@ -176,7 +176,7 @@ def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -
     from fleet.cli import render
 
     _step(8, "train on Ray Train (2 workers, a checkpoint every epoch)")
-    holdout, _ = make_data(home / "demo" / "holdout", rows=2000, seed=11)
+    holdout, _ = make_data(home / "data" / "demo" / "holdout", rows=2000, seed=11)
     with httpx.Client(base_url=info.gateway_url, timeout=600,
                       headers={"Authorization": f"Bearer {token}"}) as http:
         rec = http.post("/v1/functions/train/invoke?wait=300", json={
@@ -209,7 +209,7 @@ def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -
         console.print(f"  aliases: {client.store.models.aliases('churn')}")
 
         _step(11, "batch_infer with churn@champion on Ray Data")
-        out = home / "demo" / f"scored-{int(time.time())}"
+        out = home / "data" / "demo" / f"scored-{int(time.time())}"
         rec = http.post("/v1/functions/batch_infer/invoke?wait=300", json={
             "model": "churn@champion", "input": str(good), "output": str(out)}).json()
         _show(rec)

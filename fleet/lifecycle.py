@@ -91,7 +91,7 @@ def _ray_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _ray_tmp_base() -> str:
+def ray_temp_base() -> str:
     """Where Ray puts its temp dirs (Ray reads the same variables)."""
     return os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
 
@@ -103,7 +103,7 @@ def ray_temp_dir(settings: Settings) -> str:
     import hashlib
 
     digest = hashlib.sha256(str(settings.home).encode()).hexdigest()[:8]
-    return os.path.join(_ray_tmp_base(), f"ray-{digest}")
+    return os.path.join(ray_temp_base(), f"ray-{digest}")
 
 
 def _publish_address(temp_dir: str) -> None:
@@ -116,7 +116,7 @@ def _publish_address(temp_dir: str) -> None:
         time.sleep(0.1)
     try:
         address = mine.read_text()
-        default = Path(_ray_tmp_base()) / "ray"
+        default = Path(ray_temp_base()) / "ray"
         default.mkdir(parents=True, exist_ok=True)
         (default / "ray_current_cluster").write_text(address)
     except OSError:

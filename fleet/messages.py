@@ -167,3 +167,22 @@ ROUTER_MISSED_TABLE = (
     "`fleet status` and logs/server.log."
 )
 ROLLOUT_KEPT_CHANGING = "Rollout {id} kept changing; try again."
+
+# Data access: what a request may read or write.
+PATH_OUTSIDE_ROOTS = (
+    "'{field}' may not {verb} '{value}': it is outside the data roots of this installation "
+    "({roots}). Put the data under one of them, or ask the operator to add its folder or "
+    "bucket to data_roots in fleet.yaml."
+)
+PATH_PRIVATE = (
+    "'{field}' may not {verb} '{value}': Fleet's own configuration, logs, run files, store "
+    "and Ray's files are never readable or writable by a request. Use a location under "
+    "the data roots ({roots})."
+)
+PATH_FIX = "Use a location under one of the data roots named here."
+PATH_BAD_KEY = "'{field}': '{value}' has a '..' segment; name the object without it."
+MODEL_FACTORY_UNKNOWN = (
+    "'{value}' is not a registered model factory. Use 'mlp' or one of: {known}. An operator "
+    "registers factories with @fleet.model_factory or lists their modules in "
+    "model_factory_modules in fleet.yaml."
+)

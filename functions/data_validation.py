@@ -12,6 +12,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, model_validator
 
 from fleet import function
+from fleet.artifacts import ReadLocation
 
 ColumnType = Literal["int", "float", "number", "string", "bool", "datetime"]
 
@@ -22,7 +23,8 @@ class Range(BaseModel):
 
 
 class ValidateDataRequest(BaseModel):
-    path: str = Field(description="Local path of a .parquet or .csv file.")
+    path: ReadLocation = Field(
+        description="A .parquet or .csv file: a path, file:// or s3:// URI under a data root.")
     format: Literal["auto", "parquet", "csv"] = "auto"
     required_columns: dict[str, ColumnType] = Field(
         default_factory=dict, description="Column name -> expected type.")

@@ -56,7 +56,7 @@ class ModelServer:
         artifacts = ArtifactStore(settings)
         with tempfile.TemporaryDirectory() as d:
             path = artifacts.get_file(self.version.artifact_uri, Path(d) / "model.pt")
-            self.model = LoadedModel(load_bundle(path))
+            self.model = LoadedModel(load_bundle(path), settings=settings)
         self.predlog = PredictionLog(artifacts, root=settings.artifact_root,
                                      model=self.version.model, version=self.version.version,
                                      sample_rate=log_sample_rate, flush_s=log_flush_s)

@@ -54,3 +54,19 @@ def s3_server():
     endpoint = server.start()
     yield endpoint
     server.stop()
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch):
+    """An installation (FLEET_HOME under tmp_path) whose data root is tmp_path, the working
+    directory: request paths are checked against it as a worker checks them."""
+    from fleet import config
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "fleet.yaml").write_text(f"data_roots: ['{tmp_path}']\n")
+    monkeypatch.setenv("FLEET_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    config.clear_cache()
+    yield tmp_path
+    config.clear_cache()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from fleet.artifacts.access import DataAccess, ReadLocation, WriteLocation, data_access
 from fleet.artifacts.backends import ChecksumMismatch, LocalBackend, S3Backend
 from fleet.artifacts.uris import Uri, join, parse, to_uri
 from fleet.config import Settings
 
-__all__ = ["ArtifactStore", "ChecksumMismatch", "Uri", "artifact_store", "join", "parse",
-           "to_uri"]
+__all__ = ["ArtifactStore", "ChecksumMismatch", "DataAccess", "ReadLocation", "Uri",
+           "WriteLocation", "artifact_store", "data_access", "join", "parse", "to_uri"]
 
 
 class ArtifactStore:

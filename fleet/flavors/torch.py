@@ -3,12 +3,13 @@ needed to predict (feature names, normalisation, classes): it loads without the 
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from fleet.flavors import factories
 
 
 def build_mlp(n_in: int, n_out: int, hidden: list[int], dropout: float = 0.0) -> nn.Module:
@@ -23,26 +24,27 @@ def build_mlp(n_in: int, n_out: int, hidden: list[int], dropout: float = 0.0) ->
     return nn.Sequential(*layers)
 
 
-def build(spec: dict[str, Any]) -> nn.Module:
-    """spec: {"family": "mlp" | "custom", ...}; custom names a dotted path to a factory
+def build(spec: dict[str, Any], settings=None) -> nn.Module:
+    """spec: {"family": "mlp" | "custom", ...}; custom names a registered factory
     `f(n_in, n_out, **kwargs) -> nn.Module`."""
     n_out = max(1, len(spec["classes"])) if spec["task"] == "classification" else 1
     if spec["family"] == "mlp":
         return build_mlp(len(spec["features"]), n_out, spec["hidden"], spec.get("dropout", 0))
-    module, _, name = spec["factory"].rpartition(".")
-    factory = getattr(importlib.import_module(module), name)
+    # the allow-list, also for stored bundles; `settings` of the installation (a Ray Train or
+    # Serve worker may not have FLEET_HOME in its environment)
+    factory = factories.resolve(spec["factory"], settings)
     return factory(len(spec["features"]), n_out, **spec.get("kwargs", {}))
 
 
 class LoadedModel:
     """A model version loaded for inference."""
 
-    def __init__(self, bundle: dict[str, Any], device: str = "cpu") -> None:
+    def __init__(self, bundle: dict[str, Any], device: str = "cpu", settings=None) -> None:
         self.device = torch.device(device)
         self.spec = bundle["spec"]
         self.mean = np.asarray(bundle["mean"], dtype=np.float32)
         self.std = np.asarray(bundle["std"], dtype=np.float32)
-        self.module = build(self.spec)
+        self.module = build(self.spec, settings)
         self.module.load_state_dict(bundle["state_dict"])
         self.module.to(self.device).eval()
 
@@ -72,4 +74,5 @@ def save_bundle(path, spec, module: nn.Module, mean, std, extra: dict | None = N
 
 
 def load_bundle(path) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """weights_only: a bundle is tensors, lists and strings; nothing in it may run code."""
+    return torch.load(path, map_location="cpu", weights_only=True)

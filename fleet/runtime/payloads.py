@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from fleet import messages
-from fleet.errors import FieldProblem, InvalidInput
+from fleet.artifacts.access import FORBIDDEN
+from fleet.errors import FieldProblem, Forbidden, InvalidInput
 from fleet.spec import FunctionSpec
 
 
@@ -40,6 +41,7 @@ def validate_payload(spec: FunctionSpec, payload: Any) -> dict:
         raise InvalidInput(messages.PAYLOAD_NOT_OBJECT.format(name=spec.name),
                            [FieldProblem("body", "not a JSON object", "Send {...}.")])
     problems: list[FieldProblem] = []
+    refused: list[str] = []  # details of locations outside the data roots
     extra_allowed = spec.input_model.model_config.get("extra") == "allow"
     if not extra_allowed:
         for key in sorted(set(payload) - _known_keys(spec)):
@@ -52,8 +54,14 @@ def validate_payload(spec: FunctionSpec, payload: Any) -> dict:
             field = ".".join(str(p) for p in err["loc"]) or "body"
             if any(p.field == field for p in problems):
                 continue
+            if err["type"] == FORBIDDEN:
+                refused.append(err["msg"])
+                problems.append(FieldProblem(field, err["msg"], messages.PATH_FIX))
+                continue
             problems.append(FieldProblem(field, err["msg"], _fix(err["type"], field, spec.name)))
         model = None
+    if refused and len(refused) == len(problems):  # nothing else wrong: a plain refusal
+        raise Forbidden(refused[0], problems)
     if problems:
         raise InvalidInput(messages.INVALID_PAYLOAD.format(name=spec.name, count=len(problems)),
                            problems)

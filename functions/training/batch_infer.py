@@ -18,7 +18,7 @@ import pyarrow.dataset
 from pydantic import BaseModel, Field
 
 from fleet import function
-from fleet.artifacts import ArtifactStore, to_uri
+from fleet.artifacts import ArtifactStore, ReadLocation, WriteLocation, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import LoadedModel, load_bundle
 from fleet.runtime.context import Progress
@@ -27,8 +27,10 @@ from fleet.store import open_store
 
 class BatchInferRequest(BaseModel):
     model: str = Field(description="name, name:version or name@alias")
-    input: str = Field(description="Parquet file or directory (file://, s3:// or a path).")
-    output: str = Field(description="Directory to write parquet files with predictions.")
+    input: ReadLocation = Field(
+        description="Parquet file or directory (file://, s3:// or a path), under a data root.")
+    output: WriteLocation = Field(
+        description="Directory to write parquet files with predictions, under a data root.")
     batch_size: int = Field(8192, ge=1)
     concurrency: int = Field(2, ge=1, description="Predictor actors.")
     cpus_per_actor: float = Field(0.4, gt=0)
@@ -54,7 +56,8 @@ class Predictor:
         settings = load_settings(Path(fleet_home))
         with tempfile.TemporaryDirectory() as d:
             path = ArtifactStore(settings).get_file(artifact_uri, Path(d) / "model.pt")
-            self.model = LoadedModel(load_bundle(path), device="cuda" if use_gpu else "cpu")
+            self.model = LoadedModel(load_bundle(path), device="cuda" if use_gpu else "cpu",
+                                     settings=settings)
         self.counter = counter
 
     def __call__(self, batch: pa.Table) -> pa.Table:

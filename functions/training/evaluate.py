@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from fleet import function
-from fleet.artifacts import ArtifactStore, to_uri
+from fleet.artifacts import ArtifactStore, ReadLocation, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import LoadedModel, load_bundle
 from fleet.store import open_store
@@ -42,7 +42,8 @@ class Thresholds(BaseModel):
 
 class EvaluateRequest(BaseModel):
     model: str = Field(description="name, name:version or name@alias")
-    data: str = Field(description="Holdout table URI (file:// or s3://) or path.")
+    data: ReadLocation = Field(
+        description="Holdout table URI (file:// or s3://) or path, under a data root.")
     sensitive_column: str | None = Field(None, description="Group column for fairness.")
     thresholds: Thresholds = Field(default_factory=Thresholds)
     latency_rows: int = Field(1000, ge=1)
@@ -92,7 +93,7 @@ def evaluate(req: EvaluateRequest) -> EvaluateResult:
     with tempfile.TemporaryDirectory() as d:
         local = artifacts.get_file(version.artifact_uri, Path(d) / "model.pt")
         size_mb = local.stat().st_size / 1e6
-        model = LoadedModel(load_bundle(local))
+        model = LoadedModel(load_bundle(local), settings=settings)
     spec = model.spec
     df, _ = data_mod.read_table(artifacts, to_uri(req.data))
     x, y, _ = data_mod.select(df, spec["features"], spec["label"], spec["task"])

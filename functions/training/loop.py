@@ -59,7 +59,7 @@ def train_loop(config: dict) -> None:
     mean, std = np.asarray(config["mean"], np.float32), np.asarray(config["std"], np.float32)
     x_tr, x_va = (x_tr - mean) / std, (x_va - mean) / std
 
-    model = build(spec)
+    model = build(spec, settings)
     loss_fn = nn.CrossEntropyLoss() if spec["task"] == "classification" else nn.MSELoss()
     bundle, start_epoch = None, 0
     checkpoint_uri = store.runs.get(run_id).checkpoint_uri

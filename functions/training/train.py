@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from fleet import function
-from fleet.artifacts import ArtifactStore, to_uri
+from fleet.artifacts import ArtifactStore, ReadLocation, WriteLocation, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import load_bundle
 from fleet.store import open_store
@@ -26,11 +26,12 @@ from functions.training import data as data_mod
 
 
 class TrainRequest(BaseModel):
-    data: str | None = Field(None, description="Table URI: file:///…, s3://… or a path.")
+    data: ReadLocation | None = Field(
+        None, description="Table URI: file:///…, s3://… or a path, under a data root.")
     features: list[str] = Field(default_factory=list)
     label: str | None = None
     task: Literal["classification", "regression"] = "classification"
-    model: str = Field("mlp", description="'mlp' or a dotted path to a factory "
+    model: str = Field("mlp", description="'mlp' or a registered model factory "
                                           "f(n_in, n_out, **model_kwargs) -> nn.Module.")
     model_kwargs: dict = Field(default_factory=dict)
     hidden: list[int] = Field(default_factory=lambda: [64, 64])
@@ -48,8 +49,18 @@ class TrainRequest(BaseModel):
                                                      "(default: the experiment).")
     run_id: str | None = Field(None, description="Resume this stopped run from its last "
                                                  "checkpoint; other fields come from the run.")
-    artifact_root: str | None = Field(None, description="Where checkpoints and the model go "
-                                                        "(file:// or s3://); default: Fleet's.")
+    artifact_root: WriteLocation | None = Field(
+        None, description="Where checkpoints and the model go (file:// or s3://, under a "
+                          "data root); default: Fleet's.")
+
+    @field_validator("model")
+    @classmethod
+    def _registered_factory(cls, v: str) -> str:
+        if v != "mlp":
+            from fleet.flavors.factories import resolve
+
+            resolve(v)  # never imports what the request names, only the allow-list
+        return v
 
     @model_validator(mode="after")
     def _needs_data_unless_resuming(self):

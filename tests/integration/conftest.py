@@ -24,6 +24,8 @@ READER = "it-reader-token-0123456789"
 APPROVER = "it-approver-token-0123456789"  # a second person, with the approver role
 DEPLOYER = "it-deployer-token-0123456789"  # invoke scope, no roles
 FLEET = str(Path(sys.executable).parent / "fleet")
+DATA_BUCKET = "fleet-it-data"  # a data root: tests put their S3 data under prefixes of it
+MISSING_BUCKET = "fleet-it-missing"  # a data root whose bucket nobody created
 
 
 def fleet_cli(*args: str, check: bool = True, timeout: float = 300,
@@ -55,7 +57,7 @@ def prometheus(serving_ports):
 
 
 @pytest.fixture(scope="session")
-def fleet_home(s3_server, serving_ports, prometheus):
+def fleet_home(s3_server, serving_ports, prometheus, tmp_path_factory):
     home = TMP / f"it-{os.getpid()}"
     home.mkdir(parents=True, exist_ok=True)
     ports = [free_port() for _ in range(3)]
@@ -73,6 +75,7 @@ serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['ro
            refresh_s: 0.2, request_timeout_s: 8{prom}}}
 scheduler: {{tick_s: 0.5, max_catchup: 5}}
 cluster: {{num_cpus: 2, gcs_port: {ports[1]}, dashboard_port: {ports[2]}}}
+data_roots: ['{tmp_path_factory.getbasetemp()}', 's3://{DATA_BUCKET}', 's3://{MISSING_BUCKET}']
 artifacts:
   s3_endpoint_url: {s3_server}
   s3_access_key_id: {ACCESS_KEY}

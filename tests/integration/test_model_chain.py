@@ -13,6 +13,7 @@ import pytest
 
 from fleet.demo import make_data
 from tests.conftest import ROOT
+from tests.integration.conftest import DATA_BUCKET
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY
 
 CHECKS = {"required_columns": {"age": "int", "income": "float", "churned": "int"},
@@ -37,20 +38,22 @@ def place(request, tables, tmp_path):
                 "root": (tmp_path / "artifacts").as_uri(), "out": str(tmp_path / "scored"),
                 "list_out": lambda: [p.name for p in (tmp_path / "scored").glob("*")]}
     endpoint = request.getfixturevalue("s3_server")
-    bucket = f"chain-{uuid.uuid4().hex[:8]}"
+    bucket, prefix = DATA_BUCKET, f"chain-{uuid.uuid4().hex[:8]}"  # inside the data root
     s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
                       aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
-    s3.create_bucket(Bucket=bucket)
-    s3.upload_file(str(good), bucket, "data/train.parquet")
-    s3.upload_file(str(holdout), bucket, "data/holdout.parquet")
+    if bucket not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+        s3.create_bucket(Bucket=bucket)
+    s3.upload_file(str(good), bucket, f"{prefix}/data/train.parquet")
+    s3.upload_file(str(holdout), bucket, f"{prefix}/data/holdout.parquet")
 
     def list_out():  # pyarrow leaves a directory marker object: skip it
-        objs = s3.list_objects_v2(Bucket=bucket, Prefix="scored/").get("Contents", [])
+        objs = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/scored/").get("Contents", [])
         return [o["Key"] for o in objs if not o["Key"].endswith("/")]
 
-    return {"kind": "s3", "data": f"s3://{bucket}/data/train.parquet",
-            "holdout": f"s3://{bucket}/data/holdout.parquet", "root": f"s3://{bucket}/fleet",
-            "out": f"s3://{bucket}/scored", "list_out": list_out}
+    base = f"s3://{bucket}/{prefix}"
+    return {"kind": "s3", "data": f"{base}/data/train.parquet",
+            "holdout": f"{base}/data/holdout.parquet", "root": f"{base}/fleet",
+            "out": f"{base}/scored", "list_out": list_out}
 
 
 def run_chain(call, move_alias, place, name):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fleet.demo import make_data
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import MISSING_BUCKET, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -158,10 +158,10 @@ def test_a_missing_bucket_fails_clearly_and_registers_nothing(client, small_tabl
     exp = f"nobucket-{uuid.uuid4().hex[:6]}"
     payload = train_payload(small_table, exp, epochs=1)
     if where == "data":
-        payload["data"] = "s3://no-such-bucket-fleet/data/train.parquet"
+        payload["data"] = f"s3://{MISSING_BUCKET}/data/train.parquet"
     else:
-        payload["artifact_root"] = "s3://no-such-bucket-fleet/fleet"
+        payload["artifact_root"] = f"s3://{MISSING_BUCKET}/fleet"
     inv = client.invoke("train", payload)
     assert inv.status.value == "failed"
-    assert "no-such-bucket-fleet" in inv.error_message, inv.error_message
+    assert MISSING_BUCKET in inv.error_message, inv.error_message
     assert client.store.models.versions(exp) == []

@@ -57,8 +57,9 @@ def test_schema_violation_is_422_naming_the_field(http):
     body = r.json()
     assert r.status_code == 422
     fields = {e["field"]: e for e in body["errors"]}
-    assert set(fields) == {"min_rows", "bogus"}
+    assert set(fields) == {"min_rows", "bogus", "path"}  # x.csv is outside the data roots
     assert "integer" in fields["min_rows"]["message"] and fields["bogus"]["fix"]
+    assert "outside the data roots" in fields["path"]["message"]
 
 
 def test_invalid_json_is_422_with_the_reason(http):

@@ -5,6 +5,7 @@ from fleet.registry import discover
 from fleet.runtime.payloads import parse_key_values, validate_payload
 
 SPEC = discover(("functions",)).get("validate_data")
+pytestmark = pytest.mark.usefixtures("data_root")
 
 
 def problems(payload):
@@ -28,9 +29,10 @@ def test_unknown_field_is_refused_not_ignored():
     assert p["min_row"].message == "unknown field" and "Remove" in p["min_row"].fix
 
 
-def test_valid_payload_is_normalised_with_defaults():
+def test_valid_payload_is_normalised_with_defaults(data_root):
     data = validate_payload(SPEC, {"path": "x.csv", "min_rows": "10"})
     assert data["min_rows"] == 10 and data["format"] == "auto"
+    assert data["path"] == (data_root / "x.csv").as_uri()  # relative to the caller, resolved
 
 
 def test_body_must_be_an_object():

@@ -3,6 +3,8 @@ import pytest
 
 from functions.data_validation import ValidateDataRequest, validate_data
 
+pytestmark = pytest.mark.usefixtures("data_root")
+
 
 @pytest.fixture
 def table(tmp_path):
