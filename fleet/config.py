@@ -14,32 +14,49 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fleet import messages
 from fleet.errors import DefinitionError
 
-Scope = Literal["read", "invoke", "admin"]
-SCOPES: tuple[str, ...] = ("read", "invoke", "admin")
+Scope = Literal["read", "invoke", "admin", "act_as"]
+SCOPES: tuple[str, ...] = ("read", "invoke", "admin", "act_as")
 CONFIG_FILE = "fleet.yaml"
 
 
 class TokenConfig(BaseModel):
-    """A bearer token: `name` is the caller identity recorded on every invocation."""
+    """A bearer token: `name` is the caller identity recorded on every invocation. Give its
+    SHA-256 (`token_sha256`, as `fleet up` writes it) rather than the token itself; better
+    still, keep tokens in the store (`fleet tokens add`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str = Field(min_length=1, max_length=64)
-    token: str = Field(min_length=16)
+    token: SecretStr | None = Field(default=None, min_length=16)
+    token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     scopes: tuple[str, ...] = ("read", "invoke")
     # Roles for approvals (e.g. approver): who may decide which gates.
     roles: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_secret(self):
+        if (self.token is None) == (self.token_sha256 is None):
+            raise ValueError(f"token '{self.name}': give exactly one of token, token_sha256")
+        return self
 
     @field_validator("scopes")
     @classmethod
     def _known_scopes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for s in v:
             if s not in SCOPES:
-                raise ValueError(f"unknown scope '{s}'; use read, invoke or admin")
+                raise ValueError(f"unknown scope '{s}'; use read, invoke, admin or act_as")
         return v
 
 
@@ -124,7 +141,7 @@ class ArtifactsConfig(BaseModel):
     root: str = ""
     s3_endpoint_url: str | None = None
     s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
+    s3_secret_access_key: SecretStr | None = None
     s3_region: str = "us-east-1"
 
 
@@ -133,7 +150,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     home: Path
-    store_url: str = ""
+    store_url: SecretStr = SecretStr("")  # may hold a password: never printed
     function_modules: tuple[str, ...] = ("functions",)
     function_paths: tuple[str, ...] = ()
     tokens: tuple[TokenConfig, ...] = ()
@@ -153,7 +170,7 @@ class Settings(BaseModel):
 
     @property
     def resolved_store_url(self) -> str:
-        return self.store_url or f"sqlite:///{self.home / 'fleet.db'}"
+        return self.store_url.get_secret_value() or f"sqlite:///{self.home / 'fleet.db'}"
 
     @property
     def artifact_root(self) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from fleet import jobs, lifecycle
+from fleet import jobs, lifecycle, messages
 from fleet.config import load_settings
 from fleet.runtime import Client
 
@@ -93,7 +93,7 @@ def _run() -> None:
     info = lifecycle.up(progress=lambda m: console.print(f"  … {m}"))
     settings = load_settings()
     client = Client(settings)
-    token = settings.tokens[0].token
+    token = lifecycle.admin_token(settings)
     console.print(f"  gateway {info.gateway_url}   dashboard {info.dashboard_url}")
 
     _step(2, "Make a demo dataset (and an export with real-world flaws)")
@@ -126,7 +126,7 @@ def _run() -> None:
         _show(rec)
 
     _step(6, "As a Ray job (what `ray job submit ... python -m fleet.jobs` does)")
-    job_id = jobs.submit(settings, "validate_data", [f"path={good}"], caller="demo")
+    job_id = jobs.submit(settings, "validate_data", [f"path={good}"], token=token)
     status, _ = jobs.wait(settings, job_id, on_status=lambda s: console.print(f"  job {s}"))
     found = [i for i in client.list(via="job", function="validate_data", limit=50)
              if i.ray_job_id == job_id]
@@ -158,11 +158,12 @@ def _run() -> None:
     console.rule("[bold green]Done")
     console.print(f"""Fleet stays up for you to explore:
   gateway   {info.gateway_url}   (OpenAPI at {info.gateway_url}/docs)
-  token     {token}
+  token     {messages.ADMIN_TOKEN_AT.format(path=lifecycle.admin_token_path(settings))}
   dashboard {info.dashboard_url}
 
   curl -s -X POST {info.gateway_url}/v1/functions/hello/invoke \\
-       -H 'Authorization: Bearer {token}' -d '{{"name": "you"}}'
+       -H "Authorization: Bearer $(cat {lifecycle.admin_token_path(settings)})" \\
+       -d '{{"name": "you"}}'
   .venv/bin/fleet functions
   .venv/bin/fleet invocations
   .venv/bin/fleet invoke validate_data path={good} min_rows=100

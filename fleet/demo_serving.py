@@ -6,7 +6,6 @@ Every rollout event is printed as it happens (the ladder)."""
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -15,10 +14,8 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-import yaml
 from rich.console import Console
 
-from fleet import config as config_mod
 from fleet.cli import render
 from fleet.serving import router_url
 
@@ -31,20 +28,18 @@ def _step(n: int, title: str) -> None:
     console.rule(f"[bold]{n}. {title}")
 
 
-def approver_token(home: Path) -> str:
-    """A second identity with the approver role; added to fleet.yaml if none has it."""
-    settings = config_mod.load_settings(home)
-    for t in settings.tokens:
-        if APPROVER in t.roles:
-            return t.token
-    path = settings.config_path
-    data = yaml.safe_load(path.read_text()) or {}
-    token = secrets.token_urlsafe(24)
-    data.setdefault("tokens", []).append({"name": "demo-approver", "token": token,
-                                          "scopes": ["read", "invoke"], "roles": [APPROVER]})
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    config_mod.clear_cache()
-    console.print(f"  added token 'demo-approver' (role {APPROVER}) to {path}")
+def approver_token(client) -> str:
+    """A second identity with the approver role, in the store's token table (hashed). Its
+    token is shown only once, so each demo run revokes the last one and adds a fresh one."""
+    from fleet.errors import NotFound
+
+    try:
+        client.store.tokens.revoke("demo-approver", actor="demo")
+    except NotFound:
+        pass
+    token, _ = client.store.tokens.add(name="demo-approver", scopes=["read", "invoke"],
+                                       roles=[APPROVER], actor="demo")
+    console.print(f"  added identity 'demo-approver' (role {APPROVER}); `fleet tokens` lists it")
     return token
 
 
@@ -120,7 +115,7 @@ def _follow(client, rid: str, on_approval=None, timeout_s: float = 300) -> str:
 
 def serving_story(client, info, token: str, good: Path) -> None:
     settings = client.settings
-    approver = approver_token(settings.home)
+    approver = approver_token(client)
     url = f"{router_url(settings)}/endpoints/churn"
     with httpx.Client(base_url=info.gateway_url, timeout=900,
                       headers={"Authorization": f"Bearer {token}"}) as http:

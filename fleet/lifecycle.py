@@ -35,17 +35,42 @@ def _noop(_msg: str) -> None:
     pass
 
 
+ADMIN_TOKEN_FILE = "admin.token"
+
+
+def admin_token_path(settings: Settings) -> Path:
+    return settings.home / ADMIN_TOKEN_FILE
+
+
 def ensure_config(home: Path) -> Settings:
-    """Create FLEET_HOME and a fleet.yaml with an admin token on first use."""
+    """Create FLEET_HOME and a fleet.yaml on first use. The admin token goes to its own file
+    (mode 0600, never printed); fleet.yaml keeps only its SHA-256."""
+    from fleet.store import token_hash
+
     home.mkdir(parents=True, exist_ok=True)
     path = home / config_mod.CONFIG_FILE
     if not path.exists():
-        data = {"tokens": [{"name": "admin", "token": secrets.token_urlsafe(24),
+        token = "flt_" + secrets.token_urlsafe(32)
+        secret = home / ADMIN_TOKEN_FILE
+        secret.touch(mode=0o600)
+        secret.write_text(token + "\n")
+        data = {"tokens": [{"name": "admin", "token_sha256": token_hash(token),
                             "scopes": ["read", "invoke", "admin"]}]}
         path.touch(mode=0o600)
         path.write_text(yaml.safe_dump(data, sort_keys=False))
     config_mod.clear_cache()
     return config_mod.load_settings(home)
+
+
+def admin_token(settings: Settings) -> str | None:
+    """The local admin token: admin.token, or a plain admin token in an older fleet.yaml."""
+    path = admin_token_path(settings)
+    if path.exists():
+        return path.read_text().strip()
+    for t in settings.tokens:
+        if "admin" in t.scopes and t.token is not None:
+            return t.token.get_secret_value()
+    return None
 
 
 def _alive(pid: int | None) -> bool:

@@ -186,3 +186,26 @@ MODEL_FACTORY_UNKNOWN = (
     "registers factories with @fleet.model_factory or lists their modules in "
     "model_factory_modules in fleet.yaml."
 )
+
+# Identities and tokens.
+TOKEN_EXISTS = (
+    "Identity '{name}' already has an active token. Revoke it first "
+    "(`fleet tokens revoke {name}`), then add a new one."
+)
+UNKNOWN_TOKEN = "No active token named '{name}'. Run `fleet tokens list` to see them."
+TOKEN_CREATED = (
+    "Token for '{name}' (scopes: {scopes}; roles: {roles}). It is shown once; Fleet keeps "
+    "only its hash:\n{token}"
+)
+UNKNOWN_PERSON = (
+    "'{name}' is not a Fleet identity, so nobody can act on its behalf. An admin adds it "
+    "with `fleet tokens add {name} --scopes ... --roles ...`."
+)
+ACT_AS_SCOPE = (
+    "The token '{who}' may not act on behalf of others: it lacks the 'act_as' scope."
+)
+ACT_AS_SELF_GRANT = "A client cannot grant roles or scopes; they come from Fleet's identities."
+LOCAL_ADMIN_NO_ROLES = (
+    "The local admin identity has no roles. Pass --token (or FLEET_TOKEN) to act as a person."
+)
+ADMIN_TOKEN_AT = "admin token in {path} (mode 0600; `fleet tokens` manages the others)"

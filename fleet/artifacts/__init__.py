@@ -28,7 +28,9 @@ class ArtifactStore:
         self._local = LocalBackend()
         self._s3: S3Backend | None = None
         self._s3_args = dict(endpoint_url=a.s3_endpoint_url, access_key=a.s3_access_key_id,
-                             secret_key=a.s3_secret_access_key, region=a.s3_region)
+                             secret_key=(a.s3_secret_access_key.get_secret_value()
+                                         if a.s3_secret_access_key else None),
+                             region=a.s3_region)
 
     def _backend(self, u: Uri):
         if u.scheme == "file":

@@ -12,33 +12,38 @@ from fleet import lifecycle, messages
 from fleet.cli import render
 from fleet.config import load_settings
 from fleet.errors import FieldProblem, FleetError, InvalidInput, exit_code
-from fleet.runtime import Client, default_caller
+from fleet.runtime import Client
 from fleet.runtime.payloads import parse_key_values
 
 app = typer.Typer(help="Fleet: ML functions on Ray. Start with `fleet up`.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 schedules_app = typer.Typer(help="List, add and remove schedules.", invoke_without_command=True)
 app.add_typer(schedules_app, name="schedules")
+tokens_app = typer.Typer(help="List, add and revoke tokens (stored as hashes).",
+                         invoke_without_command=True)
+app.add_typer(tokens_app, name="tokens")
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of a table.")
 TOKEN_OPT = typer.Option(None, "--token", envvar="FLEET_TOKEN",
-                         help="Act as this token's identity (from fleet.yaml).")
+                         help="Act as this token's identity; without one, as local-admin.")
 
 
 def _client() -> Client:
     return Client(load_settings())
 
 
-def _identity(token: str | None, *, required: bool = False):
-    """Who runs this command: the token's identity, or the OS user without one."""
-    from fleet.gateway.auth import Identity, TokenAuth
+def _identity(token: str | None, *, required: bool = False, client: Client | None = None):
+    """Who runs this command: the identity of --token / FLEET_TOKEN, checked like the
+    gateway checks it (a revoked token is refused), or `local-admin` without one."""
+    from fleet.identity import Identities, local_admin
 
     if token:
-        return TokenAuth(load_settings()).identify(f"Bearer {token}")
+        client = client or _client()
+        return Identities(client.settings, client.store).identify(token)
     if required:
         raise InvalidInput(messages.APPROVAL_NEEDS_IDENTITY, [FieldProblem(
             "--token", "missing", "Pass --token or set FLEET_TOKEN.")])
-    return Identity(default_caller(), frozenset({"read", "invoke", "admin"}))
+    return local_admin()
 
 
 def _progress(msg: str) -> None:
@@ -51,13 +56,15 @@ def up() -> None:
     with render.err_console.status("starting Fleet"):
         info = lifecycle.up(progress=_progress)
     settings = load_settings()
-    token = settings.tokens[0].token if settings.tokens else "(none configured)"
     from fleet.serving import router_url
 
+    where = lifecycle.admin_token_path(settings)
+    token = messages.ADMIN_TOKEN_AT.format(
+        path=where if where.exists() else settings.config_path)
     render.console.print(f"[green]Fleet is up.[/]\n  gateway   {info.gateway_url}\n"
                          f"  router    {router_url(settings)}/endpoints/NAME\n"
                          f"  dashboard {info.dashboard_url}\n  ray       {info.address}\n"
-                         f"  token     {token}  (from {settings.config_path})")
+                         f"  token     {token}")
 
 
 @app.command()
@@ -127,11 +134,12 @@ def invoke(
             raise InvalidInput(messages.BAD_JSON_OPTION.format(reason="not an object"))
         payload = {**extra, **payload}
     client = _client()
+    who = _identity(token, client=client).require("invoke")
     if via == "job":
-        rec = _invoke_as_job(client, name, payload)
+        rec = _invoke_as_job(client, who, name, payload)
     elif via == "cli":
         with render.err_console.status(f"running {name}"):
-            inv = client.invoke(name, payload, caller=_identity(token).name, via="cli",
+            inv = client.invoke(name, payload, caller=who.name, via="cli",
                                 idempotency_key=idempotency_key, wait=not async_)
         rec = inv.public()
     else:
@@ -141,18 +149,23 @@ def invoke(
         raise typer.Exit(1)
 
 
-def _invoke_as_job(client: Client, name: str, payload: dict) -> dict:
+def _invoke_as_job(client: Client, who, name: str, payload: dict) -> dict:
     from fleet import jobs
 
-    client.registry.get(name)  # unknown names fail here, not minutes later in a job
+    spec = client.registry.get(name)  # unknown names fail here, not minutes later in a job
     from fleet.runtime.payloads import validate_payload
 
-    validate_payload(client.registry.get(name), payload)
+    validate_payload(spec, payload)
     args = [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in payload.items()]
-    job_id = jobs.submit(client.settings, name, args, caller=default_caller())
-    with render.err_console.status(f"Ray job {job_id}") as spinner:
-        status, logs = jobs.wait(client.settings, job_id,
-                                 on_status=lambda s: spinner.update(f"Ray job {job_id}: {s}"))
+    job_id, token_id = jobs.submit_as(client.settings, client.store, who, name, args,
+                                      ttl_s=spec.timeout_s + 600)
+    try:
+        with render.err_console.status(f"Ray job {job_id}") as spinner:
+            status, logs = jobs.wait(
+                client.settings, job_id,
+                on_status=lambda s: spinner.update(f"Ray job {job_id}: {s}"))
+    finally:
+        jobs.release(client.store, token_id, who)
     found = [i for i in client.list(via="job", function=name, limit=200)
              if i.ray_job_id == job_id]
     if not found:
@@ -182,9 +195,11 @@ def invocation(inv_id: str, wait: bool = typer.Option(False, "--wait"),
 
 
 @app.command()
-def cancel(inv_id: str) -> None:
+def cancel(inv_id: str, token: Optional[str] = TOKEN_OPT) -> None:
     """Cancel a queued or running invocation."""
-    inv = _client().cancel(inv_id, caller=default_caller())
+    client = _client()
+    who = _identity(token, client=client).require("invoke")
+    inv = client.cancel(inv_id, caller=who.name)
     render.invocation(inv.public())
 
 
@@ -231,21 +246,21 @@ def model(name: str, json_out: bool = JSON_OPT) -> None:
 @app.command()
 def alias(name: str, alias_name: str = typer.Argument(..., metavar="ALIAS"),
           version: int = typer.Argument(...),
-          reason: str = typer.Option(..., "--reason", "-r", help="Why (kept in history).")
-          ) -> None:
+          reason: str = typer.Option(..., "--reason", "-r", help="Why (kept in history)."),
+          token: Optional[str] = TOKEN_OPT) -> None:
     """Point ALIAS of model NAME at VERSION (one audited transaction). A protected alias
     opens an approval request instead."""
+    from fleet.approvals import Approvals
+
     client = _client()
-    cfg = client.settings.approvals
-    if alias_name in cfg.protected_aliases:
-        ap = client.store.models.request_alias_move(
-            model=name, alias=alias_name, version=version, actor=default_caller(),
-            reason=reason, role=cfg.role, ttl_s=cfg.ttl_s)
+    who = _identity(token, client=client)
+    out = Approvals(client.store, client.settings).move_alias(
+        model=name, alias=alias_name, version=version, who=who, reason=reason)
+    if not out["moved"]:
+        ap = out["approval"]
         render.console.print(messages.ALIAS_NEEDS_APPROVAL.format(
             model=name, alias=alias_name, id=ap.id, role=ap.role))
         return
-    client.store.models.move_alias(model=name, alias=alias_name, version=version,
-                                   actor=default_caller(), reason=reason)
     render.console.print(f"{name}@{alias_name} -> v{version}")
 
 
@@ -284,9 +299,12 @@ def approvals(all_: bool = typer.Option(False, "--all", help="Decided ones too."
 
 
 def _decide(approval_id: str, approve: bool, comment: str, token: str | None) -> None:
-    who = _identity(token, required=True)
-    ap = _client().store.approvals.decide(approval_id, actor=who.name, roles=who.roles,
-                                          approve=approve, comment=comment)
+    from fleet.approvals import Approvals
+
+    client = _client()
+    who = _identity(token, required=True, client=client)
+    ap = Approvals(client.store, client.settings).decide(approval_id, who, approve=approve,
+                                                         comment=comment)
     render.console.print(f"{ap.id} {render.status_text(ap.status)} by {ap.decided_by} "
                          f"({ap.gate} gate of {ap.target})")
 
@@ -316,24 +334,81 @@ def schedules(ctx: typer.Context, json_out: bool = JSON_OPT) -> None:
 @schedules_app.command("add")
 def schedules_add(name: str, function: str,
                   schedule: str = typer.Argument(..., help="cron ('*/5 * * * *') or '@every 30s'"),
-                  args: Optional[list[str]] = typer.Argument(None)) -> None:
+                  args: Optional[list[str]] = typer.Argument(None),
+                  token: Optional[str] = TOKEN_OPT) -> None:
     """Add a schedule that invokes FUNCTION with key=value inputs."""
     from fleet.runtime.payloads import validate_payload
     from fleet.scheduler.slots import parse_schedule
 
     client = _client()
+    who = _identity(token, client=client).require("admin")
     parse_schedule(schedule)
     data = validate_payload(client.registry.get(function), parse_key_values(args or []))
     s = client.store.schedules.add(name=name, function=function, spec=schedule, payload=data,
-                                   actor=default_caller())
+                                   actor=who.name)
     render.schedules([s.public()])
 
 
 @schedules_app.command("remove")
-def schedules_remove(name: str) -> None:
+def schedules_remove(name: str, token: Optional[str] = TOKEN_OPT) -> None:
     """Remove a schedule added at run time."""
-    _client().store.schedules.remove(name, default_caller())
+    client = _client()
+    client.store.schedules.remove(name, _identity(token, client=client).require("admin").name)
     render.console.print(f"Removed schedule '{name}'.")
+
+
+@tokens_app.callback()
+def tokens(ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="Revoked too."),
+           json_out: bool = JSON_OPT, token: Optional[str] = TOKEN_OPT) -> None:
+    """List tokens (names, scopes, roles; never the tokens), or use a subcommand."""
+    if ctx.invoked_subcommand is None:
+        client = _client()
+        _identity(token, client=client).require("admin")
+        rows = [t.public() for t in client.store.tokens.list(include_revoked=all_)]
+        render.as_json(rows) if json_out else render.table(rows)
+
+
+@tokens_app.command("add")
+def tokens_add(name: str,
+               scopes: str = typer.Option("read,invoke", "--scopes",
+                                          help="Comma-separated: read, invoke, admin, act_as."),
+               roles: str = typer.Option("", "--roles", help="Comma-separated, e.g. approver."),
+               token: Optional[str] = TOKEN_OPT) -> None:
+    """Add an identity's token. It is printed once; Fleet keeps only its hash."""
+    from fleet.config import TokenConfig
+
+    client = _client()
+    who = _identity(token, client=client).require("admin")
+    scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
+    role_list = [r.strip() for r in roles.split(",") if r.strip()]
+    try:  # the same rules as fleet.yaml's tokens
+        TokenConfig(name=name, token_sha256="0" * 64, scopes=tuple(scope_list),
+                    roles=tuple(role_list))
+    except ValueError as exc:
+        first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc)}
+        raise InvalidInput(f"Cannot add token '{name}': {first['msg']}", [FieldProblem(
+            "--scopes" if "scope" in first["msg"] else "NAME", first["msg"],
+            "Scopes: read, invoke, admin, act_as; a name of 1-64 characters.")]) from None
+    raw, _ = client.store.tokens.add(name=name, scopes=scope_list, roles=role_list,
+                                     actor=who.name)
+    render.console.print(messages.TOKEN_CREATED.format(
+        name=name, scopes=", ".join(scope_list) or "none", roles=", ".join(role_list) or "none",
+        token=raw), highlight=False)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: str, token: Optional[str] = TOKEN_OPT) -> None:
+    """Revoke an identity's tokens (or one token by id). Once this returns, no gateway
+    accepts them."""
+    import time as _time
+
+    from fleet.identity import REFRESH_S
+
+    client = _client()
+    who = _identity(token, client=client).require("admin")
+    ids = client.store.tokens.revoke(name, actor=who.name)
+    _time.sleep(REFRESH_S * 2)  # every gateway has reloaded the table by now
+    render.console.print(f"Revoked {len(ids)} token(s) of '{name}'.")
 
 
 def main() -> None:

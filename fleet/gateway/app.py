@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from fleet import messages
+from fleet.approvals import Approvals
 from fleet.config import Settings, load_settings
 from fleet.errors import FieldProblem, FleetError, InvalidInput
 from fleet.gateway.auth import Identity, TokenAuth
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     threads). A SQLite writer waiting for the lock then stalls only its own request."""
     settings = settings or load_settings()
     client = client or Client(settings)
-    auth = TokenAuth(settings)
+    auth = TokenAuth(settings, client.store)
+    approvals = Approvals(client.store, settings)
     metrics = GatewayMetrics(client.store)
     gw = settings.gateway
     read, invoke_scope, admin = (auth.require(s) for s in ("read", "invoke", "admin"))
@@ -173,18 +175,15 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                          who: Identity = Depends(admin)) -> JSONResponse:
         """Move an alias (e.g. champion): one audited transaction with a reason. A protected
         alias (approvals.protected_aliases) answers 202 with the approval request instead."""
-        ap_cfg = settings.approvals
-        if alias in ap_cfg.protected_aliases:
-            ap = client.store.models.request_alias_move(
-                model=name, alias=alias, version=body.version, actor=who.name,
-                reason=body.reason, role=ap_cfg.role, ttl_s=ap_cfg.ttl_s)
+        out = approvals.move_alias(model=name, alias=alias, version=body.version, who=who,
+                                   reason=body.reason)
+        if not out["moved"]:
+            ap = out["approval"]
             return JSONResponse({"model": name, "approval": ap.public(),
                                  "detail": messages.ALIAS_NEEDS_APPROVAL.format(
                                      model=name, alias=alias, id=ap.id, role=ap.role)},
                                 status_code=202)
-        client.store.models.move_alias(model=name, alias=alias, version=body.version,
-                                       actor=who.name, reason=body.reason)
-        return JSONResponse({"model": name, "aliases": client.store.models.aliases(name)})
+        return JSONResponse({"model": name, "aliases": out["aliases"]})
 
     @app.get("/v1/schedules", tags=["schedules"])
     def list_schedules(_: Identity = Depends(read)) -> dict:
@@ -239,9 +238,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         return client.store.approvals.get(aid).public()
 
     def decide(aid: str, body: DecisionIn | None, who: Identity, approve: bool) -> dict:
-        return client.store.approvals.decide(aid, actor=who.name, roles=who.roles,
-                                             approve=approve,
-                                             comment=body.comment if body else "").public()
+        return approvals.decide(aid, who, approve=approve,
+                                comment=body.comment if body else "").public()
 
     @app.post("/v1/approvals/{aid}/approve", tags=["approvals"])
     def approve(aid: str, body: DecisionIn | None = None,

@@ -1,49 +1,36 @@
-"""Bearer tokens with scopes. `admin` implies `invoke`, which implies `read`."""
+"""The gateway's authentication: a bearer token names an `Identity` (fleet.identity), and
+`X-Fleet-Act-As: NAME` lets a client with the `act_as` scope act for a person Fleet knows."""
 
 from __future__ import annotations
-
-import hmac
-from dataclasses import dataclass
 
 from fastapi import Request
 
 from fleet import messages
 from fleet.config import Settings
-from fleet.errors import Forbidden, Unauthorized
+from fleet.errors import Unauthorized
+from fleet.identity import Identities, Identity
 
-IMPLIES = {"admin": {"admin", "invoke", "read"}, "invoke": {"invoke", "read"}, "read": {"read"}}
+ACT_AS_HEADER = "x-fleet-act-as"
 
-
-@dataclass(frozen=True)
-class Identity:
-    name: str
-    scopes: frozenset[str]
-    roles: frozenset[str] = frozenset()
+__all__ = ["ACT_AS_HEADER", "Identity", "TokenAuth"]
 
 
 class TokenAuth:
-    def __init__(self, settings: Settings) -> None:
-        self._tokens = [(t.token.encode(), Identity(t.name, frozenset(
-            s for scope in t.scopes for s in IMPLIES[scope]), frozenset(t.roles)))
-            for t in settings.tokens]
+    def __init__(self, settings: Settings, store=None) -> None:
+        self.identities = Identities(settings, store)
+        self.identities.start_refresh()
 
     def identify(self, header: str | None) -> Identity:
         if not header or not header.lower().startswith("bearer "):
             raise Unauthorized(messages.AUTH_MISSING)
-        presented = header[7:].strip().encode()
-        found = None
-        for token, ident in self._tokens:  # compare against all: constant-time per token
-            if hmac.compare_digest(token, presented):
-                found = ident
-        if found is None:
-            raise Unauthorized(messages.AUTH_INVALID)
-        return found
+        return self.identities.identify(header[7:].strip())
 
     def check(self, request: Request, scope: str) -> Identity:
         ident = self.identify(request.headers.get("authorization"))
-        if scope not in ident.scopes:
-            raise Forbidden(messages.AUTH_SCOPE.format(who=ident.name, scope=scope))
-        return ident
+        person = request.headers.get(ACT_AS_HEADER)
+        if person:
+            ident = self.identities.act_as(ident, person.strip())
+        return ident.require(scope)
 
     def require(self, scope: str):
         # async: FastAPI runs a plain-def dependency in its thread pool, a thread hop per

@@ -77,12 +77,41 @@ def submit_with_retry(submit: Callable[[], str], *, retry_s: float = SUBMIT_RETR
             delay = min(delay * 2, 2.0)
 
 
-def submit(settings: Settings, name: str, args: list[str], *, caller: str) -> str:
-    """Submit `python -m fleet.jobs NAME args...` as a Ray job; returns its submission id."""
+def submit(settings: Settings, name: str, args: list[str], *, token: str | None = None) -> str:
+    """Submit `python -m fleet.jobs NAME args...` as a Ray job; returns its submission id.
+    The job acts as the identity of `token` (FLEET_TOKEN in its environment), or as
+    `ray-job` without one."""
     entry = shlex.join([sys.executable, "-m", "fleet.jobs", name, *args])
-    env = {**fleet_env(settings), "FLEET_CALLER": caller}
+    env = dict(fleet_env(settings))
+    if token:
+        env["FLEET_TOKEN"] = token
     return submit_with_retry(lambda: _job_client(settings).submit_job(
         entrypoint=entry, runtime_env={"env_vars": env}))
+
+
+def submit_as(settings: Settings, store, who, name: str, args: list[str], *,
+              ttl_s: float) -> tuple[str, str]:
+    """Submit a job that acts as `who`, through a job token minted for it (its scopes and
+    roles, hashed in the store, expiring after `ttl_s`): no person's own token travels in
+    the job's environment, where Ray's dashboard shows it. Returns (job id, token id);
+    `release(store, token_id, who)` revokes the token once the job has ended."""
+    token, record = store.tokens.add(name=who.name, scopes=sorted(who.scopes),
+                                     roles=sorted(who.roles), actor=who.name, kind="job",
+                                     ttl_s=ttl_s)
+    try:
+        return submit(settings, name, args, token=token), record.id
+    except Exception:
+        release(store, record.id, who)
+        raise
+
+
+def release(store, token_id: str, who) -> None:
+    from fleet.errors import NotFound
+
+    try:
+        store.tokens.revoke(token_id, actor=who.name)
+    except NotFound:  # expired or revoked already
+        pass
 
 
 def wait(settings: Settings, job_id: str, on_status: Callable[[str], None] | None = None,

@@ -3,7 +3,8 @@
     ray job submit --working-dir . -- python -m fleet.jobs validate_data path=data.csv
 
 The invocation goes through the same path as every other entry point and is recorded with
-entry point `job` and the Ray job's submission id. Exit code: 0 succeeded, 1 the function
+entry point `job` and the Ray job's submission id, as the identity of the FLEET_TOKEN in
+the job's environment (`ray-job` without one). Exit code: 0 succeeded, 1 the function
 did not succeed, 2 bad input, 4 Fleet unavailable.
 """
 
@@ -19,6 +20,17 @@ from fleet.runtime import Client
 from fleet.runtime.payloads import parse_key_values
 
 
+def _identity(client: Client):
+    """The identity of FLEET_TOKEN (a revoked or unknown token fails the job), or ray-job:
+    whoever can submit Ray jobs may invoke, but approves and administers nothing."""
+    from fleet.identity import Identities, ray_job
+
+    token = os.environ.get("FLEET_TOKEN")
+    if not token:
+        return ray_job()
+    return Identities(client.settings, client.store).identify(token).require("invoke")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
@@ -32,8 +44,9 @@ def main(argv: list[str]) -> int:
             ray.init(address=os.environ.get("RAY_ADDRESS", "auto"), namespace="fleet",
                      log_to_driver=False)
         client = Client()
-        inv = client.invoke(name, payload, caller=os.environ.get("FLEET_CALLER", "ray-job"),
-                            via="job", ray_job_id=current_job_id(), wait=True)
+        who = _identity(client)
+        inv = client.invoke(name, payload, caller=who.name, via="job",
+                            ray_job_id=current_job_id(), wait=True)
     except FleetError as err:
         print(f"error: {err}", file=sys.stderr)
         return exit_code(err)

@@ -95,14 +95,19 @@ class Controller:
             routing=table_for(ro, step).dump(), state=self._window(ro),
             next_at=self.clock() + spec.interval_s, detail=detail or {}), actor)
 
-    def _ask(self, ro: Rollout, gate: str, after: dict, summary: str) -> str | None:
+    def _ask(self, ro: Rollout, gate: str, after: dict, summary: str,
+             requested_by: str | None = None) -> str | None:
+        """Open an approval for `gate`: in the name of `requested_by` (a person's manual
+        promote), else of the rollout's starter; the starter is a party either way."""
         spec = RolloutSpec.model_validate(ro.spec)
+        approval = {"gate": gate, "summary": summary, "role": spec.approver_role,
+                    "ttl_s": spec.approval_ttl_s}
+        if requested_by is not None:
+            approval["requested_by"] = requested_by
         return self._move(ro, Change(
             kind="approval_requested", to_status="awaiting_approval",
-            state={"gate": gate, "after": after}, next_at=self.clock(),
-            approval={"gate": gate, "summary": summary, "role": spec.approver_role,
-                      "ttl_s": spec.approval_ttl_s},
-            detail={"gate": gate}))
+            state={"gate": gate, "after": after}, next_at=self.clock(), approval=approval,
+            detail={"gate": gate}), requested_by or CONTROLLER)
 
     def _promote(self, ro: Rollout, actor: str = CONTROLLER, detail: dict | None = None):
         spec = RolloutSpec.model_validate(ro.spec)
@@ -260,7 +265,8 @@ class Controller:
                         raise Conflict(messages.ROLLOUT_AWAITS_APPROVAL.format(
                             id=ro.id, approval=ro.state.get("approval_id")))
                     ok = self._ask(ro, "promotion", {}, f"Promote {ro.candidate['model']} "
-                                   f"v{ro.candidate['version']} on {ro.endpoint} (manual)")
+                                   f"v{ro.candidate['version']} on {ro.endpoint} (manual)",
+                                   requested_by=actor)
                 else:
                     ok = self._promote(ro, actor, detail={"manual": True})
             else:

@@ -23,11 +23,13 @@ from fleet.store.records import ACTIVE, ENTRY_POINTS, TERMINAL, Invocation, Stat
 from fleet.store.rollouts import ACTIVE_STATUSES, FINAL_STATUSES, Change, Rollout, RolloutRepo
 from fleet.store.runs import Run, RunRepo
 from fleet.store.schedules import Schedule, ScheduleRepo
+from fleet.store.tokens import StoredToken, TokenRepo, token_hash
 
 __all__ = [
     "ACTIVE", "ACTIVE_STATUSES", "DURATION_BUCKETS", "ENTRY_POINTS", "FINAL_STATUSES",
     "SCHEMA_VERSION", "TERMINAL", "Approval", "Change", "Endpoint", "Invocation",
-    "ModelVersion", "Rollout", "Run", "Schedule", "Status", "Store", "open_store",
+    "ModelVersion", "Rollout", "Run", "Schedule", "Status", "Store", "StoredToken", "open_store",
+    "token_hash",
 ]
 
 
@@ -50,6 +52,7 @@ class Store:
         self.rollouts = RolloutRepo(self.engines)
         self.approvals = ApprovalRepo(self.engines)
         self.outbox = OutboxRepo(self.engines)
+        self.tokens = TokenRepo(self.engines)
 
     @property
     def dialect(self) -> str:

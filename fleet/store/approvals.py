@@ -1,6 +1,7 @@
-"""Approvals: a request names a gate, a target, a requester, a role and an expiry; one
-identity with that role, not the requester, decides it once. Every decision and every
-refusal is audited; requests and decisions go to the outbox for notifiers."""
+"""Approval requests and their decisions, as rows: a request names a gate, a target, a
+requester, a role and an expiry; `settle` records a decision as one compare-and-set. Who
+may decide is policy, and lives in `fleet.approvals`. Every decision and refusal is
+audited; requests and decisions go to the outbox for notifiers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from fleet import messages
-from fleet.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from fleet.errors import FieldProblem, InvalidInput, NotFound
 from fleet.store import audit, outbox
 from fleet.store.engine import Engines
 from fleet.store.schema import approvals as P
@@ -43,8 +44,12 @@ class Approval:
 
 def request_approval(conn: Connection, *, gate: str, target: str, summary: str,
                      requested_by: str, role: str, ttl_s: float,
-                     payload: dict | None = None) -> str:
-    """Create a pending request inside the caller's transaction; returns its id."""
+                     payload: dict | None = None, parties: list[str] | tuple = ()) -> str:
+    """Create a pending request inside the caller's transaction; returns its id.
+    `parties`: others who set the change in motion (a rollout's starter when someone else
+    asks to promote it); like the requester, none of them may decide it."""
+    if parties:
+        payload = {**(payload or {}), "parties": sorted(set(parties) - {requested_by})}
     if gate not in GATES:
         raise InvalidInput(f"Unknown approval gate '{gate}'.", [FieldProblem(
             "gate", "unknown", f"Use one of {', '.join(GATES)}.")])
@@ -89,37 +94,27 @@ class ApprovalRepo:
             aid = request_approval(conn, **kw)
         return self.get(aid)
 
-    def _refuse(self, aid: str, actor: str, reason: str, exc) -> None:
+    def record_refusal(self, aid: str, actor: str, reason: str) -> None:
+        """Audit a refused decision (the policy lives in fleet.approvals, not here)."""
         with self._e.write.begin() as conn:
             audit.record(conn, actor=actor, action="approval.refused",
                          target=f"approval:{aid}", detail={"reason": reason})
-        raise exc
 
-    def decide(self, aid: str, *, actor: str, roles: frozenset[str] | set[str],
-               approve: bool, comment: str = "") -> Approval:
-        """Approve or reject: one compare-and-set on `pending`, so of two deciders at once
-        exactly one wins and the other is told who did."""
+    def settle(self, aid: str, *, approve: bool, actor: str, comment: str = "",
+               now: float | None = None, detail: dict | None = None) -> bool:
+        """The decision as one compare-and-set: still pending AND not yet expired, so of two
+        deciders exactly one wins, and nobody decides a request in the instant it expires.
+        An approved alias move happens in the same transaction. False if it lost."""
         ap = self.get(aid)
-        now = time.time()
-        if ap.status != PENDING:
-            self._refuse(aid, actor, "already decided", Conflict(
-                messages.APPROVAL_DECIDED.format(id=aid, status=ap.status,
-                                                 who=ap.decided_by or "expiry")))
-        if now >= ap.expires_at:
-            self.expire(aid)
-            self._refuse(aid, actor, "expired", Conflict(
-                messages.APPROVAL_EXPIRED.format(id=aid)))
-        if actor == ap.requested_by:
-            self._refuse(aid, actor, "self-approval", Forbidden(
-                messages.APPROVAL_SELF.format(id=aid, who=actor)))
-        if ap.role not in roles:
-            self._refuse(aid, actor, f"missing role {ap.role}", Forbidden(
-                messages.APPROVAL_ROLE.format(id=aid, who=actor, role=ap.role)))
+        now = time.time() if now is None else now
         status = APPROVED if approve else REJECTED
         with self._e.write.begin() as conn:
-            res = conn.execute(update(P).where(P.c.id == aid, P.c.status == PENDING).values(
+            res = conn.execute(update(P).where(
+                P.c.id == aid, P.c.status == PENDING, P.c.expires_at > now).values(
                 status=status, decided_by=actor, comment=comment or None, decided_at=now))
-            if res.rowcount == 1 and approve and ap.gate == "alias" and ap.payload:
+            if res.rowcount != 1:
+                return False
+            if approve and ap.gate == "alias" and ap.payload:
                 # the gated action happens in the approval's transaction: both or neither
                 from fleet.store.models import apply_alias_move
 
@@ -127,20 +122,14 @@ class ApprovalRepo:
                 apply_alias_move(conn, model=p["model"], alias=p["alias"],
                                  version=p["version"], actor=ap.requested_by,
                                  reason=f"{p['reason']} (approved by {actor}, {aid})")
-            if res.rowcount == 1:
-                audit.record(conn, actor=actor, action=f"approval.{status}",
-                             target=f"approval:{aid}",
-                             detail={"gate": ap.gate, "target": ap.target, "comment": comment})
-                outbox.emit(conn, kind="approval.decided", subject=f"approval:{aid}",
-                            payload={"id": aid, "status": status, "decided_by": actor,
-                                     "gate": ap.gate, "target": ap.target,
-                                     "comment": comment})
-        if res.rowcount != 1:  # lost the race
-            won = self.get(aid)
-            self._refuse(aid, actor, "already decided", Conflict(
-                messages.APPROVAL_DECIDED.format(id=aid, status=won.status,
-                                                 who=won.decided_by or "expiry")))
-        return self.get(aid)
+            audit.record(conn, actor=actor, action=f"approval.{status}",
+                         target=f"approval:{aid}",
+                         detail={"gate": ap.gate, "target": ap.target, "comment": comment,
+                                 **(detail or {})})
+            outbox.emit(conn, kind="approval.decided", subject=f"approval:{aid}",
+                        payload={"id": aid, "status": status, "decided_by": actor,
+                                 "gate": ap.gate, "target": ap.target, "comment": comment})
+        return True
 
     def expire(self, aid: str | None = None) -> list[str]:
         """Mark pending requests past their expiry as expired (one or all); audited."""

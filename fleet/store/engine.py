@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -28,6 +28,7 @@ MIGRATIONS: dict[int, object] = {
     2: lambda conn: schema.metadata.create_all(conn, tables=schema.V2_TABLES),
     3: lambda conn: schema.metadata.create_all(conn, tables=schema.V3_TABLES),
     4: lambda conn: _add_column(conn, "invocations", "progress", "JSON"),
+    5: lambda conn: schema.metadata.create_all(conn, tables=schema.V5_TABLES),
 }
 
 

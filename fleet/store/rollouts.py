@@ -164,8 +164,11 @@ class RolloutRepo:
             if res.rowcount != 1:
                 return None  # nothing written: the transaction commits empty
             if change.approval:
-                aid = request_approval(conn, target=f"rollout:{ro.id}",
-                                       requested_by=ro.created_by, **change.approval)
+                # a person's promote asks in that person's name; the controller's own gates
+                # in the starter's. Either way the starter is a party: neither decides it.
+                ask = {"requested_by": ro.created_by, **change.approval}
+                ask["parties"] = sorted({ro.created_by, *ask.get("parties", ())})
+                aid = request_approval(conn, target=f"rollout:{ro.id}", **ask)
                 state["approval_id"] = aid
                 change.detail = {**change.detail, "approval_id": aid}
                 conn.execute(update(R).where(R.c.id == ro.id).values(state=state))

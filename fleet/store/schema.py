@@ -274,3 +274,22 @@ deployments = Table(
 )
 
 V3_TABLES = [endpoints, rollouts, rollout_events, approvals, outbox, bandit_arms, deployments]
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(128), nullable=False),  # the identity the token acts as
+    Column("sha256", String(64), nullable=False, unique=True),  # never the token itself
+    Column("scopes", JSON, nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("kind", String(16), nullable=False),  # person (fleet tokens add), job (ephemeral)
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("expires_at", Float, nullable=True),
+    Column("revoked_at", Float, nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+    Index("ix_tokens_name", "name"),
+)
+
+V5_TABLES = [tokens]

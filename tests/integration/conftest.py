@@ -23,6 +23,8 @@ ADMIN = "it-admin-token-0123456789"
 READER = "it-reader-token-0123456789"
 APPROVER = "it-approver-token-0123456789"  # a second person, with the approver role
 DEPLOYER = "it-deployer-token-0123456789"  # invoke scope, no roles
+CAT = "it-cat-token-0123456789abc"  # a third person, also an approver
+BOT = "it-slack-bot-token-0123456789"  # a trusted client that acts on behalf of people
 FLEET = str(Path(sys.executable).parent / "fleet")
 DATA_BUCKET = "fleet-it-data"  # a data root: tests put their S3 data under prefixes of it
 MISSING_BUCKET = "fleet-it-missing"  # a data root whose bucket nobody created
@@ -70,6 +72,9 @@ tokens:
   - {{name: reader, token: {READER}, scopes: [read]}}
   - {{name: bob, token: {APPROVER}, scopes: [invoke], roles: [approver]}}
   - {{name: dee, token: {DEPLOYER}, scopes: [invoke]}}
+  - {{name: cat, token: {CAT}, scopes: [invoke], roles: [approver]}}
+  - {{name: slack-bot, token: {BOT}, scopes: [read, invoke, act_as]}}
+approvals: {{protected_aliases: [prod]}}
 gateway: {{port: {ports[0]}, max_body_bytes: 65536}}
 serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['router']},
            refresh_s: 0.2, request_timeout_s: 8{prom}}}

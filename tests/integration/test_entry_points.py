@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.integration.conftest import fleet_cli, wait_until
+from tests.integration.conftest import DEPLOYER, fleet_cli, wait_until
 
 RECORD_KEYS = {"id", "function", "status", "via", "caller", "idempotency_key", "ray_job_id",
                "attempts", "created_at", "started_at", "finished_at", "duration_s", "progress",
@@ -42,27 +42,30 @@ def test_python_http_cli_job_and_schedule_share_one_record_shape(client, http, t
     check(done, "http", "async")
 
     cli = fleet_cli("invoke", "mark", f"path={path}", "tag=cli", "--json")
-    check(json.loads(cli.stdout), "cli", "cli")
+    check(json.loads(cli.stdout), "cli", "cli", caller="local-admin")  # no token: local admin
 
     cli_job = fleet_cli("invoke", "mark", f"path={path}", "tag=clijob", "--via", "job",
-                        "--json")
+                        "--json", env={**os.environ, "FLEET_TOKEN": DEPLOYER})
     rec = json.loads(cli_job.stdout)
-    check(rec, "job", "clijob")
+    check(rec, "job", "clijob", caller="dee")  # the job acts as whoever submitted it
     assert rec["ray_job_id"].startswith("raysubmit_")
+    assert not [t for t in client.store.tokens.list(kind="job") if t.name == "dee"]
 
     # plain `ray job submit --working-dir .`, the way a Ray user would
     info = json.loads((Path(os.environ["FLEET_HOME"]) / "run" / "cluster.json").read_text())
     env = {**os.environ, "RAY_API_SERVER_ADDRESS": info["dashboard_url"],
            "RAY_AUTH_MODE": "token"}
     ray_bin = str(Path(sys.executable).parent / "ray")
-    sub = subprocess.run([ray_bin, "job", "submit", "--working-dir", ".", "--", "python", "-m",
-                          "fleet.jobs", "mark", f"path={path}", "tag=rayjob"],
+    claim = json.dumps({"env_vars": {"FLEET_CALLER": "admin"}})  # a claim, not an identity
+    sub = subprocess.run([ray_bin, "job", "submit", "--working-dir", ".", "--runtime-env-json",
+                          claim, "--", "python", "-m", "fleet.jobs", "mark", f"path={path}",
+                          "tag=rayjob"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert sub.returncode == 0, sub.stdout[-2000:] + sub.stderr[-2000:]
     jobs = [i.public() for i in client.list(function="mark", via="job", limit=10)
             if i.payload["tag"] == "rayjob"]
     assert len(jobs) == 1
-    check(jobs[0], "job", "rayjob")
+    check(jobs[0], "job", "rayjob", caller="ray-job")
     assert jobs[0]["ray_job_id"] in sub.stdout + sub.stderr
 
     client.store.schedules.add(name="entry-points", function="mark", spec="@every 1s",

@@ -36,6 +36,16 @@ class Scripted:
         return (self.windows.pop(0) if self.windows else GOOD), {}
 
 
+def decide(store, aid, name, roles, *, approve):
+    """Through the approval service, as an identity with `roles` (the policy lives there)."""
+    from fleet.approvals import Approvals
+    from fleet.config import Settings
+    from fleet.identity import Identity, expand
+
+    who = Identity(name, expand(["invoke"]), frozenset(roles))
+    return Approvals(store, Settings(home="/nonexistent")).decide(aid, who, approve=approve)
+
+
 def arm(v: int) -> dict:
     return {"model": "churn", "version": v, "app": f"churn-v{v}"}
 
@@ -196,14 +206,14 @@ def test_a_start_gate_waits_for_an_approval_by_someone_else(store):
     assert ro.status == "awaiting_approval" and weights(store) == {"churn:1": 100}
     aid = ro.state["approval_id"]
     with pytest.raises(Forbidden, match="cannot approve"):
-        store.approvals.decide(aid, actor="ann", roles={"approver"}, approve=True)
+        decide(store, aid, "ann", {"approver"}, approve=True)
     with pytest.raises(Forbidden, match="lacks the role 'approver'"):
-        store.approvals.decide(aid, actor="bob", roles=set(), approve=True)
+        decide(store, aid, "bob", set(), approve=True)
     ctl.tick()
     assert store.rollouts.get(rid).status == "awaiting_approval"
-    store.approvals.decide(aid, actor="cat", roles={"approver"}, approve=True)
+    decide(store, aid, "cat", {"approver"}, approve=True)
     with pytest.raises(Conflict, match="already decided: approved by cat"):
-        store.approvals.decide(aid, actor="dan", roles={"approver"}, approve=False)
+        decide(store, aid, "dan", {"approver"}, approve=False)
     ctl.tick()
     ro = store.rollouts.get(rid)
     assert ro.status == "progressing" and weights(store) == {"churn:2": 5, "churn:1": 95}
@@ -223,8 +233,7 @@ def test_a_rejected_or_expired_approval_rolls_back(store):
     assert ro.status == "awaiting_approval" and ro.state["gate"] == "step"
     time.sleep(0.1)  # approvals expire on the wall clock
     with pytest.raises(Conflict, match="expired"):
-        store.approvals.decide(ro.state["approval_id"], actor="cat", roles={"approver"},
-                               approve=True)
+        decide(store, ro.state["approval_id"], "cat", {"approver"}, approve=True)
     ctl.tick()
     assert store.rollouts.get(rid).status == "rolling_back"
     assert weights(store) == {"churn:1": 100}
@@ -236,15 +245,15 @@ def test_two_approvers_at_once_make_one_decision(store):
     barrier = threading.Barrier(2)
     outcomes = []
 
-    def decide(who):
+    def decide_as(who):
         barrier.wait()
         try:
-            store.approvals.decide(ap.id, actor=who, roles={"approver"}, approve=True)
+            decide(store, ap.id, who, {"approver"}, approve=True)
             outcomes.append("ok")
         except Conflict:
             outcomes.append("conflict")
 
-    threads = [threading.Thread(target=decide, args=(w,)) for w in ("bob", "cat")]
+    threads = [threading.Thread(target=decide_as, args=(w,)) for w in ("bob", "cat")]
     for t in threads:
         t.start()
     for t in threads:
@@ -292,9 +301,9 @@ def test_a_protected_alias_moves_only_when_someone_else_approves(store):
         role="approver", ttl_s=60).id)
     assert ap.gate == "alias" and store.models.aliases("churn") == {}
     with pytest.raises(Forbidden, match="cannot approve"):
-        store.approvals.decide(ap.id, actor="ann", roles={"approver"}, approve=True)
+        decide(store, ap.id, "ann", {"approver"}, approve=True)
     assert store.models.aliases("churn") == {}
-    store.approvals.decide(ap.id, actor="bob", roles={"approver"}, approve=True)
+    decide(store, ap.id, "bob", {"approver"}, approve=True)
     assert store.models.aliases("churn") == {"champion": 2}
     moved = store.models.alias_history("churn")[-1]
     assert moved["actor"] == "ann" and "approved by bob" in moved["reason"]
@@ -310,7 +319,6 @@ def test_a_manual_promote_still_passes_the_promotion_gate(store):
     with pytest.raises(Conflict, match="already waits for promotion approval"):
         ctl.command(ro, "promote", actor="ann")
     assert weights(store)["churn:2"] == 5  # nothing promoted yet
-    store.approvals.decide(ro.state["approval_id"], actor="cat", roles={"approver"},
-                           approve=True)
+    decide(store, ro.state["approval_id"], "cat", {"approver"}, approve=True)
     ctl.tick()
     assert store.rollouts.get(rid).status == "promoting" and weights(store)["churn:2"] == 100

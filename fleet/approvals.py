@@ -1,0 +1,110 @@
+"""The approval policy, in one place: every entry point (gateway, CLI, jobs and functions,
+the Slack bot through the gateway) decides approvals and moves aliases through here.
+
+Rules (four eyes, as in Flagger's and Spinnaker's manual judgements, but enforced by the
+core rather than a UI):
+- a request is decided by an identity with its role, once, before it expires;
+- nobody decides what they set in motion: not the requester, not any other party named on
+  the request (the person who started a rollout, when someone else asks to promote it);
+- moving an alias needs the `admin` scope; a protected alias (approvals.protected_aliases)
+  moves only through an approved request.
+
+The store keeps the rows (fleet.store.approvals: one compare-and-set per decision that also
+re-checks the expiry); this module decides who may write them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fleet import messages
+from fleet.config import Settings
+from fleet.errors import Conflict, Forbidden
+from fleet.identity import Identity
+from fleet.store import Approval, Store
+
+PENDING = "pending"
+
+
+class Approvals:
+    def __init__(self, store: Store, settings: Settings,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def _refuse(self, ap: Approval, who: Identity, reason: str, exc: Exception):
+        self.store.approvals.record_refusal(ap.id, who.name, reason)
+        raise exc
+
+    def parties(self, ap: Approval) -> set[str]:
+        """Everyone who set this request in motion: none of them may decide it."""
+        return {ap.requested_by, *((ap.payload or {}).get("parties") or [])}
+
+    def decide(self, aid: str, who: Identity, *, approve: bool, comment: str = "") -> Approval:
+        """Approve or reject as `who`; a clear refusal (audited) when the rules say no."""
+        ap = self.store.approvals.get(aid)
+        now = self.clock()
+        if ap.status != PENDING:
+            self._refuse(ap, who, "already decided", Conflict(messages.APPROVAL_DECIDED.format(
+                id=aid, status=ap.status, who=ap.decided_by or "expiry")))
+        if now >= ap.expires_at:
+            self.store.approvals.expire(aid)
+            self._refuse(ap, who, "expired", Conflict(messages.APPROVAL_EXPIRED.format(id=aid)))
+        if who.name in self.parties(ap):
+            self._refuse(ap, who, "self-approval", Forbidden(
+                messages.APPROVAL_SELF.format(id=aid, who=who.name)))
+        if "invoke" not in who.scopes:
+            self._refuse(ap, who, "missing scope invoke", Forbidden(
+                messages.AUTH_SCOPE.format(who=who.name, scope="invoke")))
+        if ap.role not in who.roles:
+            self._refuse(ap, who, f"missing role {ap.role}", Forbidden(
+                messages.APPROVAL_ROLE.format(id=aid, who=who.name, role=ap.role)))
+        detail = {"on_behalf_of": who.on_behalf_of} if who.on_behalf_of else None
+        # settle re-checks status and expiry at the moment it writes, by the store's clock:
+        # a request that expires between the check above and the write stays undecided
+        if not self.store.approvals.settle(aid, approve=approve, actor=who.name,
+                                           comment=comment, detail=detail):
+            won = self.store.approvals.get(aid)  # lost a race, or expired in the meantime
+            if won.status == PENDING:
+                self.store.approvals.expire(aid)
+                self._refuse(ap, who, "expired", Conflict(
+                    messages.APPROVAL_EXPIRED.format(id=aid)))
+            self._refuse(ap, who, "already decided", Conflict(messages.APPROVAL_DECIDED.format(
+                id=aid, status=won.status, who=won.decided_by or "expiry")))
+        return self.store.approvals.get(aid)
+
+    # -- aliases ----------------------------------------------------------------------------
+
+    def move_alias(self, *, model: str, alias: str, version: int | None, who: Identity,
+                   reason: str) -> dict[str, Any]:
+        """Move `alias`, or open an approval request when it is protected. Returns
+        {"moved": True, "aliases": ...} or {"moved": False, "approval": Approval}."""
+        who.require("admin")
+        cfg = self.settings.approvals
+        if alias in cfg.protected_aliases:
+            ap = self.store.models.request_alias_move(
+                model=model, alias=alias, version=version, actor=who.name, reason=reason,
+                role=cfg.role, ttl_s=cfg.ttl_s)
+            return {"moved": False, "approval": ap}
+        self.store.models.move_alias(model=model, alias=alias, version=version, actor=who.name,
+                                     reason=reason)
+        return {"moved": True, "aliases": self.store.models.aliases(model)}
+
+
+def for_function() -> tuple[Approvals, Identity]:
+    """Inside a Fleet function: the service and the invocation's caller as an identity (its
+    scopes and roles from Fleet's own identities, never from the payload)."""
+    from fleet.config import load_settings
+    from fleet.identity import Identities
+    from fleet.runtime import context
+    from fleet.store import open_store
+
+    settings = load_settings()
+    store = open_store(settings.resolved_store_url)
+    who = Identities(settings, store).scopes_of(context.caller())
+    return Approvals(store, settings), who

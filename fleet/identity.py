@@ -1,0 +1,167 @@
+"""Who is acting: one `Identity` for every entry point (HTTP, CLI, jobs, the Slack bot).
+
+- A bearer token names an identity. Tokens live as SHA-256 hashes in the store
+  (`fleet tokens add|list|revoke`) or in fleet.yaml (`token_sha256`, or a plain `token`
+  kept for old installations). `identify` compares the presented token's hash with every
+  known hash in constant time.
+- The CLI without a token acts as `local-admin`: whoever can read FLEET_HOME can read the
+  admin token anyway, and the audit log says which actions came from the local machine.
+  It has no roles, so it approves nothing.
+- A Ray job acts as the identity of the `FLEET_TOKEN` it was started with (`fleet invoke
+  --via job` mints a short-lived one), or as `ray-job` (read and invoke, no roles).
+- A trusted client (the Slack bot) with the `act_as` scope may act for a person Fleet
+  knows: the person's own scopes (capped by the client's) and roles apply, never any the
+  client claims.
+
+Scopes: `admin` implies `invoke`, which implies `read`. `act_as` is granted on its own.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from dataclasses import dataclass
+
+from fleet import messages
+from fleet.config import Settings
+from fleet.errors import Forbidden, Unauthorized
+
+IMPLIES = {"admin": {"admin", "invoke", "read"}, "invoke": {"invoke", "read"}, "read": {"read"},
+           "act_as": {"act_as"}}
+LOCAL_ADMIN = "local-admin"
+RAY_JOB = "ray-job"
+REFRESH_S = 0.25  # how stale a gateway's view of the token table may be
+
+
+def expand(scopes) -> frozenset[str]:
+    return frozenset(s for scope in scopes for s in IMPLIES.get(scope, ()))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """`name` is what the store records (caller, actor, requester, decider). `on_behalf_of`
+    names the client that acts for this person, if any."""
+
+    name: str
+    scopes: frozenset[str]
+    roles: frozenset[str] = frozenset()
+    on_behalf_of: str | None = None
+
+    def require(self, scope: str) -> Identity:
+        if scope not in self.scopes:
+            raise Forbidden(messages.AUTH_SCOPE.format(who=self.name, scope=scope))
+        return self
+
+
+def local_admin() -> Identity:
+    return Identity(LOCAL_ADMIN, expand(["admin"]))
+
+
+def ray_job() -> Identity:
+    return Identity(RAY_JOB, expand(["invoke"]))
+
+
+@dataclass(frozen=True)
+class _Known:
+    sha256: bytes
+    identity: Identity
+    person: bool  # a person's own token (its record defines the person), not a job token
+
+
+class Identities:
+    """The identities an installation knows, from fleet.yaml and the store's token table.
+
+    `refresh()` reloads the table; a gateway calls it from a background thread every
+    REFRESH_S (`start_refresh`), so no request waits on the store to authenticate, and a
+    revoked token is refused within REFRESH_S everywhere (`fleet tokens revoke` waits that
+    long before it returns)."""
+
+    def __init__(self, settings: Settings, store=None) -> None:
+        from fleet.store import token_hash
+
+        self.store = store
+        self._config: list[_Known] = []
+        for t in settings.tokens:
+            digest = t.token_sha256 or token_hash(t.token.get_secret_value())
+            self._config.append(_Known(bytes.fromhex(digest), Identity(
+                t.name, expand(t.scopes), frozenset(t.roles)), True))
+        self._known = list(self._config)
+        self._lock = threading.Lock()
+        self._loaded_at = 0.0
+        self._thread: threading.Thread | None = None
+        if store is not None:
+            self.refresh()
+
+    def refresh(self) -> None:
+        rows = self.store.tokens.active() if self.store is not None else []
+        known = list(self._config) + [
+            _Known(bytes.fromhex(t.sha256), Identity(t.name, expand(t.scopes),
+                                                     frozenset(t.roles)), t.kind == "person")
+            for t in rows]
+        with self._lock:
+            self._known = known
+            self._loaded_at = time.monotonic()
+
+    def start_refresh(self, every_s: float = REFRESH_S) -> None:
+        """Keep the table fresh from a daemon thread (the gateway's; idempotent)."""
+        if self._thread is not None or self.store is None:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(every_s)
+                try:
+                    self.refresh()
+                except Exception:  # the store is away: keep the last view, try again
+                    pass
+
+        self._thread = threading.Thread(target=loop, name="fleet-identities", daemon=True)
+        self._thread.start()
+
+    def identify(self, token: str | None) -> Identity:
+        """The identity of a bearer token; Unauthorized if none has it."""
+        from fleet.store import token_hash
+
+        if not token:
+            raise Unauthorized(messages.AUTH_MISSING)
+        presented = bytes.fromhex(token_hash(token))
+        with self._lock:
+            known = self._known
+        found = None
+        for k in known:  # compare against all: constant time per known token
+            if hmac.compare_digest(k.sha256, presented):
+                found = k.identity
+        if found is None:
+            raise Unauthorized(messages.AUTH_INVALID)
+        return found
+
+    def person(self, name: str) -> Identity | None:
+        """The identity a person's own token gives (config or store), or None."""
+        with self._lock:
+            known = self._known
+        for k in known:
+            if k.person and k.identity.name == name:
+                return k.identity
+        return None
+
+    def act_as(self, client: Identity, name: str) -> Identity:
+        """`client` acting for the person `name`: the person's roles, and the person's
+        scopes capped by the client's. Only a client with `act_as` may; never for itself
+        a wider identity than either has."""
+        if "act_as" not in client.scopes:
+            raise Forbidden(messages.ACT_AS_SCOPE.format(who=client.name))
+        person = self.person(name)
+        if person is None:
+            raise Forbidden(messages.UNKNOWN_PERSON.format(name=name))
+        scopes = (person.scopes & client.scopes) - {"act_as"}
+        return Identity(person.name, frozenset(scopes), person.roles, on_behalf_of=client.name)
+
+    def scopes_of(self, name: str) -> Identity:
+        """Who `name` is when only the name travels (an invocation's caller inside a
+        function): the person's identity, local-admin, ray-job, or read-only."""
+        if name == LOCAL_ADMIN:
+            return local_admin()
+        if name == RAY_JOB:
+            return ray_job()
+        return self.person(name) or Identity(name, expand(["read"]))
