@@ -209,3 +209,6 @@ LOCAL_ADMIN_NO_ROLES = (
     "The local admin identity has no roles. Pass --token (or FLEET_TOKEN) to act as a person."
 )
 ADMIN_TOKEN_AT = "admin token in {path} (mode 0600; `fleet tokens` manages the others)"
+ANALYSIS_INCONCLUSIVE = (
+    "analysis inconclusive {n} times in a row, counted as a failed check ({reasons})"
+)

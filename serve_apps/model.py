@@ -5,7 +5,8 @@
 Loads the version from the registry (artifact URI, checksum verified), predicts with
 `@serve.batch` dynamic batching (size and wait configurable), answers JSON with a pydantic
 schema, and reports unhealthy if the model cannot predict. Each version is its own app, so
-each keeps its own replicas and its own failures; the router (next) sits in front.
+each keeps its own replicas and its own failures; the endpoint's router
+(fleet.serving.router) sits in front of its versions.
 """
 
 from __future__ import annotations

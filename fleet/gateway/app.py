@@ -1,7 +1,8 @@
 """The HTTP gateway: a FastAPI app over the one invoke path.
 
-It runs in a process that holds Ray handles (`fleet up` starts it under uvicorn), or as a
-Ray Serve ingress (serve_apps.gateway). docs/architecture.md says why the first is the
+It runs on the supervisor actor's event loop (fleet.runtime.supervisor serves it with
+uvicorn, so an invocation reaches the supervisor without a hop), or as a Ray Serve ingress
+(serve_apps.gateway). docs/architecture.md says why the first is the
 default: the figures in bench/gateway.
 """
 

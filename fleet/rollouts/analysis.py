@@ -45,6 +45,7 @@ class Verdict:
     result: str  # pass, fail, inconclusive
     reasons: list[str] = field(default_factory=list)
     window: Window = field(default_factory=Window)
+    unreachable: bool = False  # inconclusive because the source could not be asked
 
     def as_dict(self) -> dict:
         return {"result": self.result, "reasons": self.reasons, **self.window.as_dict()}

@@ -85,7 +85,8 @@ class Controller:
         return change.kind if self.store.rollouts.transition(ro, change, actor=actor) else None
 
     def _window(self, ro: Rollout) -> dict:
-        return {"window_start": self.clock(), "cursor": self.snapshot(ro)}
+        """A fresh analysis window (and a fresh count of unreachable checks)."""
+        return {"window_start": self.clock(), "cursor": self.snapshot(ro), "inconclusive": 0}
 
     def _enter_step(self, ro: Rollout, step: int, kind: str, detail: dict | None = None,
                     actor: str = CONTROLLER) -> str | None:
@@ -170,9 +171,21 @@ class Controller:
         verdict = self._analyse(ro, spec)
         now = self.clock()
         detail = {"analysis": verdict.as_dict()}
-        if verdict.result == "inconclusive":
+        if verdict.result == "inconclusive" and not verdict.unreachable:  # too little traffic
             return self._move(ro, Change(kind="check", next_at=now + spec.interval_s,
-                                         detail=detail))
+                                         state={"inconclusive": 0}, detail=detail))
+        if verdict.unreachable:
+            in_a_row = ro.state.get("inconclusive", 0) + 1
+            if in_a_row < spec.max_inconclusive_checks:
+                return self._move(ro, Change(kind="check", next_at=now + spec.interval_s,
+                                             state={"inconclusive": in_a_row},
+                                             detail={**detail, "inconclusive": in_a_row}))
+            # an analysis that cannot say anything for this long is a failed check, or a
+            # rollout would wait for ever on a source that is down
+            reason = messages.ANALYSIS_INCONCLUSIVE.format(
+                n=in_a_row, reasons="; ".join(verdict.reasons))
+            verdict = Verdict("fail", [reason], verdict.window)
+            detail = {"analysis": verdict.as_dict(), "inconclusive": in_a_row}
         if verdict.result == "fail":
             failed = ro.failed_checks + 1
             if failed > spec.max_failed_checks:
@@ -199,7 +212,8 @@ class Controller:
     def _analyse(self, ro: Rollout, spec: RolloutSpec) -> Verdict:
         provider = self.analysis.get(spec.analysis)
         if provider is None:
-            return Verdict("inconclusive", [f"no '{spec.analysis}' analysis configured"])
+            return Verdict("inconclusive", [f"no '{spec.analysis}' analysis configured"],
+                           unreachable=True)
         version = f"{ro.candidate['model']}:{ro.candidate['version']}"
         try:
             window, _ = provider.window(
@@ -207,7 +221,8 @@ class Controller:
                 start=ro.state.get("window_start", ro.updated_at), now=self.clock(),
                 shadow=ro.strategy == "shadow")
         except Exception as exc:  # an unreachable source is not a verdict on the version
-            return Verdict("inconclusive", [f"analysis source failed: {exc}"], Window())
+            return Verdict("inconclusive", [f"analysis source failed: {exc}"], Window(),
+                           unreachable=True)
         return judge(window, spec.thresholds)
 
     def _candidate_won(self, ro: Rollout) -> bool:
@@ -224,18 +239,41 @@ class Controller:
     # -- retiring drained versions ---------------------------------------------------------
 
     def collect(self) -> None:
+        """Retire what finished rollouts left behind once drained: every version that no
+        routing table and no unfinished rollout needs, however old the rollout (before, only
+        the 20 newest were looked at, and versions behind older ones ran for ever)."""
         now = self.clock()
-        for ro in self.store.rollouts.list(limit=20):
-            if ro.active or ro.state.get("retired") or not ro.state.get("retire"):
-                continue
+        in_use = None
+        for ro in self.store.rollouts.unretired():
             if now < ro.state.get("retire_at", 0):
                 continue
-            in_use = self.store.endpoints.apps_in_use()  # tables and unfinished rollouts
-            for app in ro.state["retire"]:
-                if app not in in_use:
-                    self.retire(app)
-            self._move(ro, Change(kind="retired", state={"retired": True},
-                                  detail={"apps": ro.state["retire"]}))
+            if in_use is None:
+                in_use = self.store.endpoints.apps_in_use()  # tables and unfinished rollouts
+            apps = [a for a in ro.state.get("retire", []) if a not in in_use]
+            for app in apps:
+                self.retire(app)
+            self._move(ro, Change(kind="retired", state={"retired": True}, retired=True,
+                                  detail={"apps": apps}))
+
+    # -- starting -----------------------------------------------------------------------------
+
+    def start(self, *, endpoint: str, baseline: dict, candidate: tuple[str, int],
+              spec: RolloutSpec, actor: str, deploy: Callable[[], str]) -> Rollout:
+        """Deploy the candidate (`deploy()` returns its Serve app) and record the rollout.
+        The record is a compare-and-set on the endpoint's active rollout, and deploying
+        takes seconds, so another start can win in between: then the app just deployed is
+        removed again unless something else needs it, and the loser gets the Conflict."""
+        model, version = candidate
+        app = deploy()
+        try:
+            return self.store.rollouts.create(
+                endpoint=endpoint, strategy=spec.strategy, baseline=baseline,
+                candidate={"model": model, "version": version, "app": app},
+                spec=spec.model_dump(mode="json"), actor=actor)
+        except Conflict:
+            if app not in self.store.endpoints.apps_in_use():
+                self.retire(app)
+            raise
 
     # -- commands from people ---------------------------------------------------------------
 

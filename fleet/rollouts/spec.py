@@ -33,6 +33,10 @@ class RolloutSpec(BaseModel):
     thresholds: Thresholds = Thresholds()
     max_failed_checks: int = Field(0, ge=0, le=100,
                                    description="Failed checks allowed before rollback.")
+    max_inconclusive_checks: int = Field(
+        3, ge=1, le=1000, description="Inconclusive checks in a row (an unreachable analysis "
+                                      "source) that count as one failed check, as Flagger "
+                                      "counts metric query errors.")
     gates: list[Gate] = Field(default_factory=list)
     approver_role: str = "approver"
     approval_ttl_s: float = Field(3600.0, gt=0)

@@ -12,12 +12,12 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, create_engine, event, insert, inspect, select
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -29,7 +29,21 @@ MIGRATIONS: dict[int, object] = {
     3: lambda conn: schema.metadata.create_all(conn, tables=schema.V3_TABLES),
     4: lambda conn: _add_column(conn, "invocations", "progress", "JSON"),
     5: lambda conn: schema.metadata.create_all(conn, tables=schema.V5_TABLES),
+    6: lambda conn: _v6_retired_at(conn),
 }
+
+
+def _v6_retired_at(conn) -> None:
+    """rollouts.retired_at: finished rollouts that retired what they left (or left nothing)
+    get it now; the rest the controller retires on its next tick, whatever their age."""
+    _add_column(conn, "rollouts", "retired_at", "FLOAT")
+    r = schema.rollouts
+    final = ("succeeded", "rolled_back", "failed")
+    rows = conn.execute(select(r.c.id, r.c.state, r.c.updated_at).where(
+        r.c.status.in_(final), r.c.retired_at.is_(None))).all()
+    for rid, state, updated_at in rows:
+        if (state or {}).get("retired") or not (state or {}).get("retire"):
+            conn.execute(update(r).where(r.c.id == rid).values(retired_at=updated_at))
 
 
 def _add_column(conn, table: str, column: str, sql_type: str) -> None:

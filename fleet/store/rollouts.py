@@ -46,6 +46,7 @@ class Rollout:
     created_at: float
     updated_at: float
     finished_at: float | None
+    retired_at: float | None = None
 
     @property
     def active(self) -> bool:
@@ -73,6 +74,7 @@ class Change:
     routing: dict | None = None  # new routing table for the endpoint
     approval: dict | None = None  # gate, summary, role, ttl_s: open a request
     release_endpoint: bool = False
+    retired: bool = False  # what this finished rollout left behind is retired
     detail: dict = field(default_factory=dict)
 
 
@@ -133,6 +135,13 @@ class RolloutRepo:
         with self._e.read.connect() as conn:
             return [Rollout(**dict(r._mapping)) for r in conn.execute(q)]
 
+    def unretired(self) -> list[Rollout]:
+        """Finished rollouts whose leftover versions are not retired yet, oldest first."""
+        q = (select(R).where(R.c.status.in_(FINAL_STATUSES), R.c.retired_at.is_(None))
+             .order_by(R.c.finished_at))
+        with self._e.read.connect() as conn:
+            return [Rollout(**dict(r._mapping)) for r in conn.execute(q)]
+
     def due(self, now: float | None = None) -> list[Rollout]:
         now = time.time() if now is None else now
         q = (select(R).where(R.c.status.in_(ACTIVE_STATUSES), R.c.next_at <= now)
@@ -157,6 +166,8 @@ class RolloutRepo:
                           next_at=change.next_at if change.next_at is not None else ro.next_at)
             if change.failed_checks is not None:
                 values["failed_checks"] = change.failed_checks
+            if change.retired:
+                values["retired_at"] = now
             if to_status in FINAL_STATUSES and ro.status not in FINAL_STATUSES:
                 values["finished_at"] = now
             res = conn.execute(update(R).where(R.c.id == ro.id, R.c.revision == ro.revision)

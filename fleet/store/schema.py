@@ -198,6 +198,9 @@ rollouts = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("finished_at", Float, nullable=True),
+    # set once the versions it left behind are retired (or it left none): until then the
+    # controller looks at it, however old it is (schema v6)
+    Column("retired_at", Float, nullable=True),
     Index("ix_rollouts_endpoint", "endpoint", "created_at"),
     Index("ix_rollouts_status", "status"),
 )

@@ -72,11 +72,11 @@ def rollout(req: RolloutRequest) -> RolloutResult:
                 version=f"{version.model}:{version.version}", endpoint=req.endpoint),
                 [FieldProblem("model", "same as the serving version",
                               "Pass the new version to roll out.")])
-        app = deploy_version(settings, version.model, version.version, req.serving)
-        ro = store.rollouts.create(
-            endpoint=req.endpoint, strategy=req.spec.strategy, baseline=baseline,
-            candidate={"model": version.model, "version": version.version, "app": app},
-            spec=req.spec.model_dump(mode="json"), actor=who)
+        ro = build_controller(settings, store).start(
+            endpoint=req.endpoint, baseline=baseline,
+            candidate=(version.model, version.version), spec=req.spec, actor=who,
+            deploy=lambda: deploy_version(settings, version.model, version.version,
+                                          req.serving))
         return _view(store, ro.id)
     rid = req.id
     if rid is None:

@@ -322,3 +322,93 @@ def test_a_manual_promote_still_passes_the_promotion_gate(store):
     decide(store, ro.state["approval_id"], "cat", {"approver"}, approve=True)
     ctl.tick()
     assert store.rollouts.get(rid).status == "promoting" and weights(store)["churn:2"] == 100
+
+
+# -- deadlines (issue 9, item 3) ----------------------------------------------------------------
+
+class Unreachable:
+    def window(self, *a, **kw):
+        raise ConnectionError("router /metrics refused the connection")
+
+
+def test_versions_left_behind_by_old_rollouts_are_retired_whatever_their_age(store):
+    clock, retired = Clock(), []
+    ctl = make(store, clock, retired=retired)
+    old = start(store, drain_s=1000, hold_s=0)
+    ctl.tick()
+    ctl.command(store.rollouts.get(old), "promote", actor="ann")
+    clock.t += 1
+    ctl.tick()
+    assert store.rollouts.get(old).status == "succeeded"  # churn-v1 goes after 1000 s
+    base = {"model": "b", "version": 1, "app": "b-v1"}
+    store.endpoints.set_routing("other", {"versions": [{**base, "weight": 100}]},
+                                actor="ann", reason="first deploy")
+    for v in range(2, 24):  # 22 newer rollouts finish meanwhile
+        rid = store.rollouts.create(
+            endpoint="other", strategy="canary", baseline=base,
+            candidate={"model": "b", "version": v, "app": f"b-v{v}"},
+            spec={"steps": [5, 100], "interval_s": 10, "hold_s": 0, "drain_s": 0},
+            actor="ann").id
+        ctl.tick()
+        ctl.command(store.rollouts.get(rid), "abort", actor="ann")
+        for _ in range(2):
+            clock.t += 1
+            ctl.tick()
+    assert sorted(retired) == sorted(f"b-v{v}" for v in range(2, 24))
+    clock.t += 1000
+    ctl.tick()
+    assert "churn-v1" in retired  # before: only the 20 newest rollouts were looked at
+    assert store.rollouts.unretired() == []
+
+
+def test_an_unreachable_analysis_source_fails_a_check_after_n_in_a_row(store):
+    clock = Clock()
+    rid = start(store, max_inconclusive_checks=3)
+    ctl = Controller(store, analysis={"router": Unreachable()}, retire=lambda app: None,
+                     clock=clock)
+    ctl.tick()
+    for _ in range(2):
+        clock.t += 11
+        ctl.tick()
+        assert store.rollouts.get(rid).status == "progressing"
+    clock.t += 11
+    ctl.tick()
+    ro = store.rollouts.get(rid)
+    assert ro.status == "rolling_back"  # max_failed_checks 0: the counted failure rolls back
+    back = [e for e in store.rollouts.events(rid) if e["kind"] == "rolling_back"][0]
+    assert "inconclusive 3 times in a row" in back["detail"]["reason"]
+    assert "refused the connection" in back["detail"]["reason"]
+
+
+def test_too_little_traffic_waits_and_does_not_count_as_unreachable(store):
+    clock = Clock()
+    rid = start(store, max_inconclusive_checks=2)
+    idle = Window(requests=1, errors=0, p99_ms=5)
+    ctl = make(store, clock, *([idle] * 6))
+    ctl.tick()
+    for _ in range(6):
+        clock.t += 11
+        ctl.tick()
+    ro = store.rollouts.get(rid)
+    assert ro.status == "progressing" and ro.step == 0
+
+
+def test_a_start_that_loses_the_race_removes_the_app_it_deployed(store):
+    from fleet.rollouts.spec import RolloutSpec
+
+    clock, retired = Clock(), []
+    ctl = make(store, clock, retired=retired)
+
+    def deploy_while_someone_else_starts():
+        start(store)  # another start records its rollout while ours deploys
+        return "churn-v3"
+
+    with pytest.raises(Conflict, match="already has an active rollout"):
+        ctl.start(endpoint="web", baseline=arm(1), candidate=("churn", 3), spec=RolloutSpec(),
+                  actor="bob", deploy=deploy_while_someone_else_starts)
+    assert retired == ["churn-v3"]
+    # the same race over the same candidate: the winner needs the app, so it stays
+    with pytest.raises(Conflict):
+        ctl.start(endpoint="web", baseline=arm(1), candidate=("churn", 2), spec=RolloutSpec(),
+                  actor="bob", deploy=lambda: "churn-v2")
+    assert retired == ["churn-v3"]
