@@ -122,6 +122,13 @@ class ServingConfig(BaseModel):
     sticky_header: str = "x-fleet-sticky-key"
     # A Prometheus server that scrapes the router, for rollouts with analysis=prometheus.
     prometheus_url: str | None = None
+    # Larger prediction bodies get a 413 before they are read.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # How long a bandit answer's reward (POST /endpoints/NAME/feedback) still counts.
+    feedback_ttl_s: float = Field(default=86_400.0, gt=0)
+    # Endpoints that need a bearer token: endpoint name (or "*" for all) -> the Fleet
+    # identities allowed. Empty (the default): open to in-cluster callers, as Serve is.
+    endpoint_tokens: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
 
 class ApprovalsConfig(BaseModel):

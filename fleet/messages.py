@@ -141,8 +141,8 @@ FEEDBACK_INVALID = (
     "from 0 to 1 and request_id is the x-fleet-request-id header of the answer."
 )
 FEEDBACK_UNKNOWN = (
-    "Request id '{id}' is unknown to this endpoint (or too old). Send the x-fleet-request-id "
-    "of an answer from a bandit endpoint."
+    "Request id '{id}' is unknown to this endpoint. Send the x-fleet-request-id of an answer "
+    "from this endpoint while it runs a bandit rollout."
 )
 VERSION_STARTING = (
     "Version {version} of endpoint '{endpoint}' is not running yet (it is being deployed or "
@@ -212,3 +212,17 @@ ADMIN_TOKEN_AT = "admin token in {path} (mode 0600; `fleet tokens` manages the o
 ANALYSIS_INCONCLUSIVE = (
     "analysis inconclusive {n} times in a row, counted as a failed check ({reasons})"
 )
+FEEDBACK_DUPLICATE = "Answer '{id}' already has its reward; each answer is rewarded once."
+FEEDBACK_EXPIRED = (
+    "Request id '{id}' is older than serving.feedback_ttl_s ({ttl:g} s); its reward no longer "
+    "counts. Send feedback sooner, or raise feedback_ttl_s."
+)
+ROUTER_BODY_TOO_LARGE = (
+    "The request body is larger than {max} bytes (serving.max_body_bytes). Send fewer "
+    "instances per request."
+)
+ROUTER_TOKEN_NEEDED = (
+    "Endpoint '{endpoint}' needs a bearer token of one of: {names} (serving.endpoint_tokens). "
+    "Send 'Authorization: Bearer <token>'."
+)
+ROUTER_TOKEN_REFUSED = "Identity '{who}' may not call endpoint '{endpoint}'."

@@ -5,6 +5,13 @@
     POST /endpoints/NAME/feedback   {"request_id": ..., "reward": 0..1} for the bandit
     GET  /metrics  GET /healthz
 
+Facing callers: bodies over `serving.max_body_bytes` get a 413 before they are read;
+`serving.endpoint_tokens` makes chosen endpoints (or all) need a bearer token of a Fleet
+identity (off by default, for in-cluster callers). A bandit answer's request id is signed
+with a key kept in the store (it names the endpoint, the version and when it was issued),
+so feedback needs no memory of issued ids and survives a router restart, on any router:
+an id from elsewhere is a 404, an old one a 410, a second reward for one answer a 409.
+
 Why not a Serve deployment: a router deployment in front of the version apps would put a
 second Serve hop (proxy -> router replica -> model replica) on every request, about 10 ms
 here. This server is itself the HTTP entry, so a request goes router -> model replica, the
@@ -19,20 +26,23 @@ failure is a problem document with a reference; the detail goes to the log.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 import time
 import uuid
-from collections import OrderedDict
 
 from fleet import messages
 from fleet.config import Settings
-from fleet.errors import problem_body
+from fleet.errors import Conflict, FleetError, problem_body
 from fleet.serving.metrics import RouterMetrics
 from fleet.serving.routing import ArmStats, RoutingTable, choose
 
 log = logging.getLogger("fleet.router")
-ISSUED_MAX = 200_000  # request ids remembered for feedback
+KEY_NAME = "router.request_id_key"
 JSON = [(b"content-type", b"application/json")]
 PROBLEM = [(b"content-type", b"application/problem+json")]
 
@@ -69,7 +79,13 @@ class Router:
         self.tables: dict[str, tuple[int, RoutingTable]] = {}
         self.stats: dict[str, dict[str, ArmStats]] = {}
         self.handles: dict[str, object] = {}
-        self.issued: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._key = store.kv.get_or_create(KEY_NAME, lambda: secrets.token_hex(32)).encode()
+        self._identities = None
+        if self.cfg.endpoint_tokens:
+            from fleet.identity import Identities
+
+            self._identities = Identities(settings, store)
+            self._identities.start_refresh()
         self._handle_for = handle_for or _serve_handle
         self._background: set[asyncio.Task] = set()
         self._vh = self.cfg.version_header.lower().encode()
@@ -135,10 +151,17 @@ class Router:
                  "refreshed_at": self.refreshed_at}).encode(), JSON
         elif path.startswith("/endpoints/"):
             parts = path[len("/endpoints/"):].strip("/").split("/")
-            body_in = await _read_body(receive)
             hdrs = dict(scope["headers"])
+            body_in = await _read_body(receive, hdrs, self.cfg.max_body_bytes)
             try:
-                if len(parts) == 1 and method == "POST":
+                refused = self._refuse(parts[0], hdrs)
+                if body_in is None:
+                    status, body, headers = _problem(413, "Payload too large",
+                                                     messages.ROUTER_BODY_TOO_LARGE.format(
+                                                         max=self.cfg.max_body_bytes))
+                elif refused is not None:
+                    status, body, headers = refused
+                elif len(parts) == 1 and method == "POST":
                     status, body, headers = await self.predict(parts[0], body_in, hdrs)
                 elif len(parts) == 1 and method == "GET":
                     status, body, headers = self.describe(parts[0])
@@ -208,11 +231,7 @@ class Router:
         self.metrics.observe(endpoint, arm.key, status < 500, time.perf_counter() - started)
         if primary is not None:
             primary.set_result(payload.get("predictions") if status < 400 else None)
-        rid = uuid.uuid4().hex
-        if table.strategy == "bandit":
-            self.issued[rid] = (endpoint, arm.key)
-            if len(self.issued) > ISSUED_MAX:
-                self.issued.popitem(last=False)
+        rid = self.sign(endpoint, arm.key) if table.strategy == "bandit" else uuid.uuid4().hex
         out = [*(PROBLEM if status >= 400 else JSON),
                (self._vh, arm.key.encode()), (b"x-fleet-request-id", rid.encode())]
         return status, json.dumps(payload).encode(), out
@@ -246,19 +265,68 @@ class Router:
         return 200, json.dumps({"endpoint": endpoint, "generation": entry[0],
                                 "routing": entry[1].dump(), "arms": arms}).encode(), JSON
 
+    # -- who may call, and signed request ids -------------------------------------------------
+
+    def _refuse(self, endpoint: str, headers: dict):
+        """None when the caller may use `endpoint`, else the 401/403 answer."""
+        tokens = self.cfg.endpoint_tokens
+        allowed = tokens.get(endpoint, tokens.get("*"))
+        if allowed is None or self._identities is None:
+            return None
+        auth = headers.get(b"authorization", b"").decode()
+        names = ", ".join(allowed)
+        if not auth.lower().startswith("bearer "):
+            status, body, hdrs = _problem(401, "Unauthorized", messages.ROUTER_TOKEN_NEEDED
+                                          .format(endpoint=endpoint, names=names))
+            return status, body, [*hdrs, (b"www-authenticate", b"Bearer")]
+        try:
+            who = self._identities.identify(auth[7:].strip())
+        except FleetError as exc:
+            return _problem(exc.status, exc.title, exc.detail)
+        if who.name not in allowed:
+            return _problem(403, "Forbidden", messages.ROUTER_TOKEN_REFUSED.format(
+                who=who.name, endpoint=endpoint))
+        return None
+
+    def sign(self, endpoint: str, version: str, issued: float | None = None) -> str:
+        issued = time.time() if issued is None else issued
+        raw = f"{endpoint}\n{version}\n{issued:.3f}\n{secrets.token_hex(6)}".encode()
+        mac = hmac.new(self._key, raw, hashlib.sha256).hexdigest()[:32]
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + mac
+
+    def verify(self, rid: str) -> tuple[str, str, float] | None:
+        """(endpoint, version, issued_at) of an id this installation signed, else None."""
+        try:
+            data, mac = rid.rsplit(".", 1)
+            raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+        except (ValueError, AttributeError):
+            return None
+        good = hmac.new(self._key, raw, hashlib.sha256).hexdigest()[:32]
+        if not hmac.compare_digest(good, mac):
+            return None
+        endpoint, version, issued, _nonce = raw.decode().split("\n")
+        return endpoint, version, float(issued)
+
     async def feedback(self, endpoint: str, body: bytes):
         try:
             data = json.loads(body or b"{}")
-            rid, reward = data["request_id"], float(data["reward"])
+            rid, reward = str(data["request_id"]), float(data["reward"])
             if not 0 <= reward <= 1:
                 raise ValueError
         except (ValueError, KeyError, TypeError):
             return _problem(422, "Invalid input", messages.FEEDBACK_INVALID)
-        found = self.issued.get(rid)
+        found = self.verify(rid)
         if found is None or found[0] != endpoint:
             return _problem(404, "Not found", messages.FEEDBACK_UNKNOWN.format(id=rid))
-        version = found[1]
-        await asyncio.to_thread(self.store.endpoints.record_reward, endpoint, version, reward)
+        _, version, issued = found
+        if time.time() - issued > self.cfg.feedback_ttl_s:
+            return _problem(410, "Gone", messages.FEEDBACK_EXPIRED.format(
+                id=rid, ttl=self.cfg.feedback_ttl_s))
+        try:
+            await asyncio.to_thread(self.store.endpoints.record_reward, endpoint, version,
+                                    reward, rid)
+        except Conflict as exc:
+            return _problem(409, "Conflict", exc.detail)
         st = self.stats.setdefault(endpoint, {}).get(version) or ArmStats()
         self.stats[endpoint][version] = ArmStats(pulls=st.pulls + 1,
                                                  successes=st.successes + reward,
@@ -268,11 +336,21 @@ class Router:
                                 "recorded": reward}).encode(), JSON
 
 
-async def _read_body(receive) -> bytes:
-    chunks = []
+async def _read_body(receive, headers: dict, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed `limit` (declared or read)."""
+    try:
+        if int(headers.get(b"content-length", b"0")) > limit:
+            return None
+    except ValueError:
+        pass
+    chunks, size = [], 0
     while True:
         msg = await receive()
-        chunks.append(msg.get("body", b""))
+        chunk = msg.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
         if not msg.get("more_body"):
             return b"".join(chunks)
 

@@ -17,6 +17,7 @@ from fleet.store.approvals import Approval, ApprovalRepo
 from fleet.store.endpoints import Endpoint, EndpointRepo
 from fleet.store.engine import SCHEMA_VERSION, Engines, dispose, make_engines, migrate
 from fleet.store.invocations import DURATION_BUCKETS, InvocationRepo
+from fleet.store.kv import KeyValueRepo
 from fleet.store.models import ModelRepo, ModelVersion
 from fleet.store.outbox import OutboxRepo
 from fleet.store.records import ACTIVE, ENTRY_POINTS, TERMINAL, Invocation, Status
@@ -53,6 +54,7 @@ class Store:
         self.approvals = ApprovalRepo(self.engines)
         self.outbox = OutboxRepo(self.engines)
         self.tokens = TokenRepo(self.engines)
+        self.kv = KeyValueRepo(self.engines)
 
     @property
     def dialect(self) -> str:

@@ -16,10 +16,11 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fleet import messages
-from fleet.errors import FieldProblem, InvalidInput, NotFound
+from fleet.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from fleet.store import audit, outbox
 from fleet.store.engine import Engines
 from fleet.store.schema import bandit_arms as B
+from fleet.store.schema import bandit_feedback as BF
 from fleet.store.schema import deployments as D
 from fleet.store.schema import endpoints as E
 
@@ -110,26 +111,32 @@ class EndpointRepo:
 
     # -- the bandit's arms ------------------------------------------------------------------
 
-    def record_reward(self, endpoint: str, version: str, reward: float) -> None:
+    def record_reward(self, endpoint: str, version: str, reward: float,
+                      request_id: str | None = None) -> None:
         """Add one observation to an arm (reward in [0, 1]): atomic increments, so any
-        number of routers can report at once."""
+        number of routers can report at once. With `request_id`, once per answer: a second
+        reward for the same answer is a Conflict, decided in the same transaction."""
         now = time.time()
         values = dict(pulls=B.c.pulls + 1, successes=B.c.successes + reward,
                       failures=B.c.failures + (1.0 - reward), updated_at=now)
-        for _ in range(3):
-            with self._e.write.begin() as conn:
-                res = conn.execute(update(B).where(B.c.endpoint == endpoint,
-                                                   B.c.version == version).values(**values))
-                if res.rowcount:
-                    return
+        arm = update(B).where(B.c.endpoint == endpoint, B.c.version == version)
+        with self._e.write.begin() as conn:
+            if request_id is not None:
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(B).values(endpoint=endpoint, version=version,
-                                                      pulls=1, successes=reward,
-                                                      failures=1.0 - reward, updated_at=now))
-                    return
+                        conn.execute(insert(BF).values(request_id=request_id, endpoint=endpoint,
+                                                       version=version, reward=reward, at=now))
                 except IntegrityError:
-                    continue  # another router inserted it first: increment instead
+                    raise Conflict(messages.FEEDBACK_DUPLICATE.format(id=request_id)) from None
+            if conn.execute(arm.values(**values)).rowcount:
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(B).values(endpoint=endpoint, version=version, pulls=1,
+                                                  successes=reward, failures=1.0 - reward,
+                                                  updated_at=now))
+            except IntegrityError:  # another router inserted it first: increment instead
+                conn.execute(arm.values(**values))
 
     def arms(self, endpoint: str | None = None) -> dict[str, dict[str, dict]]:
         q = select(B)

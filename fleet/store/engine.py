@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -30,6 +30,7 @@ MIGRATIONS: dict[int, object] = {
     4: lambda conn: _add_column(conn, "invocations", "progress", "JSON"),
     5: lambda conn: schema.metadata.create_all(conn, tables=schema.V5_TABLES),
     6: lambda conn: _v6_retired_at(conn),
+    7: lambda conn: schema.metadata.create_all(conn, tables=schema.V7_TABLES),
 }
 
 

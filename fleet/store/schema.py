@@ -296,3 +296,23 @@ tokens = Table(
 )
 
 V5_TABLES = [tokens]
+
+bandit_feedback = Table(
+    "bandit_feedback",
+    metadata,
+    Column("request_id", String(200), primary_key=True),  # each answer is rewarded once
+    Column("endpoint", String(128), nullable=False),
+    Column("version", String(160), nullable=False),
+    Column("reward", Float, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+kv = Table(  # small installation-wide values every node must share (e.g. the router's key)
+    "fleet_kv",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+V7_TABLES = [bandit_feedback, kv]
