@@ -12,10 +12,11 @@ import json
 import time
 from typing import Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fleet import messages
 from fleet.approvals import Approvals
@@ -25,13 +26,17 @@ from fleet.gateway.auth import Identity, TokenAuth
 from fleet.gateway.limits import BodyLimit
 from fleet.gateway.metrics import GatewayMetrics, RequestCounter
 from fleet.gateway.problems import (
+    PROBLEM_RESPONSES,
     fleet_error_handler,
+    http_error_handler,
     internal_error_handler,
     request_validation_handler,
 )
 from fleet.runtime import Client
+from fleet.runtime.api import MAX_IDEMPOTENCY_KEY
 from fleet.scheduler.slots import parse_schedule
 from fleet.store import Invocation
+from fleet.store.models import ALIAS_RE
 
 
 class AliasIn(BaseModel):
@@ -48,6 +53,15 @@ class ScheduleIn(BaseModel):
     function: str
     schedule: str
     input: dict[str, Any] = Field(default_factory=dict)
+
+
+# Invoke and spawn take the function's own input (its schema: GET /v1/functions/NAME).
+ANY_INPUT = {"requestBody": {"required": False, "content": {"application/json": {"schema": {
+    "type": "object", "additionalProperties": True,
+    "description": "The function's input; its schema is at GET /v1/functions/{name}."}}}}}
+IDEMPOTENCY_KEY = Header(None, max_length=MAX_IDEMPOTENCY_KEY,
+                         description="Repeat a request safely: the same key returns the "
+                                     "first invocation.")
 
 
 def _record(inv: Invocation, status_code: int = 200) -> JSONResponse:
@@ -80,10 +94,11 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     gw = settings.gateway
     read, invoke_scope, admin = (auth.require(s) for s in ("read", "invoke", "admin"))
 
-    app = FastAPI(title="Fleet gateway", version="1",
+    app = FastAPI(title="Fleet gateway", version="1", responses=PROBLEM_RESPONSES,
                   description="Invoke Fleet functions over HTTP. Errors are RFC 9457 problem "
                               "documents that name the field and the fix.")
     app.add_exception_handler(FleetError, fleet_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(Exception, internal_error_handler)
 
@@ -109,7 +124,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         client.store.invocations.list(limit=1)  # the store answers
         return {"status": "ok", "functions": len(client.registry)}
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], responses={200: {
+        "description": "Prometheus text format",
+        "content": {"text/plain; version=0.0.4": {"schema": {"type": "string"}}}}})
     def prometheus(request: Request) -> Response:
         if not gw.metrics_public:
             auth.check(request, "read")
@@ -123,11 +140,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     async def get_function(name: str, _: Identity = Depends(read)) -> dict:
         return described(client.registry.get(name).name)
 
-    @app.post("/v1/functions/{name}/invoke", tags=["invocations"],
+    @app.post("/v1/functions/{name}/invoke", tags=["invocations"], openapi_extra=ANY_INPUT,
               responses={202: {"description": "Still running after `wait` seconds"}})
     async def invoke(name: str, request: Request,
-                     wait: float | None = Query(None, description="Seconds to wait"),
-                     idempotency_key: str | None = Header(None),
+                     wait: float | None = Query(None, ge=0, le=gw.max_wait_s,
+                                                description="Seconds to wait"),
+                     idempotency_key: str | None = IDEMPOTENCY_KEY,
                      who: Identity = Depends(invoke_scope)) -> JSONResponse:
         """Run a function and wait for it; past `wait` seconds, 202 and poll Location."""
         limit = wait_limit(wait)
@@ -137,8 +155,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                                    idempotency_key=idempotency_key, wait=True, wait_s=limit)
         return _record(inv, 200 if inv.done else 202)
 
-    @app.post("/v1/functions/{name}/spawn", tags=["invocations"], status_code=202)
-    async def spawn(name: str, request: Request, idempotency_key: str | None = Header(None),
+    @app.post("/v1/functions/{name}/spawn", tags=["invocations"], status_code=202,
+              openapi_extra=ANY_INPUT)
+    async def spawn(name: str, request: Request, idempotency_key: str | None = IDEMPOTENCY_KEY,
                     who: Identity = Depends(invoke_scope)) -> JSONResponse:
         """Start a function and return at once: 202, the invocation and its Location."""
         client.registry.get(name)
@@ -172,8 +191,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     @app.put("/v1/models/{name}/aliases/{alias}", tags=["models"],
              responses={202: {"description": "A protected alias: an approval was requested"}})
-    def move_alias(name: str, alias: str, body: AliasIn,
-                         who: Identity = Depends(admin)) -> JSONResponse:
+    def move_alias(name: str, body: AliasIn,
+                   alias: str = Path(pattern=ALIAS_RE.pattern,
+                                     description="lower-case letters, digits, '_' or '-'"),
+                   who: Identity = Depends(admin)) -> JSONResponse:
         """Move an alias (e.g. champion): one audited transaction with a reason. A protected
         alias (approvals.protected_aliases) answers 202 with the approval request instead."""
         out = approvals.move_alias(model=name, alias=alias, version=body.version, who=who,
@@ -265,7 +286,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                             status_code=200 if ok else 403)
 
     @app.get("/v1/outbox", tags=["serving"])
-    def outbox(after_id: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+    def outbox(after_id: int = Query(0, ge=0, le=2**63 - 1), limit: int = Query(100, ge=1, le=1000),
                      _: Identity = Depends(read)) -> dict:
         """Pending notifications in order (rollout steps, analyses, approvals)."""
         return {"events": client.store.outbox.pending(after_id=after_id, limit=limit)}

@@ -1,0 +1,29 @@
+"""The OpenAPI document says what the gateway does (issue 9, item 5): schemathesis with
+every check, a fixed seed and few examples, against the live gateway, as the weakest token
+that can act. The stateful phase is left out: it follows links from GET /v1/functions into
+invoke with generated inputs, and the test session's functions write files and kill their
+workers on purpose."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TMP
+from tests.integration.conftest import DEPLOYER
+
+ST = str(Path(sys.executable).parent / "st")
+
+
+def test_schemathesis_finds_no_mismatch_between_the_document_and_the_gateway(gateway_url):
+    out = subprocess.run(
+        [ST, "run", f"{gateway_url}/openapi.json", "--checks", "all", "--seed", "42",
+         "--max-examples", "10", "--phases", "examples,coverage,fuzzing",
+         "--request-timeout", "60", "--workers", "1",
+         "-H", f"Authorization: Bearer {DEPLOYER}", "--report-dir", str(TMP / "st-report")],
+        capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
+    tail = (out.stdout + out.stderr)[-6000:]
+    assert out.returncode == 0, tail  # any failed check, server error or network error: != 0
+    assert "Fuzzing" in out.stdout, tail  # the phases ran
