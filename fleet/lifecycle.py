@@ -93,8 +93,7 @@ def _wait(cond: Callable[[], bool], timeout_s: float, what: str) -> None:
         if cond():
             return
         time.sleep(0.25)
-    raise Unavailable(f"{what} did not come up within {timeout_s:.0f} s; see the logs under "
-                      "FLEET_HOME/logs.")
+    raise Unavailable(messages.DID_NOT_COME_UP.format(what=what, timeout_s=timeout_s))
 
 
 def _healthy(url: str) -> bool:
@@ -183,8 +182,8 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
 
     def ready() -> bool:
         if proc.poll() is not None:
-            raise Unavailable(f"Ray failed to start (exit {proc.returncode}); see "
-                              f"{logs / 'ray.log'}.")
+            raise Unavailable(messages.RAY_EXITED.format(code=proc.returncode,
+                                                         log=logs / "ray.log"))
         try:
             if httpx.get(f"{dashboard}/api/version", timeout=2).status_code >= 500:
                 return False
@@ -221,8 +220,8 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
 
     def ready() -> bool:
         if proc.poll() is not None:
-            raise Unavailable(f"The Fleet server exited ({proc.returncode}); see "
-                              f"{logs / 'server.log'}.")
+            raise Unavailable(messages.SERVER_EXITED.format(code=proc.returncode,
+                                                            log=logs / "server.log"))
         return _healthy(url) and _healthy(router)  # both answer before `up` returns
 
     _wait(ready, 180, "The Fleet server")

@@ -226,3 +226,63 @@ ROUTER_TOKEN_NEEDED = (
     "Send 'Authorization: Bearer <token>'."
 )
 ROUTER_TOKEN_REFUSED = "Identity '{who}' may not call endpoint '{endpoint}'."
+
+# Start-up.
+DID_NOT_COME_UP = (
+    "{what} did not come up within {timeout_s:.0f} s; see the logs under FLEET_HOME/logs."
+)
+RAY_EXITED = "Ray failed to start (exit {code}); see {log}."
+SERVER_EXITED = "The Fleet server exited ({code}); see {log}."
+BAD_VIA = "'via' must be one of {allowed}; got '{via}'."
+CLI_BAD_VIA = "--via must be cli or job."
+TOKEN_ADD_INVALID = "Cannot add token '{name}': {reason}"
+
+# The store.
+UNKNOWN_RUN = "No run with id '{id}'. Run `fleet runs` to list them."
+UNKNOWN_GATE = "Unknown approval gate '{gate}'."
+BAD_MODEL_NAME = "Model name '{model}' is invalid."
+UNKNOWN_ALIAS = (
+    "Model '{model}' has no alias '{alias}'. Run `fleet model {model}` to see its aliases."
+)
+UNKNOWN_MODEL_VERSION = "Model '{model}' has no {what}. Run `fleet models` to list models."
+BAD_MODEL_REF = "'{ref}' is not name:version."
+BAD_ALIAS = "Alias '{alias}' is invalid."
+ALIAS_NEEDS_REASON = "Moving an alias needs a reason."
+NO_SUCH_VERSION = "Model '{model}' has no version {version}."
+BAD_ENDPOINT_NAME = "Endpoint name '{name}' is invalid."
+AMBIGUOUS_ID = "'{prefix}' matches {count} {kind}s ({some}, ...); give more characters."
+
+# Artifacts.
+URI_NO_BUCKET = "'{uri}' names no bucket; use s3://bucket/key."
+ARTIFACT_CORRUPT = (
+    "{uri} is corrupt: its SHA-256 is {actual}…, but {expected}… was recorded when it was "
+    "written."
+)
+NO_ARTIFACT = "No artifact at {uri}."
+S3_UNREACHABLE = "Cannot reach the S3 endpoint{where}. Check artifacts.s3_endpoint_url."
+NO_BUCKET = (
+    "Bucket '{bucket}' does not exist{where}. Create it, or point artifacts.root at an "
+    "existing bucket."
+)
+S3_CREDENTIALS = (
+    "S3{where} refused the credentials ({code}) for {uri}. Check artifacts.s3_access_key_id / "
+    "s3_secret_access_key (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)."
+)
+
+# Training data.
+DATA_MISSING = "No data at '{uri}'. Check the path (file:// or s3://)."
+DATA_EMPTY = "'{uri}' is empty: it has no header and no rows."
+DATA_UNREADABLE = "Cannot read '{uri}': {reason}"
+DATA_NO_ROWS = "'{uri}' has a header but no rows."
+DATA_COLUMNS_MISSING = "Column(s) {missing} not in the data; it has {columns}."
+DATA_NOT_NUMERIC = (
+    "Feature column(s) {bad} are not numeric; encode them first or leave them out of features."
+)
+DATA_FEATURE_NULLS = "Features contain nulls; fill or drop them (validate_data finds them)."
+DATA_LABEL_NULLS = "Label '{label}' has nulls; drop those rows."
+DATA_LABEL_NOT_NUMERIC = "Label '{label}' must be numeric for regression; it is {dtype}."
+DATA_LABEL_FRACTIONAL = (
+    "Label '{label}' has fractional values; a classifier needs classes. Use task=regression, "
+    "or round/encode the label."
+)
+DATA_ONE_CLASS = "Label '{label}' has one class only ({classes}); nothing to learn."

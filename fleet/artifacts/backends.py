@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+from fleet import messages
 from fleet.artifacts.uris import Uri
 from fleet.errors import Forbidden, NotFound, Unavailable
 
@@ -32,8 +33,8 @@ def sha256_file(path: Path) -> str:
 
 def _verify(uri: Uri, expected: str | None, actual: str) -> None:
     if expected and expected != actual:
-        raise ChecksumMismatch(f"{uri} is corrupt: its SHA-256 is {actual[:12]}…, "
-                               f"but {expected[:12]}… was recorded when it was written.")
+        raise ChecksumMismatch(messages.ARTIFACT_CORRUPT.format(uri=uri, actual=actual[:12],
+                                                                expected=expected[:12]))
 
 
 class LocalBackend:
@@ -49,7 +50,7 @@ class LocalBackend:
 
     def get_file(self, uri: Uri, local: Path) -> str:
         if not uri.path.is_file():
-            raise NotFound(f"No artifact at {uri}.")
+            raise NotFound(messages.NO_ARTIFACT.format(uri=uri))
         local.parent.mkdir(parents=True, exist_ok=True)
         if uri.path.resolve() != local.resolve():
             shutil.copyfile(uri.path, local)
@@ -103,19 +104,15 @@ class S3Backend:
                 exc.__cause__ or exc.__context__):
             exc = exc.__cause__ or exc.__context__
         if isinstance(exc, EndpointConnectionError):
-            return Unavailable(f"Cannot reach the S3 endpoint{where}. Check "
-                               "artifacts.s3_endpoint_url.")
+            return Unavailable(messages.S3_UNREACHABLE.format(where=where))
         if isinstance(exc, ClientError):
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "NoSuchBucket":
-                return NotFound(f"Bucket '{uri.bucket}' does not exist{where}. Create it, or "
-                                "point artifacts.root at an existing bucket.")
+                return NotFound(messages.NO_BUCKET.format(bucket=uri.bucket, where=where))
             if code in ("NoSuchKey", "404", "NotFound"):
-                return NotFound(f"No artifact at {uri}.")
+                return NotFound(messages.NO_ARTIFACT.format(uri=uri))
             if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"):
-                return Forbidden(f"S3{where} refused the credentials ({code}) for {uri}. "
-                                 "Check artifacts.s3_access_key_id / s3_secret_access_key "
-                                 "(or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).")
+                return Forbidden(messages.S3_CREDENTIALS.format(where=where, code=code, uri=uri))
         return exc
 
     def _check_bucket(self, uri: Uri) -> None:
@@ -128,9 +125,8 @@ class S3Backend:
         except Exception as exc:
             err = self._translate(exc, uri)
             if isinstance(err, NotFound) or "404" in str(exc):
-                raise NotFound(f"Bucket '{uri.bucket}' does not exist"
-                               f"{f' at {self.endpoint_url}' if self.endpoint_url else ''}. "
-                               "Create it, or point artifacts.root at an existing bucket."
+                where = f" at {self.endpoint_url}" if self.endpoint_url else ""
+                raise NotFound(messages.NO_BUCKET.format(bucket=uri.bucket, where=where)
                                ) from None
             raise err from None
         self._known_buckets.add(uri.bucket)

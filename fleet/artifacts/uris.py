@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from fleet import messages
 from fleet.errors import FieldProblem, InvalidInput
 
 SCHEMES = ("file", "s3")
@@ -39,7 +40,7 @@ def parse(uri: str) -> Uri:
     if u.scheme == "file":
         return Uri("file", "", unquote(u.path))
     if not u.netloc:
-        raise InvalidInput(f"'{uri}' names no bucket; use s3://bucket/key.",
+        raise InvalidInput(messages.URI_NO_BUCKET.format(uri=uri),
                            [FieldProblem("uri", "missing bucket", "Use s3://bucket/key.")])
     return Uri("s3", u.netloc, u.path.lstrip("/"))
 

@@ -143,7 +143,7 @@ def invoke(
                                 idempotency_key=idempotency_key, wait=not async_)
         rec = inv.public()
     else:
-        raise InvalidInput("--via must be cli or job.", [FieldProblem("--via", via, "cli|job")])
+        raise InvalidInput(messages.CLI_BAD_VIA, [FieldProblem("--via", via, "cli|job")])
     render.as_json(rec) if json_out else render.invocation(rec)
     if not async_ and rec["status"] != "succeeded":
         raise typer.Exit(1)
@@ -386,7 +386,8 @@ def tokens_add(name: str,
                     roles=tuple(role_list))
     except ValueError as exc:
         first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc)}
-        raise InvalidInput(f"Cannot add token '{name}': {first['msg']}", [FieldProblem(
+        raise InvalidInput(messages.TOKEN_ADD_INVALID.format(name=name, reason=first["msg"]), [
+            FieldProblem(
             "--scopes" if "scope" in first["msg"] else "NAME", first["msg"],
             "Scopes: read, invoke, admin, act_as; a name of 1-64 characters.")]) from None
     raw, _ = client.store.tokens.add(name=name, scopes=scope_list, roles=role_list,

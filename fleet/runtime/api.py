@@ -90,7 +90,7 @@ class Client:
         from fleet.runtime.payloads import validate_payload
 
         if via not in ENTRY_POINTS:
-            raise InvalidInput(f"'via' must be one of {', '.join(ENTRY_POINTS)}; got '{via}'.",
+            raise InvalidInput(messages.BAD_VIA.format(allowed=", ".join(ENTRY_POINTS), via=via),
                                [FieldProblem("via", "unknown entry point", "Use python.")])
         if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
             raise InvalidInput(messages.IDEMPOTENCY_KEY_TOO_LONG.format(max=MAX_IDEMPOTENCY_KEY),

@@ -51,7 +51,7 @@ def request_approval(conn: Connection, *, gate: str, target: str, summary: str,
     if parties:
         payload = {**(payload or {}), "parties": sorted(set(parties) - {requested_by})}
     if gate not in GATES:
-        raise InvalidInput(f"Unknown approval gate '{gate}'.", [FieldProblem(
+        raise InvalidInput(messages.UNKNOWN_GATE.format(gate=gate), [FieldProblem(
             "gate", "unknown", f"Use one of {', '.join(GATES)}.")])
     now = time.time()
     aid = "ap-" + uuid.uuid4().hex[:10]

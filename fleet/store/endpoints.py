@@ -43,7 +43,7 @@ class Endpoint:
 
 def check_endpoint_name(name: str) -> None:
     if not ENDPOINT_RE.match(name or ""):
-        raise InvalidInput(f"Endpoint name '{name}' is invalid.", [FieldProblem(
+        raise InvalidInput(messages.BAD_ENDPOINT_NAME.format(name=name), [FieldProblem(
             "endpoint", "invalid name",
             "Use lower-case letters, digits and '-', starting with a letter (max 63).")])
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from fleet import messages
 from fleet.errors import FieldProblem, InvalidInput, NotFound
 from fleet.store import audit
 from fleet.store.engine import Engines
@@ -46,7 +47,7 @@ class ModelVersion:
 
 def _check_name(model: str) -> None:
     if not NAME_RE.match(model):
-        raise InvalidInput(f"Model name '{model}' is invalid.", [FieldProblem(
+        raise InvalidInput(messages.BAD_MODEL_NAME.format(model=model), [FieldProblem(
             "model", "invalid name", "Use letters, digits, '_', '-' or '.', up to 128.")])
 
 
@@ -99,15 +100,14 @@ class ModelRepo:
                 version = conn.execute(select(A.c.version).where(
                     A.c.model == model, A.c.alias == alias)).scalar()
                 if version is None:
-                    raise NotFound(f"Model '{model}' has no alias '{alias}'. Run "
-                                   f"`fleet model {model}` to see its aliases.")
+                    raise NotFound(messages.UNKNOWN_ALIAS.format(model=model, alias=alias))
             q = select(V).where(V.c.model == model)
             q = q.where(V.c.version == version) if version is not None else q.order_by(
                 V.c.version.desc()).limit(1)
             r = conn.execute(q).first()
         if r is None:
             what = f"version {version}" if version is not None else "versions"
-            raise NotFound(f"Model '{model}' has no {what}. Run `fleet models` to list models.")
+            raise NotFound(messages.UNKNOWN_MODEL_VERSION.format(model=model, what=what))
         return ModelVersion(**dict(r._mapping))
 
     def resolve(self, ref: str) -> ModelVersion:
@@ -118,7 +118,7 @@ class ModelRepo:
         if ":" in ref:
             name, version = ref.rsplit(":", 1)
             if not version.isdigit():
-                raise InvalidInput(f"'{ref}' is not name:version.", [FieldProblem(
+                raise InvalidInput(messages.BAD_MODEL_REF.format(ref=ref), [FieldProblem(
                     "model", "bad version", "Use name, name:3 or name@alias.")])
             return self.get(name, int(version))
         return self.get(ref)
@@ -191,17 +191,17 @@ class ModelRepo:
 
 def check_alias_move(alias: str, reason: str) -> None:
     if not ALIAS_RE.match(alias):
-        raise InvalidInput(f"Alias '{alias}' is invalid.", [FieldProblem(
+        raise InvalidInput(messages.BAD_ALIAS.format(alias=alias), [FieldProblem(
             "alias", "invalid", "Use lower-case letters, digits, '_' or '-'.")])
     if not reason.strip():
-        raise InvalidInput("Moving an alias needs a reason.", [FieldProblem(
+        raise InvalidInput(messages.ALIAS_NEEDS_REASON, [FieldProblem(
             "reason", "empty", "Say why, e.g. 'beats v3 on F1 by 2 points'.")])
 
 
 def _check_version(conn, model: str, version: int) -> None:
     if conn.execute(select(V.c.version).where(V.c.model == model,
                                               V.c.version == version)).first() is None:
-        raise NotFound(f"Model '{model}' has no version {version}.")
+        raise NotFound(messages.NO_SUCH_VERSION.format(model=model, version=version))
 
 
 def apply_alias_move(conn, *, model: str, alias: str, version: int | None, actor: str,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from fleet import messages
 from fleet.errors import NotFound
 from fleet.store.engine import Engines
 from fleet.store.schema import run_metrics as M
@@ -95,7 +96,7 @@ class RunRepo:
         with self._e.read.connect() as conn:
             r = conn.execute(select(T).where(T.c.id == run_id)).first()
         if r is None:
-            raise NotFound(f"No run with id '{run_id}'. Run `fleet runs` to list them.")
+            raise NotFound(messages.UNKNOWN_RUN.format(id=run_id))
         return Run(**dict(r._mapping))
 
     def list(self, *, experiment: str | None = None, limit: int = 50) -> list[Run]:

@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from fleet import messages
 from fleet.artifacts import ArtifactStore
 
 
@@ -32,15 +33,16 @@ def read_table(store: ArtifactStore, uri: str) -> tuple[pd.DataFrame, str]:
             with fs.open_input_stream(path) as f:
                 table = pacsv.read_csv(f)
     except FileNotFoundError:
-        raise DataError(f"No data at '{uri}'. Check the path (file:// or s3://).") from None
+        raise DataError(messages.DATA_MISSING.format(uri=uri)) from None
     except (OSError, pa.ArrowInvalid) as exc:
         msg = str(exc)
         if "Empty CSV" in msg or "empty" in msg.lower():
-            raise DataError(f"'{uri}' is empty: it has no header and no rows.") from None
-        raise DataError(f"Cannot read '{uri}': {msg.splitlines()[0]}") from None
+            raise DataError(messages.DATA_EMPTY.format(uri=uri)) from None
+        reason = msg.splitlines()[0]
+        raise DataError(messages.DATA_UNREADABLE.format(uri=uri, reason=reason)) from None
     df = table.to_pandas()
     if len(df) == 0:
-        raise DataError(f"'{uri}' has a header but no rows.")
+        raise DataError(messages.DATA_NO_ROWS.format(uri=uri))
     return df, f"sha256:{h.hexdigest()}"
 
 
@@ -49,27 +51,26 @@ def select(df: pd.DataFrame, features: list[str], label: str, task: str
     """Features as float32, the label as class indices or floats; classes for classifiers."""
     missing = [c for c in [*features, label] if c not in df.columns]
     if missing:
-        raise DataError(f"Column(s) {missing} not in the data; it has {list(df.columns)}.")
+        raise DataError(messages.DATA_COLUMNS_MISSING.format(missing=missing,
+                                                             columns=list(df.columns)))
     bad = [c for c in features if not pd.api.types.is_numeric_dtype(df[c])]
     if bad:
-        raise DataError(f"Feature column(s) {bad} are not numeric; encode them first or "
-                        "leave them out of features.")
+        raise DataError(messages.DATA_NOT_NUMERIC.format(bad=bad))
     x = df[features].to_numpy(dtype=np.float32)
     if np.isnan(x).any():
-        raise DataError("Features contain nulls; fill or drop them (validate_data finds them).")
+        raise DataError(messages.DATA_FEATURE_NULLS)
     y_raw = df[label]
     if y_raw.isna().any():
-        raise DataError(f"Label '{label}' has nulls; drop those rows.")
+        raise DataError(messages.DATA_LABEL_NULLS.format(label=label))
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(y_raw) or pd.api.types.is_bool_dtype(y_raw):
-            raise DataError(f"Label '{label}' must be numeric for regression; it is "
-                            f"{y_raw.dtype}.")
+            raise DataError(messages.DATA_LABEL_NOT_NUMERIC.format(label=label,
+                                                                   dtype=y_raw.dtype))
         return x, y_raw.to_numpy(dtype=np.float32), []
     if pd.api.types.is_float_dtype(y_raw) and not np.all(np.mod(y_raw, 1) == 0):
-        raise DataError(f"Label '{label}' has fractional values; a classifier needs classes. "
-                        "Use task=regression, or round/encode the label.")
+        raise DataError(messages.DATA_LABEL_FRACTIONAL.format(label=label))
     classes = sorted(y_raw.unique().tolist(), key=str)
     if len(classes) < 2:
-        raise DataError(f"Label '{label}' has one class only ({classes}); nothing to learn.")
+        raise DataError(messages.DATA_ONE_CLASS.format(label=label, classes=classes))
     index = {c: i for i, c in enumerate(classes)}
     return x, y_raw.map(index).to_numpy(dtype=np.int64), classes
