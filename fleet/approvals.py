@@ -48,6 +48,7 @@ class Approvals:
     def decide(self, aid: str, who: Identity, *, approve: bool, comment: str = "") -> Approval:
         """Approve or reject as `who`; a clear refusal (audited) when the rules say no."""
         ap = self.store.approvals.get(aid)
+        aid = ap.id  # a unique prefix names it too
         now = self.clock()
         if ap.status != PENDING:
             self._refuse(ap, who, "already decided", Conflict(messages.APPROVAL_DECIDED.format(

@@ -24,6 +24,7 @@ tokens_app = typer.Typer(help="List, add and revoke tokens (stored as hashes).",
 app.add_typer(tokens_app, name="tokens")
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of a table.")
+LIMIT_OPT = typer.Option(20, "--limit", "-n", min=1, help="Show at most this many, newest first.")
 TOKEN_OPT = typer.Option(None, "--token", envvar="FLEET_TOKEN",
                          help="Act as this token's identity; without one, as local-admin.")
 
@@ -211,7 +212,7 @@ def runs(experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
     """List training runs, or compare some (--compare ID --compare ID)."""
     store = _client().store
     if compare:
-        rows = store.runs.compare(list(compare))
+        rows = store.runs.compare([store.runs.get(c).id for c in compare])
         render.as_json(rows) if json_out else render.table(rows)
         return
     rows = [r.public() for r in store.runs.list(experiment=experiment, limit=limit)]
@@ -222,14 +223,15 @@ def runs(experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
 def run(run_id: str, json_out: bool = JSON_OPT) -> None:
     """Show one run: params, lineage, and its metrics per step as a table."""
     store = _client().store
-    r, steps = store.runs.get(run_id).public(), store.runs.metrics(run_id)
+    r = store.runs.get(run_id).public()
+    steps = store.runs.metrics(r["id"])
     render.as_json({**r, "metrics": steps}) if json_out else render.run_detail(r, steps)
 
 
 @app.command()
-def models(json_out: bool = JSON_OPT) -> None:
+def models(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
     """List registered models with their latest version and aliases."""
-    rows = _client().store.models.models()
+    rows = _client().store.models.models(limit=limit)
     render.as_json(rows) if json_out else render.models(rows)
 
 
@@ -265,19 +267,19 @@ def alias(name: str, alias_name: str = typer.Argument(..., metavar="ALIAS"),
 
 
 @app.command()
-def endpoints(json_out: bool = JSON_OPT) -> None:
+def endpoints(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
     """List serving endpoints with their routing tables."""
-    rows = [e.public() for e in _client().store.endpoints.list()]
+    rows = [e.public() for e in _client().store.endpoints.list(limit=limit)]
     render.as_json(rows) if json_out else render.endpoints(rows)
 
 
 @app.command()
 def rollouts(endpoint: Optional[str] = typer.Option(None, "--endpoint", "-e"),
              active: bool = typer.Option(False, "--active", help="Only active ones."),
-             json_out: bool = JSON_OPT) -> None:
+             limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
     """List rollouts, newest first."""
     rows = [r.public() for r in _client().store.rollouts.list(
-        endpoint=endpoint, active=True if active else None)]
+        endpoint=endpoint, active=True if active else None, limit=limit)]
     render.as_json(rows) if json_out else render.rollouts(rows)
 
 
@@ -285,16 +287,17 @@ def rollouts(endpoint: Optional[str] = typer.Option(None, "--endpoint", "-e"),
 def rollout_cmd(rollout_id: str, json_out: bool = JSON_OPT) -> None:
     """Show one rollout and its ladder of events. (Steer it with `fleet invoke rollout`.)"""
     store = _client().store
-    r, events = store.rollouts.get(rollout_id).public(), store.rollouts.events(rollout_id)
+    r = store.rollouts.get(rollout_id).public()
+    events = store.rollouts.events(r["id"])
     render.as_json({**r, "events": events}) if json_out else render.rollout_detail(r, events)
 
 
 @app.command()
 def approvals(all_: bool = typer.Option(False, "--all", help="Decided ones too."),
-              json_out: bool = JSON_OPT) -> None:
-    """List approval requests (pending ones by default)."""
+              limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+    """List approval requests (pending ones by default), newest first."""
     rows = [a.public() for a in _client().store.approvals.list(
-        status=None if all_ else "pending")]
+        status=None if all_ else "pending", limit=limit)]
     render.as_json(rows) if json_out else render.approvals(rows)
 
 
@@ -324,10 +327,10 @@ def reject(approval_id: str, comment: str = typer.Option("", "--comment", "-m"),
 
 
 @schedules_app.callback()
-def schedules(ctx: typer.Context, json_out: bool = JSON_OPT) -> None:
-    """List schedules (or use a subcommand)."""
+def schedules(ctx: typer.Context, limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+    """List schedules, newest first (or use a subcommand)."""
     if ctx.invoked_subcommand is None:
-        rows = [s.public() for s in _client().store.schedules.list()]
+        rows = [s.public() for s in _client().store.schedules.list(limit=limit)]
         render.as_json(rows) if json_out else render.schedules(rows)
 
 
@@ -359,12 +362,13 @@ def schedules_remove(name: str, token: Optional[str] = TOKEN_OPT) -> None:
 
 @tokens_app.callback()
 def tokens(ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="Revoked too."),
-           json_out: bool = JSON_OPT, token: Optional[str] = TOKEN_OPT) -> None:
+           limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+           token: Optional[str] = TOKEN_OPT) -> None:
     """List tokens (names, scopes, roles; never the tokens), or use a subcommand."""
     if ctx.invoked_subcommand is None:
         client = _client()
         _identity(token, client=client).require("admin")
-        rows = [t.public() for t in client.store.tokens.list(include_revoked=all_)]
+        rows = [t.public() for t in client.store.tokens.list(include_revoked=all_)][:limit]
         render.as_json(rows) if json_out else render.table(rows)
 
 

@@ -16,6 +16,20 @@ STATUS_STYLE = {"succeeded": "green", "failed": "red", "timed_out": "red", "canc
                 "running": "cyan", "queued": "blue"}
 
 
+def _listing(columns: tuple[str, ...], ids: list[str]) -> tuple[Table, dict[str, str]]:
+    """A table whose first column holds ids: never cut (the other columns wrap first), each
+    shown as its shortest unique prefix, which every command accepts (fleet.store.ids)."""
+    from fleet.store.ids import short_ids
+
+    short = short_ids(ids)
+    t = Table()
+    t.add_column(columns[0], no_wrap=True, min_width=max((len(s) for s in short.values()),
+                                                         default=2))
+    for c in columns[1:]:
+        t.add_column(c, overflow="fold")
+    return t, short
+
+
 def as_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
@@ -48,10 +62,11 @@ def invocation(rec: dict) -> None:
 
 
 def invocations(rows: list[dict]) -> None:
-    t = Table("id", "function", "status", "via", "caller", "created", "duration_s")
+    t, short = _listing(("id", "function", "status", "via", "caller", "created", "duration_s"),
+                        [r["id"] for r in rows])
     for r in rows:
         dur = f"{r['duration_s']:.3f}" if r.get("duration_s") is not None else ""
-        t.add_row(r["id"], r["function"], status_text(r["status"]), r["via"], r["caller"],
+        t.add_row(short[r["id"]], r["function"], status_text(r["status"]), r["via"], r["caller"],
                   r["created_at"], dur)
     console.print(t)
 
@@ -78,7 +93,8 @@ def schedules(rows: list[dict]) -> None:
 
 
 def runs(rows: list[dict]) -> None:
-    t = Table("id", "experiment", "status", "summary", "data", "created")
+    t, short = _listing(("id", "experiment", "status", "summary", "data", "created"),
+                        [r["id"] for r in rows])
     from datetime import datetime, timezone
 
     for r in rows:
@@ -86,7 +102,7 @@ def runs(rows: list[dict]) -> None:
             timespec="seconds")
         summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                             for k, v in r["summary"].items())
-        t.add_row(r["id"], r["experiment"], r["status"], summary,
+        t.add_row(short[r["id"]], r["experiment"], r["status"], summary,
                   (r["data_fingerprint"] or "")[:19], created)
     console.print(t)
 
@@ -162,11 +178,11 @@ def endpoints(rows: list[dict]) -> None:
 
 
 def rollouts(rows: list[dict]) -> None:
-    t = Table("id", "endpoint", "strategy", "status", "weight", "candidate", "baseline",
-              "by", "updated")
+    t, short = _listing(("id", "endpoint", "strategy", "status", "weight", "candidate",
+                         "baseline", "by", "updated"), [r["id"] for r in rows])
     for r in rows:
         c, b = r["candidate"], r["baseline"] or {}
-        t.add_row(r["id"], r["endpoint"], r["strategy"], status_text(r["status"]),
+        t.add_row(short[r["id"]], r["endpoint"], r["strategy"], status_text(r["status"]),
                   f"{r['weight']:g}%", f"{c['model']}:{c['version']}",
                   f"{b.get('model', '')}:{b.get('version', '')}", r["created_by"],
                   _when(r["updated_at"]))
@@ -204,9 +220,10 @@ def rollout_detail(r: dict, events: list[dict]) -> None:
 
 
 def approvals(rows: list[dict]) -> None:
-    t = Table("id", "gate", "target", "summary", "requested by", "role", "status",
-              "decided by", "expires")
+    t, short = _listing(("id", "gate", "target", "summary", "requested by", "role", "status",
+                         "decided by", "expires"), [a["id"] for a in rows])
     for a in rows:
-        t.add_row(a["id"], a["gate"], a["target"], a["summary"], a["requested_by"], a["role"],
-                  status_text(a["status"]), a["decided_by"] or "", _when(a["expires_at"]))
+        t.add_row(short[a["id"]], a["gate"], a["target"], a["summary"], a["requested_by"],
+                  a["role"], status_text(a["status"]), a["decided_by"] or "",
+                  _when(a["expires_at"]))
     console.print(t)

@@ -247,8 +247,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     @app.get("/v1/rollouts/{rid}", tags=["serving"])
     def get_rollout(rid: str, _: Identity = Depends(read)) -> dict:
-        return {**client.store.rollouts.get(rid).public(),
-                "events": client.store.rollouts.events(rid)}
+        ro = client.store.rollouts.get(rid)  # the id or a unique prefix of it
+        return {**ro.public(), "events": client.store.rollouts.events(ro.id)}
 
     @app.get("/v1/approvals", tags=["approvals"])
     def list_approvals(status: str | None = Query(None, description="pending, ..."),

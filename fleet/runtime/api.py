@@ -171,8 +171,8 @@ class Client:
 
         inv = self.store.invocations.get(inv_id)
         if not inv.done:
-            ray.get(self.supervisor().wait.remote(inv_id, timeout_s))
-            inv = self.store.invocations.get(inv_id)
+            ray.get(self.supervisor().wait.remote(inv.id, timeout_s))
+            inv = self.store.invocations.get(inv.id)
         return inv
 
     def get(self, inv_id: str) -> Invocation:
@@ -190,12 +190,12 @@ class Client:
     def cancel(self, inv_id: str, *, caller: str | None = None) -> Invocation:
         import ray
 
-        self._check_cancellable(inv_id)
+        inv_id = self._check_cancellable(inv_id).id  # a prefix becomes the full id
         ray.get(self.supervisor().cancel.remote(inv_id, caller or default_caller()))
         return self.store.invocations.get(inv_id)
 
     async def acancel(self, inv_id: str, *, caller: str) -> Invocation:
-        await asyncio.to_thread(self._check_cancellable, inv_id)
+        inv_id = (await asyncio.to_thread(self._check_cancellable, inv_id)).id
         await self._acall("cancel", inv_id, caller)
         return await asyncio.to_thread(self.store.invocations.get, inv_id)
 

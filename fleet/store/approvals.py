@@ -16,6 +16,7 @@ from fleet import messages
 from fleet.errors import FieldProblem, InvalidInput, NotFound
 from fleet.store import audit, outbox
 from fleet.store.engine import Engines
+from fleet.store.ids import find_row
 from fleet.store.schema import approvals as P
 
 GATES = ("start", "step", "promotion", "alias")
@@ -73,8 +74,9 @@ class ApprovalRepo:
         self._e = engines
 
     def get(self, aid: str) -> Approval:
+        """By id, or by a unique prefix of one."""
         with self._e.read.connect() as conn:
-            r = conn.execute(select(P).where(P.c.id == aid)).first()
+            r = find_row(conn, P, P.c.id, aid, "approval")
         if r is None:
             raise NotFound(messages.UNKNOWN_APPROVAL.format(id=aid))
         return Approval(**dict(r._mapping))

@@ -91,10 +91,11 @@ class EndpointRepo:
             r = conn.execute(select(E).where(E.c.name == name)).first()
         return Endpoint(**dict(r._mapping)) if r else None
 
-    def list(self) -> list[Endpoint]:
+    def list(self, limit: int | None = None) -> list[Endpoint]:
+        """Endpoints, the most recently changed first."""
+        q = select(E).order_by(E.c.updated_at.desc()).limit(limit)
         with self._e.read.connect() as conn:
-            return [Endpoint(**dict(r._mapping))
-                    for r in conn.execute(select(E).order_by(E.c.name))]
+            return [Endpoint(**dict(r._mapping)) for r in conn.execute(q)]
 
     def tables(self) -> dict[str, tuple[int, dict]]:
         """Every endpoint's (generation, routing) in one read: what the router caches."""

@@ -14,6 +14,7 @@ from fleet import messages
 from fleet.errors import Conflict, NotFound
 from fleet.store import audit
 from fleet.store.engine import Engines
+from fleet.store.ids import find_row
 from fleet.store.records import ACTIVE, Invocation, Status, sources_of
 from fleet.store.schema import invocations as T
 
@@ -158,8 +159,9 @@ class InvocationRepo:
         return Invocation.from_row(r) if r else None
 
     def get(self, inv_id: str) -> Invocation:
+        """By id, or by a unique prefix of one."""
         with self._e.read.connect() as conn:
-            r = conn.execute(select(T).where(T.c.id == inv_id)).first()
+            r = find_row(conn, T, T.c.id, inv_id, "invocation")
         if r is None:
             raise NotFound(messages.UNKNOWN_INVOCATION.format(id=inv_id))
         return Invocation.from_row(r)

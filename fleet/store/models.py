@@ -128,8 +128,10 @@ class ModelRepo:
             rows = conn.execute(select(V).where(V.c.model == model).order_by(V.c.version))
             return [ModelVersion(**dict(r._mapping)) for r in rows]
 
-    def models(self) -> list[dict[str, Any]]:
-        q = select(V.c.model, func.max(V.c.version), func.count()).group_by(V.c.model)
+    def models(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Models, the most recently registered first."""
+        q = (select(V.c.model, func.max(V.c.version), func.count()).group_by(V.c.model)
+             .order_by(func.max(V.c.created_at).desc()).limit(limit))
         with self._e.read.connect() as conn:
             out = [{"model": m, "latest": v, "versions": n} for m, v, n in conn.execute(q)]
             for row in out:

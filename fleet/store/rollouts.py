@@ -19,6 +19,7 @@ from fleet.store import audit, outbox
 from fleet.store.approvals import request_approval
 from fleet.store.endpoints import write_routing
 from fleet.store.engine import Engines
+from fleet.store.ids import find_row
 from fleet.store.schema import endpoints as E
 from fleet.store.schema import rollout_events as EV
 from fleet.store.schema import rollouts as R
@@ -119,8 +120,9 @@ class RolloutRepo:
                                        weight=weight, detail=detail, actor=actor))
 
     def get(self, rid: str) -> Rollout:
+        """By id, or by a unique prefix of one."""
         with self._e.read.connect() as conn:
-            r = conn.execute(select(R).where(R.c.id == rid)).first()
+            r = find_row(conn, R, R.c.id, rid, "rollout")
         if r is None:
             raise NotFound(messages.UNKNOWN_ROLLOUT.format(id=rid))
         return Rollout(**dict(r._mapping))

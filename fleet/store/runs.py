@@ -12,6 +12,7 @@ from sqlalchemy import insert, select, update
 from fleet import messages
 from fleet.errors import NotFound
 from fleet.store.engine import Engines
+from fleet.store.ids import find_row
 from fleet.store.schema import run_metrics as M
 from fleet.store.schema import runs as T
 
@@ -93,8 +94,9 @@ class RunRepo:
         return self.get(run_id)
 
     def get(self, run_id: str) -> Run:
+        """By id, or by a unique prefix of one."""
         with self._e.read.connect() as conn:
-            r = conn.execute(select(T).where(T.c.id == run_id)).first()
+            r = find_row(conn, T, T.c.id, run_id, "run")
         if r is None:
             raise NotFound(messages.UNKNOWN_RUN.format(id=run_id))
         return Run(**dict(r._mapping))

@@ -41,9 +41,11 @@ class ScheduleRepo:
     def __init__(self, engines: Engines) -> None:
         self._e = engines
 
-    def list(self) -> list[Schedule]:
+    def list(self, limit: int | None = None) -> list[Schedule]:
+        """Schedules, the newest first."""
+        q = select(T).order_by(T.c.created_at.desc()).limit(limit)
         with self._e.read.connect() as conn:
-            return [Schedule.from_row(r) for r in conn.execute(select(T).order_by(T.c.name))]
+            return [Schedule.from_row(r) for r in conn.execute(q)]
 
     def get(self, name: str) -> Schedule:
         with self._e.read.connect() as conn:

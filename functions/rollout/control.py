@@ -38,7 +38,7 @@ class RolloutResult(BaseModel):
 def _view(store, rid: str) -> RolloutResult:
     ro = store.rollouts.get(rid)
     events = [{k: e[k] for k in ("at", "kind", "from_status", "to_status", "step", "weight",
-                                 "actor", "detail")} for e in store.rollouts.events(rid)]
+                                 "actor", "detail")} for e in store.rollouts.events(ro.id)]
     return RolloutResult(rollout=ro.public(), events=events)
 
 
