@@ -140,6 +140,20 @@ class ApprovalsConfig(BaseModel):
     ttl_s: float = Field(default=86_400.0, gt=0)
 
 
+class BotConfig(BaseModel):
+    """The Slack bot (a client of the gateway). Its secrets come from the environment only:
+    SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode) and FLEET_BOT_TOKEN
+    (its Fleet token, with the act_as scope)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    gateway_url: str | None = None  # default: this installation's gateway
+    channel: str = "#fleet-rollouts"  # where rollouts and approvals are posted
+    port: int = Field(default=3000, ge=0, le=65535)  # `fleet bot` HTTP mode, as Bolt's
+    host: str = "127.0.0.1"
+    # Slack user id -> Fleet identity. Unmapped users may read but not act.
+    users: dict[str, str] = Field(default_factory=dict)
+
+
 class ArtifactsConfig(BaseModel):
     """Where artifacts go. `root` is a URI: file:///path (default FLEET_HOME/artifacts) or
     s3://bucket/prefix. S3 credentials may also come from the usual AWS_* variables."""
@@ -167,6 +181,7 @@ class Settings(BaseModel):
     artifacts: ArtifactsConfig = ArtifactsConfig()
     serving: ServingConfig = ServingConfig()
     approvals: ApprovalsConfig = ApprovalsConfig()
+    bot: BotConfig = BotConfig()
     # Where requests may read and write data (paths, file:// or s3://bucket/prefix), besides
     # the artifact root. Empty: FLEET_HOME/data. FLEET_HOME's own files and ~/.ray are never
     # reachable, whatever is listed here (fleet.artifacts.access).

@@ -286,3 +286,41 @@ DATA_LABEL_FRACTIONAL = (
     "or round/encode the label."
 )
 DATA_ONE_CLASS = "Label '{label}' has one class only ({classes}); nothing to learn."
+
+# The Slack bot (bot/): every sentence a Slack user reads.
+BOT_HELP = (
+    "*/fleet* runs Fleet from Slack:\n"
+    "• `help` this text\n"
+    "• `functions` the functions you can run\n"
+    "• `run FUNCTION key=value ...` start one; its result comes in a thread\n"
+    "• `status INVOCATION` one invocation (an id prefix works)\n"
+    "• `models`, `model NAME` the registry\n"
+    "• `deploy MODEL[:VERSION|@ALIAS] to ENDPOINT` serve a version\n"
+    "• `rollout start|status|pause|resume|promote|abort ENDPOINT [MODEL]` steer a rollout\n"
+    "• `approvals` pending approval requests\n"
+    "• `approve ID`, `reject ID [reason]` decide one (as yourself)"
+)
+BOT_UNKNOWN_COMMAND = "`{word}` is not a /fleet command. Did you mean `{guess}`? Try `/fleet help`."
+BOT_UNKNOWN_COMMAND_NO_GUESS = "`{word}` is not a /fleet command. Try `/fleet help`."
+BOT_USAGE = "Usage: `/fleet {usage}`"
+BOT_NOT_MAPPED = (
+    "Your Slack user ({user}) is not mapped to a Fleet identity, so you can read but not act. "
+    "Ask an operator to add you under bot.users in fleet.yaml."
+)
+BOT_REFUSED = ":no_entry: {detail}"
+BOT_FLEET_DOWN = "Fleet's gateway cannot be reached right now ({reason}). Try again in a minute."
+BOT_STARTED = "Started `{function}` as {who}: `{id}`. The result comes in this thread."
+BOT_RESULT = "`{id}` {status} in {duration}: {summary}"
+BOT_APPROVAL = (
+    "*Approval needed* ({gate} gate): {summary}\nRequested by {who}; needs role `{role}`."
+)
+BOT_DECIDED = "*{status}* by {who} at {when}: {summary}"
+BOT_NO_APPROVALS = "No approval requests are pending."
+BOT_NO_FUNCTIONS = "No functions are registered."
+BOT_CONFIG_MISSING = (
+    "The bot needs {name} in its environment ({why}). See docs/operations.md, Slack bot."
+)
+BOT_SOCKET_MODE_PENDING = (
+    "Socket Mode is not built yet; run `fleet bot` in HTTP mode behind a public URL (or a "
+    "tunnel) for now."
+)

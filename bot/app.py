@@ -1,0 +1,141 @@
+"""The Slack app: a slack-bolt App whose handlers acknowledge at once and do the work after,
+on behalf of the Slack user who typed or clicked. Signature and timestamp checks are
+Bolt's; on top, a request seen before is refused (a replay) and Slack's own retries of a
+request already being handled are acknowledged and dropped."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+from bot import blocks, commands
+from bot.fleet_api import FleetAPI
+from fleet import messages
+
+log = logging.getLogger("fleet.bot")
+SLACK_API = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class BotEnv:
+    """Secrets and endpoints from the environment; never logged (repr hides them)."""
+
+    bot_token: str
+    signing_secret: str
+    fleet_token: str
+    gateway_url: str
+    api_url: str = SLACK_API
+    app_token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"BotEnv(gateway_url={self.gateway_url!r}, api_url={self.api_url!r})"
+
+
+class Replays:
+    """(timestamp, signature) pairs seen in the last 5 minutes: Bolt refuses older ones."""
+
+    def __init__(self, keep_s: float = 300.0, most: int = 100_000) -> None:
+        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+        self.keep_s, self.most = keep_s, most
+
+    def first_time(self, ts: str, sig: str) -> bool:
+        now = time.time()
+        with self._lock:
+            while self._seen and (len(self._seen) > self.most
+                                  or next(iter(self._seen.values())) < now - self.keep_s):
+                self._seen.popitem(last=False)
+            if (ts, sig) in self._seen:
+                return False
+            self._seen[(ts, sig)] = now
+            return True
+
+
+def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None) -> App:
+    api = api or FleetAPI(env.gateway_url, env.fleet_token)
+    users = settings.bot.users
+    replays = Replays()
+    app = App(client=WebClient(token=env.bot_token, base_url=env.api_url),
+              signing_secret=env.signing_secret, process_before_response=False)
+
+    @app.middleware
+    def refuse_replays(req, resp, next):  # noqa: A002 (Bolt's name)
+        headers = req.headers
+        ts = (headers.get("x-slack-request-timestamp") or [""])[0]
+        sig = (headers.get("x-slack-signature") or [""])[0]
+        if ts and sig and not replays.first_time(ts, sig):
+            return BoltResponse(status=401, body="replayed request")
+        if headers.get("x-slack-retry-num"):  # Slack retrying one we already handle
+            return BoltResponse(status=200, body="")
+        return next()
+
+    def post(client, channel: str, user: str, reply: commands.Reply) -> None:
+        if not reply.public:
+            client.chat_postEphemeral(channel=channel, user=user, text=reply.text,
+                                      blocks=reply.blocks or blocks.text(reply.text))
+            return
+        out = client.chat_postMessage(channel=channel, text=reply.text,
+                                      blocks=reply.blocks or blocks.text(reply.text))
+        if reply.follow_up is not None:
+            ts = out["ts"]
+
+            def later() -> None:
+                client.chat_postMessage(channel=channel, thread_ts=ts, text=reply.follow_up())
+
+            threading.Thread(target=later, name="fleet-bot-follow-up", daemon=True).start()
+
+    @app.command("/fleet")
+    def fleet_command(ack, command, client) -> None:
+        ack()  # first: Slack's 3 s never depend on Fleet
+        user, channel = command["user_id"], command["channel_id"]
+        reply = commands.handle(api, command.get("text", ""), users.get(user), user)
+        post(client, channel, user, reply)
+
+    def clicked(body, client, approve: bool, reason: str = "", where=None) -> None:
+        user = body["user"]["id"]
+        channel, ts = where or (body["channel"]["id"], body["message"]["ts"])
+        approval_id = (body.get("actions") or [{}])[0].get("value") if where is None else \
+            body["view"]["private_metadata"].split("|")[0]
+        person = users.get(user)
+        if not person:
+            client.chat_postEphemeral(channel=channel, user=user,
+                                      text=messages.BOT_NOT_MAPPED.format(user=user))
+            return
+        a = commands.decide(api, person, approval_id, approve, reason)
+        if a.ok:
+            client.chat_update(channel=channel, ts=ts, text=blocks.as_text(blocks.decided(a.body)),
+                               blocks=blocks.decided(a.body))
+        else:
+            client.chat_postEphemeral(channel=channel, user=user,
+                                      text=messages.BOT_REFUSED.format(detail=a.detail))
+
+    @app.action(blocks.APPROVE)
+    def approve_click(ack, body, client) -> None:
+        ack()
+        clicked(body, client, True)
+
+    @app.action(blocks.REJECT)
+    def reject_click(ack, body, client) -> None:
+        ack()
+        user = body["user"]["id"]
+        if not users.get(user):
+            client.chat_postEphemeral(channel=body["channel"]["id"], user=user,
+                                      text=messages.BOT_NOT_MAPPED.format(user=user))
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(
+            body["actions"][0]["value"], body["channel"]["id"], body["message"]["ts"]))
+
+    @app.view(blocks.REJECT_MODAL)
+    def reject_reason(ack, body, view, client) -> None:
+        ack()
+        _aid, channel, ts = view["private_metadata"].split("|")
+        reason = view["state"]["values"]["reason"]["text"]["value"] or ""
+        clicked(body, client, False, reason, where=(channel, ts))
+
+    return app

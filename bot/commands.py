@@ -1,0 +1,222 @@
+"""`/fleet SUBCOMMAND ...`: parsing and the work behind each subcommand. Each returns what
+to say (text or blocks) and whether everyone in the channel should see it; the bolt app
+(bot.app) acknowledges first and posts the reply after, so Slack's 3 s never matter."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import blocks
+from bot.fleet_api import Answer, FleetAPI
+from fleet import messages
+from fleet.runtime.payloads import parse_key_values
+
+USAGE = {
+    "help": "help", "functions": "functions", "run": "run FUNCTION key=value ...",
+    "status": "status INVOCATION", "models": "models", "model": "model NAME",
+    "deploy": "deploy MODEL[:VERSION|@ALIAS] to ENDPOINT",
+    "rollout": "rollout start|status|pause|resume|promote|abort ENDPOINT [MODEL]",
+    "approvals": "approvals", "approve": "approve ID", "reject": "reject ID [reason]",
+}
+ACTS = {"run", "deploy", "approve", "reject"}  # need a Fleet identity; rollout: all but status
+
+
+@dataclass
+class Reply:
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    public: bool = False
+    # after the reply: slow work whose outcome goes to the reply's thread
+    follow_up: Callable[[], str] | None = None
+
+
+def suggest(word: str) -> str:
+    guess = difflib.get_close_matches(word, list(USAGE), n=1, cutoff=0.5)
+    if guess:
+        return messages.BOT_UNKNOWN_COMMAND.format(word=word, guess=guess[0])
+    return messages.BOT_UNKNOWN_COMMAND_NO_GUESS.format(word=word)
+
+
+def _refused(a: Answer) -> Reply:
+    if a.status == 503:
+        return Reply(messages.BOT_FLEET_DOWN.format(reason=a.detail))
+    return Reply(messages.BOT_REFUSED.format(detail=a.detail))
+
+
+def _usage(cmd: str) -> Reply:
+    return Reply(messages.BOT_USAGE.format(usage=USAGE[cmd]))
+
+
+def _summary(rec: dict) -> str:
+    if rec.get("error"):
+        return f"{rec['error']['type']}: {rec['error']['message']}"[:1500]
+    return str(rec.get("result"))[:1500]
+
+
+def _result_line(rec: dict) -> str:
+    dur = rec.get("duration_s")
+    return messages.BOT_RESULT.format(id=rec["id"], status=rec["status"],
+                                      duration=f"{dur:.2f} s" if dur is not None else "-",
+                                      summary=_summary(rec))
+
+
+def handle(api: FleetAPI, text: str, person: str | None, user: str) -> Reply:
+    """One /fleet command from Slack user `user`, mapped to the Fleet identity `person`
+    (None: not mapped, so read-only)."""
+    try:
+        words = shlex.split(text or "")
+    except ValueError:
+        words = (text or "").split()
+    if not words or words[0] == "help":
+        return Reply(messages.BOT_HELP)
+    cmd, args = words[0].lower(), words[1:]
+    if cmd not in USAGE:
+        return Reply(suggest(cmd))
+    acting = cmd in ACTS or (cmd == "rollout" and args[:1] != ["status"])
+    if acting and not person:
+        return Reply(messages.BOT_NOT_MAPPED.format(user=user))
+    return _HANDLERS[cmd](api, args, person)
+
+
+def _functions(api, args, person) -> Reply:
+    a = api.read("/v1/functions")
+    if not a.ok:
+        return _refused(a)
+    rows = [f"• `{f['name']}`: {f['description']}" for f in a.body["functions"]]
+    return Reply("\n".join(rows) or messages.BOT_NO_FUNCTIONS)
+
+
+def _run(api, args, person) -> Reply:
+    if not args:
+        return _usage("run")
+    name = args[0]
+    try:
+        payload = parse_key_values(args[1:])
+    except Exception as exc:  # a FleetError with the field and the fix
+        return Reply(messages.BOT_REFUSED.format(detail=str(exc)))
+    a = api.act(person, "POST", f"/v1/functions/{name}/spawn", json=payload)
+    if not a.ok:
+        return _refused(a)
+    inv_id = a.body["id"]
+
+    def result() -> str:
+        done = api.read(f"/v1/invocations/{inv_id}")
+        for _ in range(600):  # up to 10 min of polling, then the status as it is
+            if not done.ok or done.body["status"] not in ("queued", "running"):
+                break
+            import time
+
+            time.sleep(1)
+            done = api.read(f"/v1/invocations/{inv_id}")
+        return _result_line(done.body) if done.ok else messages.BOT_REFUSED.format(
+            detail=done.detail)
+
+    return Reply(messages.BOT_STARTED.format(function=name, who=person, id=inv_id),
+                 public=True, follow_up=result)
+
+
+def _status(api, args, person) -> Reply:
+    if len(args) != 1:
+        return _usage("status")
+    a = api.read(f"/v1/invocations/{args[0]}")
+    return Reply(_result_line(a.body)) if a.ok else _refused(a)
+
+
+def _models(api, args, person) -> Reply:
+    a = api.read("/v1/models")
+    if not a.ok:
+        return _refused(a)
+    rows = [f"• `{m['model']}` latest v{m['latest']}" + (
+        "  " + ", ".join(f"@{k}→v{v}" for k, v in m["aliases"].items()) if m["aliases"] else "")
+        for m in a.body["models"]]
+    return Reply("\n".join(rows) or "No models yet.")
+
+
+def _model(api, args, person) -> Reply:
+    if len(args) != 1:
+        return _usage("model")
+    a = api.read(f"/v1/models/{args[0]}")
+    if not a.ok:
+        return _refused(a)
+    rows = [f"• v{v['version']} {v.get('metrics', {})}" for v in a.body["versions"]]
+    return Reply(f"*{args[0]}* aliases {a.body['aliases']}\n" + "\n".join(rows))
+
+
+def _invoke(api, person, function: str, payload: dict) -> Reply:
+    a = api.act(person, "POST", f"/v1/functions/{function}/invoke", json=payload,
+                params={"wait": 300})
+    if not a.ok:
+        return _refused(a)
+    return Reply(_result_line(a.body), public=True)
+
+
+def _deploy(api, args, person) -> Reply:
+    if len(args) != 3 or args[1] != "to":
+        return _usage("deploy")
+    return _invoke(api, person, "deploy", {"model": args[0], "endpoint": args[2]})
+
+
+def _rollout(api, args, person) -> Reply:
+    if len(args) < 2 or args[0] not in ("start", "status", "pause", "resume", "promote",
+                                        "abort"):
+        return _usage("rollout")
+    action, endpoint = args[0], args[1]
+    if action == "status":
+        a = api.read("/v1/rollouts", endpoint=endpoint, limit=1)
+        if not a.ok:
+            return _refused(a)
+        if not a.body["rollouts"]:
+            return Reply(messages.ENDPOINT_HAS_NO_ROLLOUTS.format(endpoint=endpoint))
+        r = a.body["rollouts"][0]
+        return Reply(f"`{r['id']}` {r['strategy']} on {endpoint}: *{r['status']}* at "
+                     f"{r['weight']:g}% (candidate {r['candidate']['model']}:"
+                     f"{r['candidate']['version']})")
+    payload: dict[str, Any] = {"action": action, "endpoint": endpoint}
+    if action == "start":
+        if len(args) != 3:
+            return _usage("rollout")
+        payload["model"] = args[2]
+    return _invoke(api, person, "rollout", payload)
+
+
+def _approvals(api, args, person) -> Reply:
+    a = api.read("/v1/approvals", status="pending")
+    if not a.ok:
+        return _refused(a)
+    pending = a.body["approvals"]
+    if not pending:
+        return Reply(messages.BOT_NO_APPROVALS)
+    out = [b for ap in pending[:10] for b in blocks.approval(ap)]
+    return Reply(messages.BOT_NO_APPROVALS if not out else "Pending approvals", out,
+                 public=True)
+
+
+def decide(api, person: str, approval_id: str, approve: bool, reason: str = "") -> Answer:
+    verb = "approve" if approve else "reject"
+    return api.act(person, "POST", f"/v1/approvals/{approval_id}/{verb}",
+                   json={"comment": reason})
+
+
+def _approve(api, args, person) -> Reply:
+    if len(args) != 1:
+        return _usage("approve")
+    a = decide(api, person, args[0], True)
+    return Reply(blocks.as_text(blocks.decided(a.body)), public=True) if a.ok else _refused(a)
+
+
+def _reject(api, args, person) -> Reply:
+    if not args:
+        return _usage("reject")
+    a = decide(api, person, args[0], False, " ".join(args[1:]))
+    return Reply(blocks.as_text(blocks.decided(a.body)), public=True) if a.ok else _refused(a)
+
+
+_HANDLERS: dict[str, Callable[[FleetAPI, list[str], str | None], Reply]] = {
+    "functions": _functions, "run": _run, "status": _status, "models": _models,
+    "model": _model, "deploy": _deploy, "rollout": _rollout, "approvals": _approvals,
+    "approve": _approve, "reject": _reject,
+}

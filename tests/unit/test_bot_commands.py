@@ -1,0 +1,45 @@
+"""/fleet parsing, without Slack or Fleet: typos get a suggestion, acting needs a mapped
+identity (checked before anything is sent), and usage errors name the form."""
+
+from bot import commands
+from bot.fleet_api import Answer
+
+
+class NoCalls:
+    """A gateway that must not be called."""
+
+    def read(self, *a, **kw):
+        raise AssertionError("no read expected")
+
+    def act(self, *a, **kw):
+        raise AssertionError("no action expected")
+
+
+def test_a_typo_gets_the_closest_subcommand():
+    assert "Did you mean `rollout`" in commands.handle(NoCalls(), "rolout x", "bob", "U").text
+    assert "Did you mean `approvals`" in commands.handle(NoCalls(), "aprovals", "bob", "U").text
+    assert "Try `/fleet help`" in commands.handle(NoCalls(), "zzzz", "bob", "U").text
+
+
+def test_help_is_the_default_and_lists_every_subcommand():
+    text = commands.handle(NoCalls(), "", None, "U").text
+    for sub in commands.USAGE:
+        assert f"`{sub}" in text
+
+
+def test_acting_needs_a_mapped_identity_and_nothing_is_sent_without_one():
+    for line in ("run hello", "approve ap-1", "reject ap-1 no", "deploy m to e",
+                 "rollout promote churn"):
+        assert "not mapped" in commands.handle(NoCalls(), line, None, "UEVE").text
+
+
+def test_usage_errors_name_the_form():
+    assert "Usage: `/fleet deploy MODEL" in commands.handle(NoCalls(), "deploy m e", "bob",
+                                                           "U").text
+
+
+def test_a_refusal_shows_the_cores_detail_and_field_problems():
+    a = Answer(422, {"detail": "The input for 'hello' is invalid: 1 problem(s), see errors.",
+                     "errors": [{"field": "nme", "message": "unknown field",
+                                 "fix": "Remove 'nme'."}]})
+    assert "`nme`: unknown field (Remove 'nme'.)" in a.detail
