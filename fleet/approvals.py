@@ -79,6 +79,23 @@ class Approvals:
                 id=aid, status=won.status, who=won.decided_by or "expiry")))
         return self.store.approvals.get(aid)
 
+    # -- external gates -----------------------------------------------------------------------
+
+    def external_gate(self, *, target: str, key: str, gate: str, summary: str,
+                      who: Identity) -> Approval:
+        """The approval behind a gate that an outside controller polls (Flagger's confirm
+        webhooks): the request for `key` (e.g. a revision's checksum), opened in `who`'s
+        name on the first call. The same key keeps its request; a new key, or an expired
+        request, asks again."""
+        who.require("invoke")
+        for ap in self.store.approvals.list(target=target, limit=100):
+            if (ap.payload or {}).get("gate_key") == key and ap.status != "expired":
+                return ap
+        cfg = self.settings.approvals
+        return self.store.approvals.create(gate=gate, target=target, summary=summary,
+                                           requested_by=who.name, role=cfg.role,
+                                           ttl_s=cfg.ttl_s, payload={"gate_key": key})
+
     # -- aliases ----------------------------------------------------------------------------
 
     def move_alias(self, *, model: str, alias: str, version: int | None, who: Identity,

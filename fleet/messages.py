@@ -324,3 +324,4 @@ BOT_SOCKET_MODE_PENDING = (
     "Socket Mode is not built yet; run `fleet bot` in HTTP mode behind a public URL (or a "
     "tunnel) for now."
 )
+FLAGGER_SUMMARY = "Flagger {kind} for {namespace}/{name} (phase {phase}, revision {checksum})"

@@ -48,6 +48,22 @@ class DecisionIn(BaseModel):
     comment: str = Field("", max_length=2000, description="Kept with the decision.")
 
 
+class FlaggerIn(BaseModel):
+    """What Flagger sends to a confirm-* webhook (its CanaryWebhookPayload)."""
+
+    name: str = Field(min_length=1, max_length=253)
+    namespace: str = Field(min_length=1, max_length=253)
+    phase: str = ""
+    checksum: str = Field("", max_length=200)
+    metadata: dict[str, str] = Field(default_factory=dict,
+                                     description="Carries fleet_token: a Fleet token "
+                                                 "(invoke scope) the request is opened as.")
+
+
+FLAGGER_GATES = {"confirm-rollout": "start", "confirm-traffic-increase": "step",
+                 "confirm-promotion": "promotion"}
+
+
 class ScheduleIn(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")
     function: str
@@ -283,6 +299,26 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         ap = client.store.approvals.get(aid)
         ok = ap.status == "approved"
         return JSONResponse({"id": aid, "status": ap.status, "open": ok},
+                            status_code=200 if ok else 403)
+
+    @app.post("/v1/gates/flagger/{kind}", tags=["approvals"],
+              responses={403: {"description": "Not approved (yet)"}})
+    def flagger_gate(body: FlaggerIn,
+                     kind: str = Path(pattern="^(confirm-rollout|confirm-traffic-increase|"
+                                              "confirm-promotion)$")) -> JSONResponse:
+        """A Flagger confirm-* webhook that asks in Slack: the first call opens an approval
+        request (shown with buttons by the bot); 403 until it is approved, then 200. A new
+        checksum (a new revision) asks again. Flagger sends no headers, so the request is
+        opened as the identity of `metadata.fleet_token`."""
+        who = auth.identities.identify(body.metadata.get("fleet_token"))
+        ap = approvals.external_gate(
+            target=f"flagger:{body.namespace}/{body.name}", key=f"{kind}:{body.checksum}",
+            gate=FLAGGER_GATES[kind], who=who,
+            summary=messages.FLAGGER_SUMMARY.format(kind=kind, namespace=body.namespace,
+                                                    name=body.name, phase=body.phase,
+                                                    checksum=body.checksum[:12]))
+        ok = ap.status == "approved"
+        return JSONResponse({"id": ap.id, "status": ap.status, "open": ok},
                             status_code=200 if ok else 403)
 
     @app.get("/v1/outbox", tags=["serving"])

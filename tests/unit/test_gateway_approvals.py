@@ -62,3 +62,32 @@ def test_an_unprotected_alias_moves_at_once(http):
     r = http.put("/v1/models/churn/aliases/challenger", headers=auth(ADMIN),
                  json={"version": 1, "reason": "try it"})
     assert r.status_code == 200 and r.json()["aliases"] == {"challenger": 1}
+
+
+def flagger(http, checksum: str, token: str | None = ADMIN, kind: str = "confirm-promotion"):
+    """Flagger's exact confirm-* payload (CanaryWebhookPayload)."""
+    meta = {"fleet_token": token} if token else {}
+    return http.post(f"/v1/gates/flagger/{kind}", json={
+        "name": "podinfo", "namespace": "test", "phase": "WaitingPromotion",
+        "checksum": checksum, "metadata": meta})
+
+
+def test_the_flagger_gate_asks_once_per_revision_and_opens_when_approved(http):
+    first = flagger(http, "6d8f9c")
+    assert first.status_code == 403 and first.json()["status"] == "pending"
+    again = flagger(http, "6d8f9c")  # Flagger polls: the same request, not a new one
+    assert again.status_code == 403 and again.json()["id"] == first.json()["id"]
+    aid = first.json()["id"]
+    ap = http.get(f"/v1/approvals/{aid}", headers=auth(BOB)).json()
+    assert ap["gate"] == "promotion" and ap["requested_by"] == "admin"
+    assert "test/podinfo" in ap["summary"]
+    assert http.post(f"/v1/approvals/{aid}/approve", headers=auth(BOB)).status_code == 200
+    assert flagger(http, "6d8f9c").status_code == 200
+    new_revision = flagger(http, "77aa01")
+    assert new_revision.status_code == 403 and new_revision.json()["id"] != aid
+
+
+def test_the_flagger_gate_needs_a_fleet_token_in_its_metadata(http):
+    assert flagger(http, "1", token=None).status_code == 401
+    assert flagger(http, "1", token="x" * 20).status_code == 401
+    assert flagger(http, "1", kind="confirm-anything").status_code == 422
