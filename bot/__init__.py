@@ -6,6 +6,7 @@ clicked (`X-Fleet-Act-As`), so the core's rules decide everything.
 """
 
 from bot.app import BotEnv, build_app
-from bot.server import asgi_app, env_from, serve
+from bot.server import asgi_app, env_from, serve, serve_socket, socket_handler
 
-__all__ = ["BotEnv", "asgi_app", "build_app", "env_from", "serve"]
+__all__ = ["BotEnv", "asgi_app", "build_app", "env_from", "serve", "serve_socket",
+           "socket_handler"]

@@ -1,6 +1,6 @@
 """`fleet bot`: the app over HTTP (a real ASGI server, many requests at once: each dispatch
 runs in a thread, since Bolt's own ASGI adapter would run it on the event loop), or in
-Socket Mode (`--socket`)."""
+Socket Mode (`fleet bot --socket`)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class ThreadedHandler(SlackRequestHandler):
         return await asyncio.to_thread(self.app.dispatch, bolt)
 
 
-def env_from(settings, environ=os.environ) -> BotEnv:
+def env_from(settings, environ=os.environ, *, socket: bool = False) -> BotEnv:
     def need(name: str, why: str) -> str:
         value = environ.get(name)
         if not value:
@@ -38,15 +38,34 @@ def env_from(settings, environ=os.environ) -> BotEnv:
 
         info = ClusterInfo.read(settings)
         gateway = info.gateway_url if info else f"http://127.0.0.1:{settings.gateway.port}"
+    if socket:  # requests come over Slack's websocket, not signed HTTP
+        app_token = need("SLACK_APP_TOKEN", "the app-level xapp- token, for Socket Mode")
+        secret = environ.get("SLACK_SIGNING_SECRET") or "unused-in-socket-mode"
+    else:
+        app_token = environ.get("SLACK_APP_TOKEN")
+        secret = need("SLACK_SIGNING_SECRET", "to verify Slack's requests")
     return BotEnv(bot_token=need("SLACK_BOT_TOKEN", "the bot user's xoxb- token"),
-                  signing_secret=need("SLACK_SIGNING_SECRET", "to verify Slack's requests"),
+                  signing_secret=secret,
                   fleet_token=need("FLEET_BOT_TOKEN", "its Fleet token, with act_as"),
                   gateway_url=gateway, api_url=environ.get("SLACK_API_URL") or SLACK_API,
-                  app_token=environ.get("SLACK_APP_TOKEN"))
+                  app_token=app_token)
 
 
 def asgi_app(settings, env: BotEnv):
     return ThreadedHandler(build_app(settings, env))
+
+
+def socket_handler(settings, env: BotEnv):
+    """The same app over Socket Mode: Slack's websocket (its URL from apps.connections.open
+    on SLACK_API_URL), no public endpoint needed. `.connect()` or `.start()` it."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    app = build_app(settings, env)
+    return SocketModeHandler(app, app_token=env.app_token, web_client=app.client)
+
+
+def serve_socket(settings) -> None:
+    socket_handler(settings, env_from(settings, socket=True)).start()
 
 
 def serve(settings, *, port: int | None = None) -> None:

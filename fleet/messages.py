@@ -320,8 +320,4 @@ BOT_NO_FUNCTIONS = "No functions are registered."
 BOT_CONFIG_MISSING = (
     "The bot needs {name} in its environment ({why}). See docs/operations.md, Slack bot."
 )
-BOT_SOCKET_MODE_PENDING = (
-    "Socket Mode is not built yet; run `fleet bot` in HTTP mode behind a public URL (or a "
-    "tunnel) for now."
-)
 FLAGGER_SUMMARY = "Flagger {kind} for {namespace}/{name} (phase {phase}, revision {checksum})"

@@ -79,17 +79,19 @@ def demo() -> None:
 @app.command()
 def bot(port: Optional[int] = typer.Option(None, "--port",
                                            help="HTTP port (default bot.port, 3000)."),
-        socket: bool = typer.Option(False, "--socket", help="Socket Mode (not yet built).")
+        socket: bool = typer.Option(False, "--socket",
+                                    help="Socket Mode: Slack's websocket, no public URL.")
         ) -> None:
     """Run the Slack bot: POST /slack/events for commands, interactivity and events."""
     import importlib
 
-    if socket:
-        raise InvalidInput(messages.BOT_SOCKET_MODE_PENDING, [FieldProblem(
-            "--socket", "not available yet", "Run in HTTP mode (without --socket).")])
     settings = load_settings()
     # by import string: fleet never imports the bot package (it is a client of the core)
     server = importlib.import_module("bot.server")
+    if socket:
+        render.err_console.print("Slack bot in Socket Mode")
+        server.serve_socket(settings)
+        return
     host, chosen = settings.bot.host, settings.bot.port if port is None else port
     render.err_console.print(f"Slack bot on http://{host}:{chosen}/slack/events")
     server.serve(settings, port=chosen)

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict]] = []
+        self.ws_url = ""  # what apps.connections.open hands out (Socket Mode)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         fake = self
@@ -56,6 +57,8 @@ class FakeSlack:
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V1"}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.ws_url}
         if method == "conversations.history":
             return {"ok": True, "messages": []}
         return {"ok": True}
