@@ -40,6 +40,7 @@ bench: setup
 	$(PY) -m bench.train
 	$(PY) -m bench.batching
 	$(PY) -m bench.router
+	$(PY) -m bench.slack_ack
 
 lint: setup
 	$(VENV)/bin/ruff check fleet functions serve_apps bot tests bench
