@@ -321,3 +321,4 @@ BOT_CONFIG_MISSING = (
     "The bot needs {name} in its environment ({why}). See docs/operations.md, Slack bot."
 )
 FLAGGER_SUMMARY = "Flagger {kind} for {namespace}/{name} (phase {phase}, revision {checksum})"
+BOT_MODE = "`fleet bot {mode}` is not a mode; use `fleet bot`, `--socket` or `console`."

@@ -77,7 +77,11 @@ def demo() -> None:
 
 
 @app.command()
-def bot(port: Optional[int] = typer.Option(None, "--port",
+def bot(mode: Optional[str] = typer.Argument(None, metavar="[console]",
+                                             help="console: the bot here, no workspace."),
+        as_: Optional[str] = typer.Option(None, "--as",
+                                          help="console: act as this Fleet identity."),
+        port: Optional[int] = typer.Option(None, "--port",
                                            help="HTTP port (default bot.port, 3000)."),
         socket: bool = typer.Option(False, "--socket",
                                     help="Socket Mode: Slack's websocket, no public URL.")
@@ -86,6 +90,18 @@ def bot(port: Optional[int] = typer.Option(None, "--port",
     import importlib
 
     settings = load_settings()
+    if mode == "console":
+        from fleet.cluster import ClusterInfo
+
+        info = ClusterInfo.read(settings)
+        if info is None:
+            raise FleetError(messages.NOT_UP)
+        importlib.import_module("bot.console").run(
+            settings, info.gateway_url, _client().store, sys.stdin, person=as_)
+        return
+    if mode is not None:
+        raise InvalidInput(messages.BOT_MODE.format(mode=mode), [FieldProblem(
+            "mode", "unknown", "Use `fleet bot`, `fleet bot --socket` or `fleet bot console`.")])
     # by import string: fleet never imports the bot package (it is a client of the core)
     server = importlib.import_module("bot.server")
     if socket:

@@ -202,3 +202,24 @@ def test_reject_asks_for_a_reason_in_a_modal(bot_url, slack, client):
     assert updated[0]["ts"] == "1700000000.000042" and "rejected* by cat" in updated[0]["text"]
     decided = client.store.approvals.get(ap.id)
     assert decided.status == "rejected" and decided.comment == "p99 too high"
+
+
+def test_the_console_runs_the_same_handlers_without_a_workspace(client):
+    import subprocess
+
+    from tests.integration.conftest import fleet_cli
+
+    ap = client.store.approvals.create(gate="alias", target="model:console@prod",
+                                       summary="console change", requested_by="bob",
+                                       role="approver", ttl_s=600)
+    script = "\n".join(["/fleet rolout status churn", "/fleet approvals",
+                        f"click fleet_approve {ap.id}", "quit"]) + "\n"
+    out = subprocess.run([fleet_cli.__globals__["FLEET"], "bot", "console", "--as", "cat"],
+                         input=script, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    assert "Did you mean `rollout`" in text
+    assert f"[Approve: fleet_approve {ap.id}]" in text
+    assert "(updated)> *approved* by cat" in text
+    assert client.store.approvals.get(ap.id).decided_by == "cat"
+    assert not [t for t in client.store.tokens.list() if t.name == "slack-console"]  # revoked
