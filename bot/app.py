@@ -97,11 +97,9 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None) -> App:
         reply = commands.handle(api, command.get("text", ""), users.get(user), user)
         post(client, channel, user, reply)
 
-    def clicked(body, client, approve: bool, reason: str = "", where=None) -> None:
-        user = body["user"]["id"]
-        channel, ts = where or (body["channel"]["id"], body["message"]["ts"])
-        approval_id = (body.get("actions") or [{}])[0].get("value") if where is None else \
-            body["view"]["private_metadata"].split("|")[0]
+    def decide(client, user: str, approval_id: str, channel: str, ts: str, approve: bool,
+               reason: str = "") -> None:
+        """One click (or the reject dialog) on the approval message at (channel, ts)."""
         person = users.get(user)
         if not person:
             client.chat_postEphemeral(channel=channel, user=user,
@@ -118,7 +116,8 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None) -> App:
     @app.action(blocks.APPROVE)
     def approve_click(ack, body, client) -> None:
         ack()
-        clicked(body, client, True)
+        decide(client, body["user"]["id"], body["actions"][0]["value"], body["channel"]["id"],
+               body["message"]["ts"], True)
 
     @app.action(blocks.REJECT)
     def reject_click(ack, body, client) -> None:
@@ -134,8 +133,8 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None) -> App:
     @app.view(blocks.REJECT_MODAL)
     def reject_reason(ack, body, view, client) -> None:
         ack()
-        _aid, channel, ts = view["private_metadata"].split("|")
+        approval_id, channel, ts = view["private_metadata"].split("|")
         reason = view["state"]["values"]["reason"]["text"]["value"] or ""
-        clicked(body, client, False, reason, where=(channel, ts))
+        decide(client, body["user"]["id"], approval_id, channel, ts, False, reason)
 
     return app

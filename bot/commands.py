@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,8 +109,6 @@ def _run(api, args, person) -> Reply:
         for _ in range(600):  # up to 10 min of polling, then the status as it is
             if not done.ok or done.body["status"] not in ("queued", "running"):
                 break
-            import time
-
             time.sleep(1)
             done = api.read(f"/v1/invocations/{inv_id}")
         return _result_line(done.body) if done.ok else messages.BOT_REFUSED.format(

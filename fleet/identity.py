@@ -26,12 +26,20 @@ from dataclasses import dataclass
 from fleet import messages
 from fleet.config import Settings
 from fleet.errors import Forbidden, Unauthorized
+from fleet.store.tokens import token_hash
 
 IMPLIES = {"admin": {"admin", "invoke", "read"}, "invoke": {"invoke", "read"}, "read": {"read"},
            "act_as": {"act_as"}}
 LOCAL_ADMIN = "local-admin"
 RAY_JOB = "ray-job"
 REFRESH_S = 0.25  # how stale a gateway's view of the token table may be
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not header or not header.lower().startswith("bearer "):
+        return None
+    return header[7:].strip()
 
 
 def expand(scopes) -> frozenset[str]:
@@ -78,8 +86,6 @@ class Identities:
     long before it returns)."""
 
     def __init__(self, settings: Settings, store=None) -> None:
-        from fleet.store import token_hash
-
         self.store = store
         self._config: list[_Known] = []
         for t in settings.tokens:
@@ -121,8 +127,6 @@ class Identities:
 
     def identify(self, token: str | None) -> Identity:
         """The identity of a bearer token; Unauthorized if none has it."""
-        from fleet.store import token_hash
-
         if not token:
             raise Unauthorized(messages.AUTH_MISSING)
         presented = bytes.fromhex(token_hash(token))

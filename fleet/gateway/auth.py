@@ -8,7 +8,7 @@ from fastapi import Request
 from fleet import messages
 from fleet.config import Settings
 from fleet.errors import Unauthorized
-from fleet.identity import Identities, Identity
+from fleet.identity import Identities, Identity, bearer
 
 ACT_AS_HEADER = "x-fleet-act-as"
 
@@ -21,9 +21,10 @@ class TokenAuth:
         self.identities.start_refresh()
 
     def identify(self, header: str | None) -> Identity:
-        if not header or not header.lower().startswith("bearer "):
+        token = bearer(header)
+        if token is None:
             raise Unauthorized(messages.AUTH_MISSING)
-        return self.identities.identify(header[7:].strip())
+        return self.identities.identify(token)
 
     def check(self, request: Request, scope: str) -> Identity:
         ident = self.identify(request.headers.get("authorization"))

@@ -38,6 +38,7 @@ import uuid
 from fleet import messages
 from fleet.config import Settings
 from fleet.errors import Conflict, FleetError, problem_body
+from fleet.identity import bearer
 from fleet.serving.metrics import RouterMetrics
 from fleet.serving.routing import ArmStats, RoutingTable, choose
 
@@ -273,14 +274,14 @@ class Router:
         allowed = tokens.get(endpoint, tokens.get("*"))
         if allowed is None or self._identities is None:
             return None
-        auth = headers.get(b"authorization", b"").decode()
+        token = bearer(headers.get(b"authorization", b"").decode())
         names = ", ".join(allowed)
-        if not auth.lower().startswith("bearer "):
+        if token is None:
             status, body, hdrs = _problem(401, "Unauthorized", messages.ROUTER_TOKEN_NEEDED
                                           .format(endpoint=endpoint, names=names))
             return status, body, [*hdrs, (b"www-authenticate", b"Bearer")]
         try:
-            who = self._identities.identify(auth[7:].strip())
+            who = self._identities.identify(token)
         except FleetError as exc:
             return _problem(exc.status, exc.title, exc.detail)
         if who.name not in allowed:
