@@ -51,7 +51,7 @@ def _render(method: str, params: dict) -> str:
 def run(settings, gateway_url: str, store, lines: Iterable[str], out=sys.stdout,
         person: str | None = None, wait_s: float = 3.0) -> None:
     slack = LocalSlack()
-    token, record = store.tokens.add(name="slack-console", scopes=["read", "invoke", "act_as"],
+    token, record = store.tokens.add(name="slack-console", scopes=["read", "invoke", "act_as", "notify"],
                                      roles=[], actor="local-admin", kind="job", ttl_s=3600)
     secret = secrets.token_hex(16)
     users = {USER: person} if person else {}

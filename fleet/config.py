@@ -27,8 +27,8 @@ from pydantic import (
 from fleet import messages
 from fleet.errors import DefinitionError
 
-Scope = Literal["read", "invoke", "admin", "act_as"]
-SCOPES: tuple[str, ...] = ("read", "invoke", "admin", "act_as")
+Scope = Literal["read", "invoke", "admin", "act_as", "notify"]
+SCOPES: tuple[str, ...] = ("read", "invoke", "admin", "act_as", "notify")
 CONFIG_FILE = "fleet.yaml"
 
 
@@ -56,7 +56,7 @@ class TokenConfig(BaseModel):
     def _known_scopes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for s in v:
             if s not in SCOPES:
-                raise ValueError(f"unknown scope '{s}'; use read, invoke, admin or act_as")
+                raise ValueError(f"unknown scope '{s}'; use read, invoke, admin, act_as or notify")
         return v
 
 
@@ -140,6 +140,17 @@ class ApprovalsConfig(BaseModel):
     ttl_s: float = Field(default=86_400.0, gt=0)
 
 
+class OutboxConfig(BaseModel):
+    """How notifiers retry: exponential backoff from `base_backoff_s` up to `max_backoff_s`
+    (a 429's Retry-After wins when longer); after `max_attempts` an event is dead-lettered,
+    shown by `fleet outbox` and replayed by `fleet outbox replay`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    max_attempts: int = Field(default=12, ge=1, le=1000)
+    base_backoff_s: float = Field(default=1.0, gt=0)
+    max_backoff_s: float = Field(default=300.0, gt=0)
+
+
 class BotConfig(BaseModel):
     """The Slack bot (a client of the gateway). Its secrets come from the environment only:
     SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode) and FLEET_BOT_TOKEN
@@ -182,6 +193,7 @@ class Settings(BaseModel):
     serving: ServingConfig = ServingConfig()
     approvals: ApprovalsConfig = ApprovalsConfig()
     bot: BotConfig = BotConfig()
+    outbox: OutboxConfig = OutboxConfig()
     # Where requests may read and write data (paths, file:// or s3://bucket/prefix), besides
     # the artifact root. Empty: FLEET_HOME/data. FLEET_HOME's own files and ~/.ray are never
     # reachable, whatever is listed here (fleet.artifacts.access).

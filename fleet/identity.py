@@ -28,8 +28,9 @@ from fleet.config import Settings
 from fleet.errors import Forbidden, Unauthorized
 from fleet.store.tokens import token_hash
 
-IMPLIES = {"admin": {"admin", "invoke", "read"}, "invoke": {"invoke", "read"}, "read": {"read"},
-           "act_as": {"act_as"}}
+IMPLIES = {"admin": {"admin", "invoke", "read", "notify"}, "invoke": {"invoke", "read"},
+           "read": {"read"}, "act_as": {"act_as"},
+           "notify": {"notify", "read"}}  # claim and report outbox deliveries (the bot)
 LOCAL_ADMIN = "local-admin"
 RAY_JOB = "ray-job"
 REFRESH_S = 0.25  # how stale a gateway's view of the token table may be

@@ -322,3 +322,10 @@ BOT_CONFIG_MISSING = (
 )
 FLAGGER_SUMMARY = "Flagger {kind} for {namespace}/{name} (phase {phase}, revision {checksum})"
 BOT_MODE = "`fleet bot {mode}` is not a mode; use `fleet bot`, `--socket` or `console`."
+
+# -- the outbox ------------------------------------------------------------------------------
+OUTBOX_NOT_HELD = ("Event {event} is not held by you for '{consumer}': your claim ran out and "
+                   "another notifier took it, or it was already reported. Claim again.")
+OUTBOX_STATE = "Unknown delivery state '{state}'."
+OUTBOX_EMPTY = "No deliveries{where}."
+OUTBOX_REPLAYED = "Replayed {n} dead-lettered deliveries for '{consumer}'."

@@ -412,7 +412,7 @@ def tokens(ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="R
 @tokens_app.command("add")
 def tokens_add(name: str,
                scopes: str = typer.Option("read,invoke", "--scopes",
-                                          help="Comma-separated: read, invoke, admin, act_as."),
+                                          help="Comma-separated: read, invoke, admin, act_as, notify."),
                roles: str = typer.Option("", "--roles", help="Comma-separated, e.g. approver."),
                token: Optional[str] = TOKEN_OPT) -> None:
     """Add an identity's token. It is printed once; Fleet keeps only its hash."""
@@ -430,7 +430,7 @@ def tokens_add(name: str,
         raise InvalidInput(messages.TOKEN_ADD_INVALID.format(name=name, reason=first["msg"]), [
             FieldProblem(
             "--scopes" if "scope" in first["msg"] else "NAME", first["msg"],
-            "Scopes: read, invoke, admin, act_as; a name of 1-64 characters.")]) from None
+            "Scopes: read, invoke, admin, act_as, notify; a name of 1-64 characters.")]) from None
     raw, _ = client.store.tokens.add(name=name, scopes=scope_list, roles=role_list,
                                      actor=who.name)
     render.console.print(messages.TOKEN_CREATED.format(

@@ -25,6 +25,7 @@ from fleet.errors import FieldProblem, FleetError, InvalidInput
 from fleet.gateway.auth import Identity, TokenAuth
 from fleet.gateway.limits import BodyLimit
 from fleet.gateway.metrics import GatewayMetrics, RequestCounter
+from fleet.gateway.outbox_routes import outbox_router
 from fleet.gateway.problems import (
     PROBLEM_RESPONSES,
     fleet_error_handler,
@@ -243,7 +244,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         client.store.schedules.remove(name, who.name)
         return Response(status_code=204)
 
-    # -- serving: endpoints, rollouts, approvals, the outbox ---------------------------------
+    # -- serving: endpoints, rollouts, approvals (the outbox: outbox_routes) ---------------------------------
 
     @app.get("/v1/endpoints", tags=["serving"])
     def list_endpoints(_: Identity = Depends(read)) -> dict:
@@ -321,11 +322,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         return JSONResponse({"id": ap.id, "status": ap.status, "open": ok},
                             status_code=200 if ok else 403)
 
-    @app.get("/v1/outbox", tags=["serving"])
-    def outbox(after_id: int = Query(0, ge=0, le=2**63 - 1), limit: int = Query(100, ge=1, le=1000),
-                     _: Identity = Depends(read)) -> dict:
-        """Pending notifications in order (rollout steps, analyses, approvals)."""
-        return {"events": client.store.outbox.pending(after_id=after_id, limit=limit)}
+    app.include_router(outbox_router(client, settings, auth))
 
     app.add_middleware(RequestCounter, counter=metrics.requests)
     # Added last, so it is the outermost layer: oversized bodies never reach a handler.

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -31,7 +31,16 @@ MIGRATIONS: dict[int, object] = {
     5: lambda conn: schema.metadata.create_all(conn, tables=schema.V5_TABLES),
     6: lambda conn: _v6_retired_at(conn),
     7: lambda conn: schema.metadata.create_all(conn, tables=schema.V7_TABLES),
+    8: lambda conn: _v8_outbox_deliveries(conn),
 }
+
+
+def _v8_outbox_deliveries(conn) -> None:
+    """Per-consumer delivery state. The Slack bot is registered from the start, so what
+    happens before it first runs waits for it; events already in the outbox were never
+    consumed by anyone and are not replayed into Slack on upgrade."""
+    schema.metadata.create_all(conn, tables=schema.V8_TABLES)
+    conn.execute(insert(schema.outbox_consumers).values(name="slack", created_at=time.time()))
 
 
 def _v6_retired_at(conn) -> None:

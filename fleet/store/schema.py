@@ -316,3 +316,41 @@ kv = Table(  # small installation-wide values every node must share (e.g. the ro
 )
 
 V7_TABLES = [bandit_feedback, kv]
+
+# -- schema version 8: outbox delivery, per consumer ------------------------------------------
+
+outbox_consumers = Table(  # who reads the outbox (slack now, webhooks later)
+    "outbox_consumers",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("created_at", Float, nullable=False),
+)
+
+outbox_deliveries = Table(
+    "outbox_deliveries",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("event_id", Integer, primary_key=True),
+    Column("subject", String(256), nullable=False),  # delivered in event order per subject
+    Column("state", String(16), nullable=False),  # pending, claimed, delivered, dead
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("next_at", Float, nullable=False),  # not before (backoff, Retry-After)
+    Column("holder", String(128), nullable=True),  # the notifier that claimed it
+    Column("lease_until", Float, nullable=True),  # after this, another may claim it
+    Column("delivered_at", Float, nullable=True),
+    Column("result", JSON, nullable=True),  # e.g. the Slack message it became
+    Index("ix_outbox_deliveries_state", "consumer", "state", "event_id"),
+    Index("ix_outbox_deliveries_subject", "consumer", "subject", "event_id"),
+)
+
+outbox_threads = Table(  # a subject's own message (a rollout's), updated in place
+    "outbox_threads",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("subject", String(256), primary_key=True),
+    Column("ref", JSON, nullable=False),  # Slack: {"channel": .., "ts": ..}
+    Column("updated_at", Float, nullable=False),
+)
+
+V8_TABLES = [outbox_consumers, outbox_deliveries, outbox_threads]

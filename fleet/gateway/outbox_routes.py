@@ -1,0 +1,113 @@
+"""The outbox over HTTP, for notifiers (the Slack bot) that run as their own processes:
+claim deliveries under a lease, report each one delivered or failed, and, for an admin,
+list dead letters and replay them. Tokens need the `notify` scope (admin implies it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from fleet import messages
+from fleet.errors import Conflict, FieldProblem, InvalidInput
+from fleet.gateway.auth import Identity, TokenAuth
+from fleet.store.outbox import STATES
+
+CONSUMER = Path(pattern=r"^[a-z][a-z0-9_-]{0,63}$", description="e.g. slack")
+EVENT = Path(ge=1, le=2**63 - 1)
+
+
+class ClaimIn(BaseModel):
+    holder: str = Field(min_length=1, max_length=128,
+                        description="Who claims: unique per notifier process.")
+    limit: int = Field(50, ge=1, le=500)
+    lease_s: float = Field(30.0, ge=0.1, le=3600,
+                           description="After this, another notifier may claim them.")
+
+
+class DeliveredIn(BaseModel):
+    holder: str = Field(min_length=1, max_length=128)
+    result: dict[str, Any] | None = Field(None, description="What it became (e.g. a message).")
+    thread: dict[str, Any] | None = Field(
+        None, description="The subject's own message, updated in place by later events.")
+
+
+class FailedIn(BaseModel):
+    holder: str = Field(min_length=1, max_length=128)
+    error: str = Field(min_length=1, max_length=4000)
+    retry_after_s: float | None = Field(None, ge=0, le=86_400,
+                                        description="The receiver's Retry-After, if any.")
+
+
+class ReleaseIn(BaseModel):
+    holder: str = Field(min_length=1, max_length=128)
+    event_ids: list[int] = Field(max_length=500)
+
+
+class ReplayIn(BaseModel):
+    event_ids: list[int] | None = Field(None, max_length=10_000,
+                                        description="Omit to replay every dead letter.")
+
+
+def outbox_router(client, settings, auth: TokenAuth) -> APIRouter:
+    repo = client.store.outbox
+    notify, read, admin = (auth.require(s) for s in ("notify", "read", "admin"))
+    router = APIRouter(tags=["outbox"])
+
+    def not_held(consumer: str, event_id: int) -> Conflict:
+        return Conflict(messages.OUTBOX_NOT_HELD.format(consumer=consumer, event=event_id))
+
+    @router.get("/v1/outbox")
+    def recent(after_id: int = Query(0, ge=0, le=2**63 - 1),
+               limit: int = Query(100, ge=1, le=1000),
+               subject: str | None = Query(None, max_length=256),
+               _: Identity = Depends(read)) -> dict:
+        """The newest events, oldest first, each with its delivery state per consumer."""
+        return {"events": repo.recent(after_id=after_id, limit=limit, subject=subject)}
+
+    @router.get("/v1/outbox/{consumer}/deliveries")
+    def deliveries(consumer: str = CONSUMER, state: str | None = Query(None),
+                   limit: int = Query(100, ge=1, le=1000),
+                   _: Identity = Depends(read)) -> dict:
+        if state is not None and state not in STATES:
+            raise InvalidInput(messages.OUTBOX_STATE.format(state=state), [FieldProblem(
+                "state", "unknown", f"Use one of {', '.join(STATES)}.")])
+        return {"deliveries": repo.deliveries(consumer=consumer, state=state, limit=limit)}
+
+    @router.post("/v1/outbox/{consumer}/claim")
+    def claim(body: ClaimIn, consumer: str = CONSUMER, _: Identity = Depends(notify)) -> dict:
+        """Deliveries for `holder`, in order per subject, each with its subject's message."""
+        return {"events": repo.claim(consumer, body.holder, limit=body.limit,
+                                     lease_s=body.lease_s)}
+
+    @router.post("/v1/outbox/{consumer}/events/{event_id}/delivered")
+    def delivered(body: DeliveredIn, consumer: str = CONSUMER, event_id: int = EVENT,
+                  _: Identity = Depends(notify)) -> dict:
+        if not repo.delivered(consumer, event_id, body.holder, result=body.result,
+                              thread=body.thread):
+            raise not_held(consumer, event_id)
+        return {"event_id": event_id, "state": "delivered"}
+
+    @router.post("/v1/outbox/{consumer}/events/{event_id}/failed")
+    def failed(body: FailedIn, consumer: str = CONSUMER, event_id: int = EVENT,
+               _: Identity = Depends(notify)) -> dict:
+        out = repo.failed(consumer, event_id, body.holder, error=body.error,
+                          retry_after_s=body.retry_after_s, policy=settings.outbox)
+        if out is None:
+            raise not_held(consumer, event_id)
+        return {"event_id": event_id, **out}
+
+    @router.post("/v1/outbox/{consumer}/release")
+    def release(body: ReleaseIn, consumer: str = CONSUMER,
+                _: Identity = Depends(notify)) -> dict:
+        return {"released": repo.release(consumer, body.event_ids, body.holder)}
+
+    @router.post("/v1/outbox/{consumer}/replay")
+    def replay(body: ReplayIn | None = None, consumer: str = CONSUMER,
+               who: Identity = Depends(admin)) -> dict:
+        """Dead letters back to pending, attempts reset (audited)."""
+        ids = body.event_ids if body else None
+        return {"replayed": repo.replay(consumer=consumer, actor=who.name, event_ids=ids)}
+
+    return router
