@@ -57,9 +57,12 @@ class Replays:
             return True
 
 
-def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None) -> App:
+def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
+              users: dict[str, str] | None = None) -> App:
+    """`users`: Slack user id -> Fleet identity (default bot.users; the console passes its
+    own, which it changes as people take turns)."""
     api = api or FleetAPI(env.gateway_url, env.fleet_token)
-    users = settings.bot.users
+    users = settings.bot.users if users is None else users
     replays = Replays()
     app = App(client=WebClient(token=env.bot_token, base_url=env.api_url),
               signing_secret=env.signing_secret, process_before_response=False)

@@ -63,3 +63,68 @@ def as_text(blocks: list[dict[str, Any]]) -> str:
             out.append("  ".join(f"[{e['text']['text']}: {e['action_id']} {e.get('value', '')}]"
                                  for e in b["elements"]))
     return "\n".join(out)
+
+
+def _when(at: float | None) -> str:
+    return time.strftime("%H:%M:%S UTC", time.gmtime(at or time.time()))
+
+
+def _arm(a: dict | None) -> str:
+    return f"{a['model']}:{a['version']}" if a else "nothing"
+
+
+def ladder(steps: list, step: int, status: str) -> str:
+    """5% ✓ → *25%* ◀ → 50% → 100%: the steps so far, the current one, the rest."""
+    done_all = status in ("succeeded", "promoting")
+    out = []
+    for i, w in enumerate(steps):
+        if done_all or i < step:
+            out.append(f"~{w:g}%~ ✓")
+        elif i == step:
+            out.append(f"*{w:g}%* ◀")
+        else:
+            out.append(f"{w:g}%")
+    return " → ".join(out) or "none"
+
+
+def traffic(routing: dict | None) -> str:
+    versions = (routing or {}).get("versions") or []
+    parts = [f"{v['model']}:{v['version']} {float(v.get('weight', 0)):g}%" for v in versions]
+    shadow = (routing or {}).get("shadow")
+    if shadow:
+        parts.append(f"shadow {_arm(shadow)}")
+    return " · ".join(parts) or "no traffic yet"
+
+
+def rollout(ro: dict[str, Any], routing: dict | None) -> list[dict[str, Any]]:
+    """The rollout's one message, updated in place: where it stands, the ladder so far and
+    the live traffic split."""
+    lines = [
+        messages.BOT_ROLLOUT_HEAD.format(id=ro["id"], strategy=ro["strategy"],
+                                         endpoint=ro["endpoint"], baseline=_arm(ro["baseline"]),
+                                         candidate=_arm(ro["candidate"]), status=ro["status"]),
+        messages.BOT_ROLLOUT_LADDER.format(ladder=ladder(ro["spec"].get("steps") or [],
+                                                         ro["step"], ro["status"])),
+        messages.BOT_ROLLOUT_TRAFFIC.format(split=traffic(routing)),
+    ]
+    reason = (ro.get("state") or {}).get("reason")
+    if reason:
+        lines.append(messages.BOT_ROLLOUT_REASON.format(reason=reason))
+    lines.append(messages.BOT_ROLLOUT_FOOT.format(who=ro["created_by"],
+                                                  when=_when(ro.get("updated_at"))))
+    return text("\n".join(lines))
+
+
+def rollout_event(kind: str, payload: dict[str, Any]) -> str:
+    """One line for the rollout's thread."""
+    analysis = payload.get("analysis") or {}
+    verdict = analysis.get("result", "")
+    if analysis.get("success_rate") is not None:
+        verdict += f" (success {analysis['success_rate']:.1%} over {analysis.get('requests')})"
+    if analysis.get("reasons"):
+        verdict += ": " + "; ".join(analysis["reasons"])
+    fields = {"weight": f"{payload['weight']:g}" if payload.get("weight") is not None else "?",
+              "verdict": verdict or "no verdict", "reason": payload.get("reason") or "",
+              "gate": payload.get("gate") or "", "kind": kind, "to": payload.get("to") or ""}
+    template = messages.BOT_ROLLOUT_EVENTS.get(kind, messages.BOT_ROLLOUT_EVENT_DEFAULT)
+    return template.format(**fields)

@@ -1,11 +1,14 @@
 """`fleet bot console`: the bot's real handlers with no Slack workspace. Type a slash
 command (`/fleet rollout status churn`) and see the reply, Block Kit rendered as text;
-click a button by typing `click ACTION VALUE` (e.g. `click fleet_approve ap-1a2b3c`).
+click a button by typing `click ACTION [VALUE]` (e.g. `click fleet_approve ap-1a2b3c`;
+without a value, the newest message with that button); `as NAME` to type as another
+person; `wait SECONDS` to watch what the notifier posts meanwhile.
 
 Requests go through the same bolt app, signed as Slack signs them; its WebClient talks to a
 local stand-in for the Slack Web API (bot.standin). The console acts for the Fleet identity
 given with `--as` (else it can only read), through a short-lived bot token it mints and
-revokes when it ends.
+revokes when it ends. A notifier of its own (a consumer of the outbox registered for the
+session and removed after) posts rollouts and approvals into the console as they happen.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import sys
 import time
@@ -20,12 +24,16 @@ from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
 
 from bot import blocks
 from bot.app import BotEnv, build_app
+from bot.fleet_api import FleetAPI
+from bot.notifier import Notifier
 from bot.standin import LocalSlack
 
-USER, CHANNEL = "ULOCAL", "CCONSOLE"
+CHANNEL = "CCONSOLE"
+HELP = "console> type /fleet ..., click ACTION [VALUE], as NAME, wait SECONDS, or quit\n"
 
 
 def _signed(secret: str, body: str) -> dict:
@@ -37,8 +45,7 @@ def _signed(secret: str, body: str) -> dict:
 
 
 def _render(method: str, params: dict) -> str:
-    raw = params.get("blocks")
-    items = json.loads(raw) if isinstance(raw, str) else raw
+    items = params.get("blocks")
     body = blocks.as_text(items) if items else params.get("text", "")
     where = {"chat.postEphemeral": "(only you)", "chat.update": "(updated)",
              "views.open": "(dialog)"}.get(method, "")
@@ -48,67 +55,134 @@ def _render(method: str, params: dict) -> str:
     return f"fleet {where}{thread}> {body}".replace("  ", " ")
 
 
+def _user_id(person: str | None) -> str:
+    return "U" + "".join(c for c in (person or "local").upper() if c.isalnum())[:20]
+
+
+class Session:
+    """One console session: the bot app, a notifier and a stand-in Slack, for `person`."""
+
+    def __init__(self, settings, gateway_url: str, store, out=sys.stdout,
+                 person: str | None = None, wait_s: float = 3.0) -> None:
+        self.out, self.wait_s, self.store = out, wait_s, store
+        self.slack = LocalSlack()
+        self.token, self._record = store.tokens.add(
+            name="slack-console", scopes=["read", "invoke", "act_as", "notify"], roles=[],
+            actor="local-admin", kind="job", ttl_s=3600)
+        self.secret = secrets.token_hex(16)
+        self.users: dict[str, str] = {}
+        self.user = self.become(person)
+        env = BotEnv(bot_token="xoxb-console", signing_secret=self.secret,
+                     fleet_token=self.token, gateway_url=gateway_url, api_url=self.slack.url)
+        time.sleep(0.6)  # the gateway's view of the token table refreshes every 0.25 s
+        self.app = build_app(settings, env, users=self.users)
+        self.consumer = f"console-{os.getpid()}"
+        store.outbox.register(self.consumer)
+        self.notifier = Notifier(FleetAPI(gateway_url, self.token),
+                                 WebClient(token="xoxb-console", base_url=self.slack.url),
+                                 CHANNEL, consumer=self.consumer, poll_s=0.2)
+        self.notifier.start()
+        self._shown, self._pending_reject = 0, None
+
+    def become(self, person: str | None) -> str:
+        """Type as `person` (a Fleet identity) from now on; None: an unmapped Slack user."""
+        self.user = _user_id(person)
+        if person:
+            self.users[self.user] = person
+        return self.user
+
+    def _message_with(self, action: str, value: str) -> tuple[str, str]:
+        """The (ts, value) of the newest message holding the button (with that value)."""
+        for m in reversed(self.slack.messages.get(CHANNEL, [])):
+            for b in m.get("blocks") or []:
+                for e in b.get("elements") or [] if b.get("type") == "actions" else []:
+                    if e["action_id"] == action and value in ("", e.get("value")):
+                        return m["ts"], e.get("value", "")
+        return "1.1", value
+
+    def has_button(self, action: str) -> bool:
+        """Whether a message posted in the console holds this button (e.g. Approve)."""
+        return self._message_with(action, "")[0] != "1.1"
+
+    def send(self, line: str) -> None:
+        """One typed line; prints what Slack would show (including the notifier's posts)."""
+        if line.startswith("as "):
+            self.become(line[3:].strip())
+            self.out.write(f"console> typing as {line[3:].strip()}\n")
+            return
+        if line.startswith("wait "):
+            self.watch(float(line[5:].strip() or 1))
+            return
+        if line.startswith("/fleet"):
+            body = urlencode({"command": "/fleet", "text": line[len("/fleet"):].strip(),
+                              "user_id": self.user, "channel_id": CHANNEL, "team_id": "T1",
+                              "trigger_id": "console"})
+        elif line.startswith("click "):
+            action, _, value = line[len("click "):].partition(" ")
+            ts, value = self._message_with(action, value.strip())
+            payload = {"type": "block_actions", "user": {"id": self.user},
+                       "team": {"id": "T1"}, "api_app_id": "A1", "trigger_id": "console",
+                       "channel": {"id": CHANNEL}, "message": {"ts": ts},
+                       "container": {"type": "message", "message_ts": ts,
+                                     "channel_id": CHANNEL},
+                       "actions": [{"action_id": action, "value": value, "type": "button",
+                                    "block_id": "b", "action_ts": str(time.time())}]}
+            body = urlencode({"payload": json.dumps(payload)})
+        elif line.startswith("reason ") and self._pending_reject is not None:
+            view = {**self._pending_reject, "id": "V1", "state": {"values": {"reason": {
+                "text": {"type": "plain_text_input", "value": line[len("reason "):]}}}}}
+            body = urlencode({"payload": json.dumps({
+                "type": "view_submission", "user": {"id": self.user}, "team": {"id": "T1"},
+                "api_app_id": "A1", "view": view})})
+            self._pending_reject = None
+        else:
+            self.out.write(HELP)
+            return
+        seen = len(self.slack.calls)
+        self.app.dispatch(BoltRequest(body=body, headers=_signed(self.secret, body)))
+        deadline = time.monotonic() + self.wait_s
+        while time.monotonic() < deadline and len(self.slack.calls) == seen:
+            time.sleep(0.05)
+        time.sleep(0.2)  # a reply may come in two parts (a message, then its thread)
+        self.show()
+
+    def show(self) -> None:
+        """Print the calls not shown yet."""
+        calls = self.slack.calls[self._shown:]
+        self._shown += len(calls)
+        for method, params in calls:
+            if method in ("auth.test", "conversations.list", "conversations.history",
+                          "conversations.replies"):
+                continue
+            if method == "views.open":
+                self._pending_reject = params["view"]
+            self.out.write(_render(method, params) + "\n")
+        self.out.flush()
+
+    def watch(self, seconds: float, until=None) -> None:
+        """Print what arrives for `seconds`, or until `until()` is true."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not (until and until()):
+            self.show()
+            time.sleep(0.2)
+        self.show()
+
+    def close(self) -> None:
+        self.notifier.stop()
+        self.slack.stop()
+        self.store.outbox.unregister(self.consumer)
+        self.store.tokens.revoke(self._record.id, actor="local-admin")
+
+
 def run(settings, gateway_url: str, store, lines: Iterable[str], out=sys.stdout,
         person: str | None = None, wait_s: float = 3.0) -> None:
-    slack = LocalSlack()
-    token, record = store.tokens.add(name="slack-console", scopes=["read", "invoke", "act_as", "notify"],
-                                     roles=[], actor="local-admin", kind="job", ttl_s=3600)
-    secret = secrets.token_hex(16)
-    users = {USER: person} if person else {}
-    cfg = settings.model_copy(update={"bot": settings.bot.model_copy(update={"users": users})})
-    env = BotEnv(bot_token="xoxb-console", signing_secret=secret, fleet_token=token,
-                 gateway_url=gateway_url, api_url=slack.url)
-    time.sleep(0.6)  # the gateway's view of the token table refreshes every 0.25 s
-    app = build_app(cfg, env)
-    last_ts, pending_reject = "1.1", None
+    session = Session(settings, gateway_url, store, out=out, person=person, wait_s=wait_s)
     try:
         for raw in lines:
             line = raw.strip()
-            if not line or line in ("quit", "exit"):
-                if line:
-                    break
-                continue
-            seen = len(slack.calls)
-            if line.startswith("/fleet"):
-                body = urlencode({"command": "/fleet", "text": line[len("/fleet"):].strip(),
-                                  "user_id": USER, "channel_id": CHANNEL, "team_id": "T1",
-                                  "trigger_id": "console"})
-            elif line.startswith("click "):
-                action, _, value = line[len("click "):].partition(" ")
-                payload = {"type": "block_actions", "user": {"id": USER}, "team": {"id": "T1"},
-                           "api_app_id": "A1", "trigger_id": "console",
-                           "channel": {"id": CHANNEL}, "message": {"ts": last_ts},
-                           "container": {"type": "message", "message_ts": last_ts,
-                                         "channel_id": CHANNEL},
-                           "actions": [{"action_id": action, "value": value.strip(),
-                                        "type": "button", "block_id": "b",
-                                        "action_ts": str(time.time())}]}
-                body = urlencode({"payload": json.dumps(payload)})
-            elif line.startswith("reason ") and pending_reject is not None:
-                view = {**pending_reject, "id": "V1", "state": {"values": {"reason": {"text": {
-                    "type": "plain_text_input", "value": line[len("reason "):]}}}}}
-                body = urlencode({"payload": json.dumps({
-                    "type": "view_submission", "user": {"id": USER}, "team": {"id": "T1"},
-                    "api_app_id": "A1", "view": view})})
-                pending_reject = None
-            else:
-                out.write("console> type /fleet ..., click ACTION VALUE, or quit\n")
-                continue
-            app.dispatch(BoltRequest(body=body, headers=_signed(secret, body)))
-            deadline = time.monotonic() + wait_s
-            while time.monotonic() < deadline and len(slack.calls) == seen:
-                time.sleep(0.05)
-            time.sleep(0.2)  # a reply may come in two parts (a message, then its thread)
-            for method, params in slack.calls[seen:]:
-                if method == "auth.test":
-                    continue
-                if method == "chat.postMessage" and not params.get("thread_ts"):
-                    last_ts = params["_ts"]  # a click acts on the latest message
-                if method == "views.open":
-                    pending_reject = params["view"] if isinstance(params["view"], dict) \
-                        else json.loads(params["view"])
-                out.write(_render(method, params) + "\n")
-            out.flush()
+            if line in ("quit", "exit"):
+                break
+            if line:
+                session.send(line)
     finally:
-        slack.stop()
-        store.tokens.revoke(record.id, actor="local-admin")
+        session.close()

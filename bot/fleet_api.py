@@ -54,6 +54,11 @@ class FleetAPI:
         """As the bot itself: anyone in the channel may read."""
         return self._call("GET", path, None, params=params or None)
 
+    def as_bot(self, method: str, path: str, **kw) -> Answer:
+        """As the bot itself, for what only it does: claiming and reporting outbox
+        deliveries (the notify scope)."""
+        return self._call(method, path, None, **kw)
+
     def act(self, person: str, method: str, path: str, **kw) -> Answer:
         """On behalf of a person Fleet knows; never as the bot itself."""
         if not person:

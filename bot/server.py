@@ -25,7 +25,8 @@ class ThreadedHandler(SlackRequestHandler):
         return await asyncio.to_thread(self.app.dispatch, bolt)
 
 
-def env_from(settings, environ=os.environ, *, socket: bool = False) -> BotEnv:
+def env_from(settings, environ=os.environ, *, socket: bool = False,
+             notifier_only: bool = False) -> BotEnv:
     def need(name: str, why: str) -> str:
         value = environ.get(name)
         if not value:
@@ -38,7 +39,9 @@ def env_from(settings, environ=os.environ, *, socket: bool = False) -> BotEnv:
 
         info = ClusterInfo.read(settings)
         gateway = info.gateway_url if info else f"http://127.0.0.1:{settings.gateway.port}"
-    if socket:  # requests come over Slack's websocket, not signed HTTP
+    if notifier_only:  # it only calls Slack, nothing calls it
+        app_token, secret = None, "unused-by-the-notifier"
+    elif socket:  # requests come over Slack's websocket, not signed HTTP
         app_token = need("SLACK_APP_TOKEN", "the app-level xapp- token, for Socket Mode")
         secret = environ.get("SLACK_SIGNING_SECRET") or "unused-in-socket-mode"
     else:
@@ -64,13 +67,32 @@ def socket_handler(settings, env: BotEnv):
     return SocketModeHandler(app, app_token=env.app_token, web_client=app.client)
 
 
-def serve_socket(settings) -> None:
-    socket_handler(settings, env_from(settings, socket=True)).start()
+def _notifier(settings, env: BotEnv, lease_s: float):
+    from bot.notifier import from_env
+
+    return from_env(settings, env, lease_s=lease_s)
 
 
-def serve(settings, *, port: int | None = None) -> None:
+def serve_notifier(settings, *, lease_s: float = 30.0) -> None:
+    """`fleet bot notify`: only the outbox notifier (no Slack requests come here). Run as
+    many as you like: claims keep each event to one of them."""
+    env = env_from(settings, notifier_only=True)
+    _notifier(settings, env, lease_s).run()
+
+
+def serve_socket(settings, *, notify: bool = True, lease_s: float = 30.0) -> None:
+    env = env_from(settings, socket=True)
+    if notify:
+        _notifier(settings, env, lease_s).start()
+    socket_handler(settings, env).start()
+
+
+def serve(settings, *, port: int | None = None, notify: bool = True,
+          lease_s: float = 30.0) -> None:
     import uvicorn
 
     env = env_from(settings)
+    if notify:
+        _notifier(settings, env, lease_s).start()
     uvicorn.run(asgi_app(settings, env), host=settings.bot.host,
                 port=settings.bot.port if port is None else port, log_level="warning")

@@ -1,69 +1,190 @@
 """A local stand-in for the Slack Web API: an HTTP server on 127.0.0.1 that answers the
 methods the bot calls and records every call. The tests point the bot's WebClient at it
 (the way bolt-python tests itself), and `fleet bot console` uses it to run the bot with no
-workspace at all."""
+workspace at all.
+
+It keeps the messages posted per channel (with their metadata, so
+`conversations.history` and `conversations.replies` answer as Slack does), and it can
+misbehave on purpose: go down (its port refuses connections), rate-limit (429 with
+Retry-After), or answer a method slowly after it has taken effect (a notifier killed while
+waiting has still posted)."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 
 class LocalSlack:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict]] = []
+        self.messages: dict[str, list[dict]] = {}  # channel -> messages, oldest first
+        self.refused = 0  # calls answered 429
+        self.in_flight = 0  # slow calls taken in but not yet answered
         self.ws_url = ""  # what apps.connections.open hands out (Socket Mode)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
+        self._limited_until, self._retry_after = 0.0, 1
+        self._slow: dict[str, float] = {}
+        self._port = 0
+        self._serve()
+
+    # -- the server -----------------------------------------------------------------------
+
+    def _handler(self):
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *a):  # quiet
                 pass
 
-            def do_POST(self):  # noqa: N802
-                method = self.path.rsplit("/", 1)[-1]
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-                if "json" in (self.headers.get("content-type") or ""):
-                    params = json.loads(raw or b"{}")
-                else:
-                    params = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                body = fake.answer(method, params)
+            def _reply(self, status: int, body: dict, headers: dict | None = None) -> None:
                 out = json.dumps(body).encode()
-                self.send_response(200)
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+            def _handle(self, params: dict) -> None:
+                method = urlsplit(self.path).path.rsplit("/", 1)[-1]
+                if method != "auth.test" and time.time() < fake._limited_until:
+                    with fake._lock:
+                        fake.refused += 1
+                    self._reply(429, {"ok": False, "error": "ratelimited"},
+                                {"Retry-After": str(fake._retry_after)})
+                    return
+                body = fake.answer(method, params)
+                if method in fake._slow:
+                    with fake._lock:
+                        fake.in_flight += 1
+                    time.sleep(fake._slow[method])
+                    with fake._lock:
+                        fake.in_flight -= 1
+                try:
+                    self._reply(200, body)
+                except OSError:  # the caller died waiting (a killed notifier)
+                    pass
+
+            def do_GET(self):  # noqa: N802 (conversations.* are GETs in slack_sdk)
+                query = urlsplit(self.path).query
+                self._handle({k: v[0] for k, v in parse_qs(query).items()})
+
+            def do_POST(self):  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                if "json" in (self.headers.get("content-type") or ""):
+                    params = json.loads(raw or b"{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                self._handle(params)
+
+        return Handler
+
+    def _serve(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", self._port), self._handler())
+        self.server.daemon_threads = True
+        self._port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self._port}/api/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    # -- misbehaving on purpose ---------------------------------------------------------------
+
+    def go_down(self) -> None:
+        """Close the port: every call fails to connect until `come_up`."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def come_up(self) -> None:
+        self._serve()  # the same port
+
+    def rate_limit(self, seconds: float, retry_after: int = 1) -> None:
+        """Answer 429 with Retry-After to everything but auth.test for `seconds`."""
+        self._retry_after = retry_after
+        self._limited_until = time.time() + seconds
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer `method` only `seconds` after it has taken effect (0 to stop)."""
+        if seconds:
+            self._slow[method] = seconds
+        else:
+            self._slow.pop(method, None)
+
+    # -- Slack's answers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _decoded(params: dict) -> dict:
+        out = dict(params)
+        for key in ("blocks", "metadata"):
+            if isinstance(out.get(key), str):
+                try:
+                    out[key] = json.loads(out[key])
+                except ValueError:
+                    pass
+        return out
+
     def answer(self, method: str, params: dict) -> dict:
+        params = self._decoded(params)
         with self._lock:
             ts = f"1700000000.{next(self._ts):06d}"
             self.calls.append((method, {**params, "_ts": ts}))  # _ts: what it answered
+            return self._answer(method, params, ts)
+
+    def _answer(self, method: str, params: dict, ts: str) -> dict:
+        channel = params.get("channel")
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1",
                     "url": "https://fleet-test.slack.com/", "team": "fleet", "user": "fleet"}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": params.get("channel"), "ts": ts,
-                    "message": {"text": params.get("text"), "ts": ts}}
+            msg = {"type": "message", "ts": ts, "text": params.get("text"),
+                   "blocks": params.get("blocks"), "user": "UBOT"}
+            if params.get("thread_ts"):
+                msg["thread_ts"] = params["thread_ts"]
+            if params.get("metadata"):
+                msg["metadata"] = params["metadata"]
+            self.messages.setdefault(channel, []).append(msg)
+            return {"ok": True, "channel": channel, "ts": ts, "message": msg}
+        if method == "chat.update":
+            for msg in self.messages.get(channel, []):
+                if msg["ts"] == params.get("ts"):
+                    msg.update(text=params.get("text"), blocks=params.get("blocks"),
+                               edited={"ts": ts})
+                    return {"ok": True, "channel": channel, "ts": msg["ts"]}
+            # a message posted before this stand-in started (a test clicking on a message
+            # it never posted): recorded, and answered as Slack answers a known one
+            return {"ok": True, "channel": channel, "ts": params.get("ts")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
-        if method == "chat.update":
-            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V1"}}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.ws_url}
-        if method == "conversations.history":
-            return {"ok": True, "messages": []}
+        if method == "conversations.history":  # top-level messages, newest first
+            top = [m for m in self.messages.get(channel, [])
+                   if m.get("thread_ts", m["ts"]) == m["ts"]]
+            return {"ok": True, "messages": self._shown(top[::-1], params), "has_more": False}
+        if method == "conversations.replies":  # the parent, then its replies, oldest first
+            thread = [m for m in self.messages.get(channel, [])
+                      if params.get("ts") in (m["ts"], m.get("thread_ts"))]
+            return {"ok": True, "messages": self._shown(thread, params), "has_more": False}
+        if method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
+            return {"ok": True, "upload_url": self.url + "upload", "file_id": "F1",
+                    "files": [{"id": "F1"}]}
         return {"ok": True}
+
+    @staticmethod
+    def _shown(msgs: list[dict], params: dict) -> list[dict]:
+        limit = int(params.get("limit") or 100)
+        keep = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        return [m if keep else {k: v for k, v in m.items() if k != "metadata"}
+                for m in msgs[:limit]]
+
+    # -- what the tests look at -------------------------------------------------------------
 
     def of(self, method: str) -> list[dict]:
         with self._lock:
@@ -75,3 +196,4 @@ class LocalSlack:
 
     def stop(self) -> None:
         self.server.shutdown()
+        self.server.server_close()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 from rich.console import Console
+from rich.text import Text
 
 from fleet.cli import render
 from fleet.serving import router_url
@@ -175,5 +176,50 @@ def serving_story(client, info, token: str, good: Path) -> None:
         routes = [f"{v['model']}:{v['version']} {v['weight']:g}%"
                   for v in client.store.endpoints.get("churn").routing["versions"]]
         console.print(f"  endpoint 'churn' now routes: {', '.join(routes)}")
+        bot_transcript(client, info, http, url, bad)
         console.print(f"\n  Try it:  curl -s -X POST {url} -d '{{\"instances\": "
                       f"[{{\"age\": 61, \"income\": 18000}}]}}'")
+
+
+class _Transcript:
+    """Where the console session writes: each line indented, printed as plain text."""
+
+    def write(self, text: str) -> None:
+        for line in text.rstrip("\n").splitlines():
+            console.print(Text("  " + line))
+
+    def flush(self) -> None:
+        pass
+
+
+def bot_transcript(client, info, http: httpx.Client, url: str, base) -> None:
+    """The Slack bot with no workspace (`fleet bot console`'s session, scripted): the
+    rollout's one message is posted, then updated in place step by step with details in its
+    thread, and a second person clicks Approve."""
+    import importlib
+
+    _step(16, "the Slack bot, no workspace needed: one message per rollout, updated in place; "
+              "an approval clicked by a second person")
+    v4 = client.store.models.register(
+        model="churn", artifact_uri=base.artifact_uri, flavor=base.flavor, run_id=None,
+        metrics=base.metrics, params=base.params, lineage=base.lineage, actor="demo").version
+    session = importlib.import_module("bot.console").Session(
+        client.settings, info.gateway_url, client.store, out=_Transcript(), wait_s=2.0)
+    try:
+        session.send("/fleet rollout status churn")
+        spec = {"steps": [50, 100], "interval_s": 2, "hold_s": 1, "drain_s": 1,
+                "gates": ["start"], "thresholds": {"min_requests": 5}}
+        console.print(f"  (the admin starts a canary of churn:{v4} behind an approval)")
+        with Load(url) as load:
+            rid = _invoke(http, "rollout", {"action": "start", "endpoint": "churn",
+                                            "model": f"churn:{v4}", "spec": spec})["rollout"]["id"]
+            session.watch(60, until=lambda: session.has_button("fleet_approve"))
+            session.send("as demo-approver")
+            session.send("click fleet_approve")
+            session.watch(120, until=lambda: client.store.rollouts.get(rid).status in (
+                "succeeded", "rolled_back", "failed") and not client.store.outbox.pending(
+                session.consumer))
+        console.print(f"  [bold]{rid}: {client.store.rollouts.get(rid).status}[/]   "
+                      f"traffic: {load.summary()}")
+    finally:
+        session.close()

@@ -321,11 +321,36 @@ BOT_CONFIG_MISSING = (
     "The bot needs {name} in its environment ({why}). See docs/operations.md, Slack bot."
 )
 FLAGGER_SUMMARY = "Flagger {kind} for {namespace}/{name} (phase {phase}, revision {checksum})"
-BOT_MODE = "`fleet bot {mode}` is not a mode; use `fleet bot`, `--socket` or `console`."
+BOT_MODE = ("`fleet bot {mode}` is not a mode; use `fleet bot`, `--socket`, `notify` or "
+            "`console`.")
+BOT_ROLLOUT_HEAD = ("*Rollout `{id}`* ({strategy}) on `{endpoint}`: {baseline} → *{candidate}*"
+                    " · *{status}*")
+BOT_ROLLOUT_LADDER = "Ladder: {ladder}"
+BOT_ROLLOUT_TRAFFIC = "Live traffic: {split}"
+BOT_ROLLOUT_FOOT = "Started by {who} · updated {when}"
+BOT_ROLLOUT_REASON = "Why: {reason}"
+# One line in the rollout's thread per event (rollout.<kind>); unknown kinds use the default.
+BOT_ROLLOUT_EVENTS = {
+    "started": "Started: the candidate gets {weight}%.",
+    "step": "Stepped up: the candidate gets {weight}%.",
+    "check": "Analysis at {weight}%: {verdict}.",
+    "approval_requested": "Waiting for approval ({gate} gate) before going on.",
+    "paused": "Paused.",
+    "resumed": "Resumed.",
+    "promoting": "Promoting: the candidate takes all traffic.",
+    "succeeded": "Succeeded: the candidate serves 100%.",
+    "rolling_back": "Rolling back: {reason}",
+    "rolled_back": "Rolled back: {reason}",
+    "aborted": "Aborted: {reason}",
+    "failed": "Failed: {reason}",
+    "retired": "Retired the versions it left behind.",
+}
+BOT_ROLLOUT_EVENT_DEFAULT = "{kind}: {to}"
+BOT_NOTIFIER_STARTED = "Notifier {holder}: delivering '{consumer}' outbox events to {channel}"
 
 # -- the outbox ------------------------------------------------------------------------------
 OUTBOX_NOT_HELD = ("Event {event} is not held by you for '{consumer}': your claim ran out and "
                    "another notifier took it, or it was already reported. Claim again.")
-OUTBOX_STATE = "Unknown delivery state '{state}'."
+OUTBOX_STATE = "Unknown delivery state '{state}'; use one of {states}."
 OUTBOX_EMPTY = "No deliveries{where}."
 OUTBOX_REPLAYED = "Replayed {n} dead-lettered deliveries for '{consumer}'."

@@ -10,6 +10,10 @@ import typer
 
 from fleet import lifecycle, messages
 from fleet.cli import render
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT
+from fleet.cli.common import identity_of as _identity
+from fleet.cli.common import open_client as _client
+from fleet.cli.outbox import outbox_app
 from fleet.config import load_settings
 from fleet.errors import FieldProblem, FleetError, InvalidInput, exit_code
 from fleet.runtime import Client
@@ -22,30 +26,7 @@ app.add_typer(schedules_app, name="schedules")
 tokens_app = typer.Typer(help="List, add and revoke tokens (stored as hashes).",
                          invoke_without_command=True)
 app.add_typer(tokens_app, name="tokens")
-
-JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of a table.")
-LIMIT_OPT = typer.Option(20, "--limit", "-n", min=1, help="Show at most this many, newest first.")
-TOKEN_OPT = typer.Option(None, "--token", envvar="FLEET_TOKEN",
-                         help="Act as this token's identity; without one, as local-admin.")
-
-
-def _client() -> Client:
-    return Client(load_settings())
-
-
-def _identity(token: str | None, *, required: bool = False, client: Client | None = None):
-    """Who runs this command: the identity of --token / FLEET_TOKEN, checked like the
-    gateway checks it (a revoked token is refused), or `local-admin` without one."""
-    from fleet.identity import Identities, local_admin
-
-    if token:
-        client = client or _client()
-        return Identities(client.settings, client.store).identify(token)
-    if required:
-        raise InvalidInput(messages.APPROVAL_NEEDS_IDENTITY, [FieldProblem(
-            "--token", "missing", "Pass --token or set FLEET_TOKEN.")])
-    return local_admin()
-
+app.add_typer(outbox_app, name="outbox")
 
 def _progress(msg: str) -> None:
     render.err_console.print(f"[dim]…[/] {msg}")
@@ -77,16 +58,22 @@ def demo() -> None:
 
 
 @app.command()
-def bot(mode: Optional[str] = typer.Argument(None, metavar="[console]",
-                                             help="console: the bot here, no workspace."),
+def bot(mode: Optional[str] = typer.Argument(
+            None, metavar="[console|notify]",
+            help="console: the bot here, no workspace. notify: only the outbox notifier."),
         as_: Optional[str] = typer.Option(None, "--as",
                                           help="console: act as this Fleet identity."),
         port: Optional[int] = typer.Option(None, "--port",
                                            help="HTTP port (default bot.port, 3000)."),
         socket: bool = typer.Option(False, "--socket",
-                                    help="Socket Mode: Slack's websocket, no public URL.")
+                                    help="Socket Mode: Slack's websocket, no public URL."),
+        notify: bool = typer.Option(True, "--notify/--no-notify",
+                                    help="Also deliver outbox events to Slack (default)."),
+        lease_s: float = typer.Option(30.0, "--lease-s", min=0.5, max=3600,
+                                      help="notify: how long a claimed event is ours."),
         ) -> None:
-    """Run the Slack bot: POST /slack/events for commands, interactivity and events."""
+    """Run the Slack bot: POST /slack/events for commands, interactivity and events, and
+    the notifier that posts rollouts and approvals (any number may run at once)."""
     import importlib
 
     settings = load_settings()
@@ -99,18 +86,23 @@ def bot(mode: Optional[str] = typer.Argument(None, metavar="[console]",
         importlib.import_module("bot.console").run(
             settings, info.gateway_url, _client().store, sys.stdin, person=as_)
         return
-    if mode is not None:
+    if mode not in (None, "notify"):
         raise InvalidInput(messages.BOT_MODE.format(mode=mode), [FieldProblem(
-            "mode", "unknown", "Use `fleet bot`, `fleet bot --socket` or `fleet bot console`.")])
+            "mode", "unknown", "Use `fleet bot`, `fleet bot --socket`, `fleet bot notify` or "
+                               "`fleet bot console`.")])
     # by import string: fleet never imports the bot package (it is a client of the core)
     server = importlib.import_module("bot.server")
+    if mode == "notify":
+        render.err_console.print(f"Slack notifier for {settings.bot.channel}")
+        server.serve_notifier(settings, lease_s=lease_s)
+        return
     if socket:
         render.err_console.print("Slack bot in Socket Mode")
-        server.serve_socket(settings)
+        server.serve_socket(settings, notify=notify, lease_s=lease_s)
         return
     host, chosen = settings.bot.host, settings.bot.port if port is None else port
     render.err_console.print(f"Slack bot on http://{host}:{chosen}/slack/events")
-    server.serve(settings, port=chosen)
+    server.serve(settings, port=chosen, notify=notify, lease_s=lease_s)
 
 
 @app.command()
@@ -412,7 +404,8 @@ def tokens(ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="R
 @tokens_app.command("add")
 def tokens_add(name: str,
                scopes: str = typer.Option("read,invoke", "--scopes",
-                                          help="Comma-separated: read, invoke, admin, act_as, notify."),
+                                          help="Comma-separated: read, invoke, admin, act_as, "
+                                               "notify."),
                roles: str = typer.Option("", "--roles", help="Comma-separated, e.g. approver."),
                token: Optional[str] = TOKEN_OPT) -> None:
     """Add an identity's token. It is printed once; Fleet keeps only its hash."""

@@ -244,7 +244,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         client.store.schedules.remove(name, who.name)
         return Response(status_code=204)
 
-    # -- serving: endpoints, rollouts, approvals (the outbox: outbox_routes) ---------------------------------
+    # -- serving: endpoints, rollouts, approvals (the outbox: outbox_routes) ----------------
 
     @app.get("/v1/endpoints", tags=["serving"])
     def list_endpoints(_: Identity = Depends(read)) -> dict:

@@ -100,6 +100,13 @@ class OutboxRepo:
             conn.execute(insert(C).values(name=consumer, created_at=time.time()))
             return True
 
+    def unregister(self, consumer: str) -> None:
+        """Stop delivering to `consumer` and drop its deliveries (a console session's)."""
+        with self._e.write.begin() as conn:
+            for table in (D, T):
+                conn.execute(table.delete().where(table.c.consumer == consumer))
+            conn.execute(C.delete().where(C.c.name == consumer))
+
     # -- delivery -----------------------------------------------------------------------
 
     def claim(self, consumer: str, holder: str, *, limit: int = 50, lease_s: float = 30.0,

@@ -79,7 +79,7 @@ gateway: {{port: {ports[0]}, max_body_bytes: 65536}}
 serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['router']},
            refresh_s: 0.2, request_timeout_s: 8{prom}}}
 scheduler: {{tick_s: 0.5, max_catchup: 5}}
-outbox: {{base_backoff_s: 0.5, max_backoff_s: 3}}
+outbox: {{base_backoff_s: 0.5, max_backoff_s: 3, max_attempts: 100}}
 cluster: {{num_cpus: 2, gcs_port: {ports[1]}, dashboard_port: {ports[2]}}}
 data_roots: ['{tmp_path_factory.getbasetemp()}', 's3://{DATA_BUCKET}', 's3://{MISSING_BUCKET}']
 artifacts:

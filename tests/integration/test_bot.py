@@ -223,3 +223,33 @@ def test_the_console_runs_the_same_handlers_without_a_workspace(client):
     assert "(updated)> *approved* by cat" in text
     assert client.store.approvals.get(ap.id).decided_by == "cat"
     assert not [t for t in client.store.tokens.list() if t.name == "slack-console"]  # revoked
+
+
+def test_fleet_outbox_shows_dead_letters_and_replays_them(client):
+    from fleet.config import OutboxConfig
+    from tests.integration.conftest import fleet_cli
+
+    ap = client.store.approvals.create(gate="alias", target="model:dead@prod",
+                                       summary="never reaches Slack", requested_by="bob",
+                                       role="approver", ttl_s=600)
+    event = [e for e in client.store.outbox.recent(subject=f"approval:{ap.id}")][0]["id"]
+    once = OutboxConfig(max_attempts=1)
+    for e in client.store.outbox.claim("slack", "it-notifier", limit=500):
+        state = client.store.outbox.failed("slack", e["id"], "it-notifier",
+                                           error="channel_not_found", policy=once)["state"]
+        assert state == "dead"
+    listed = json.loads(fleet_cli("outbox", "--state", "dead", "--limit", "500",
+                                  "--json").stdout)
+    (row,) = [d for d in listed if d["event_id"] == event]
+    assert row["last_error"] == "channel_not_found" and row["attempts"] == 1
+    table = fleet_cli("outbox", "--state", "dead", "--limit", "1", env={
+        **__import__("os").environ, "COLUMNS": "200"}).stdout
+    assert "channel_not_found" in table and "approval.requested" in table
+    bad = fleet_cli("outbox", "--state", "lost", check=False)
+    assert bad.returncode != 0 and "dead" in bad.stderr  # names the states to use
+    out = fleet_cli("outbox", "replay", str(event)).stdout
+    assert "Replayed 1" in out
+    row = [d for d in client.store.outbox.deliveries(consumer="slack", limit=1000)
+           if d["event_id"] == event][0]
+    assert row["state"] == "pending" and row["attempts"] == 0
+    client.store.outbox.replay(consumer="slack", actor="test")  # the rest, for later tests

@@ -343,3 +343,93 @@ def test_a_killed_router_comes_back_with_its_tables(http, client, model, router)
             return False
 
     wait_until(serves, timeout_s=90, every_s=0.5)  # restarted by Ray, started by a ping
+
+
+def _notifier(slack, log_path):
+    """`fleet bot notify` as its own process, against the fake Slack Web API."""
+    import os
+    import subprocess
+
+    from tests.integration.conftest import BOT, FLEET, ROOT
+
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "FLEET_BOT_TOKEN": BOT,
+           "SLACK_API_URL": slack.url}
+    return subprocess.Popen([FLEET, "bot", "notify", "--lease-s", "3"], cwd=ROOT, env=env,
+                            stdout=open(log_path, "ab"), stderr=subprocess.STDOUT)
+
+
+def test_slack_down_then_rate_limiting_then_a_killed_notifier_lose_and_repeat_nothing(
+        http, client, model, router, tmp_path):
+    """The rollout runs while the Slack API is down for 60 s; a notifier is SIGKILLed while
+    Slack is taking in its post; then two notifiers meet 429s with Retry-After. In the end
+    every event has reached Slack once, in order per rollout, and the rollout's one message
+    shows how it ended."""
+    from tests.support.fake_slack import FakeSlack
+
+    slack = FakeSlack()
+    first = _notifier(slack, tmp_path / "a.log")
+    others = []
+    try:
+        # the outbox's backlog from earlier tests goes first, while Slack is up
+        wait_until(lambda: not client.store.outbox.pending("slack"), timeout_s=180)
+        deploy(http, model, 1, "ro-notify")
+        url = f"{router}/endpoints/ro-notify"
+        wait_until(lambda: httpx.post(url, json=ROW, timeout=30).status_code == 200)
+        spec = {"steps": [25, 100], "interval_s": 2, "hold_s": 1, "drain_s": 1,
+                "gates": ["start"], "thresholds": {"min_requests": 5}}
+        slack.go_down()
+        down_at = time.monotonic()
+        with Load(url, threads=2):
+            rid = invoke(http, "rollout", {"action": "start", "endpoint": "ro-notify",
+                                           "model": f"{model}:2", "spec": spec},
+                         token=DEPLOYER)["rollout"]["id"]
+            aid = wait_until(lambda: client.store.rollouts.get(rid).state.get("approval_id"))
+            assert http.post(f"/v1/approvals/{aid}/approve",
+                             headers={"Authorization": f"Bearer {APPROVER}"}).status_code == 200
+            done = wait_until(lambda: (r := client.store.rollouts.get(rid)).status
+                              in ("succeeded", "rolled_back", "failed") and r, timeout_s=60)
+        assert done.status == "succeeded"
+        subject = f"rollout:{rid}"
+        assert [e["id"] for e in client.store.outbox.pending("slack")
+                if e["subject"] == subject]  # nothing reached Slack while it was down
+        time.sleep(max(0.0, 60 - (time.monotonic() - down_at)))
+
+        slack.slow("chat.postMessage", 4)  # back, but slow: posts take effect, answers wait
+        slack.come_up()
+        wait_until(lambda: slack.in_flight > 0, timeout_s=30)
+        first.kill()  # mid-delivery: Slack has the message, the notifier never reported it
+        first.wait(10)
+        slack.slow("chat.postMessage", 0)
+        slack.rate_limit(5, retry_after=2)
+        others = [_notifier(slack, tmp_path / f"{n}.log") for n in ("b", "c")]
+        wait_until(lambda: not client.store.outbox.pending("slack"), timeout_s=120)
+    finally:
+        for p in (first, *others):
+            p.kill()
+            p.wait(10)
+        slack.stop()
+
+    logs = "\n".join(p.read_text()[-1500:] for p in tmp_path.glob("*.log"))
+    assert slack.refused > 0, logs  # the 429s were met
+    posted = [m for msgs in slack.messages.values() for m in msgs]
+    tagged = [(m["metadata"]["event_type"], m["metadata"]["event_payload"]["event_id"])
+              for m in posted if m.get("metadata")]
+    assert len(tagged) == len(set(tagged)), "an event was posted twice"
+    channel = slack.messages["#fleet-rollouts"]
+    mains = [m for m in channel if (m.get("metadata") or {}).get("event_type")
+             == "fleet_rollout" and m["metadata"]["event_payload"]["subject"] == subject]
+    assert len(mains) == 1, [(m["ts"], m["metadata"]) for m in mains]  # one per rollout
+    main = mains[0]
+    assert "*succeeded*" in main["text"] and "edited" in main  # updated in place
+    replies = [m for m in channel if m.get("thread_ts") == main["ts"]]
+    events_ = [e for e in client.store.outbox.recent(subject=subject, limit=1000)
+               if e["kind"] != "rollout.created"]
+    assert [m["metadata"]["event_payload"]["event_id"] for m in replies] == [
+        e["id"] for e in events_]  # each once, in the order they happened
+    assert all(e["deliveries"]["slack"] == "delivered" for e in events_)
+    (ask,) = [m for m in channel if (m.get("metadata") or {}).get("event_payload", {})
+              .get("subject") == f"approval:{aid}"]
+    assert "*approved* by bob" in ask["text"] and not [
+        b for b in ask["blocks"] if b["type"] == "actions"]  # decided: no buttons
+    dead = client.store.outbox.deliveries(consumer="slack", state="dead")
+    assert not dead, dead

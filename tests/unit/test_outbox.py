@@ -113,7 +113,7 @@ def test_an_expired_claim_passes_to_another_notifier_and_the_first_cannot_report
 
 def test_two_notifiers_racing_deliver_every_event_once_in_subject_order(store):
     subjects = [f"rollout:{i}" for i in range(4)]
-    for round_ in range(5):
+    for _ in range(5):
         for s in subjects:
             emit(store, s)
     seen: list[tuple[str, int, str]] = []

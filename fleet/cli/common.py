@@ -1,0 +1,33 @@
+"""What the command line's modules share: options, the client, who runs a command."""
+
+from __future__ import annotations
+
+import typer
+
+from fleet import messages
+from fleet.config import load_settings
+from fleet.errors import FieldProblem, InvalidInput
+from fleet.runtime import Client
+
+JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of a table.")
+LIMIT_OPT = typer.Option(20, "--limit", "-n", min=1, help="Show at most this many, newest first.")
+TOKEN_OPT = typer.Option(None, "--token", envvar="FLEET_TOKEN",
+                         help="Act as this token's identity; without one, as local-admin.")
+
+
+def open_client() -> Client:
+    return Client(load_settings())
+
+
+def identity_of(token: str | None, *, required: bool = False, client: Client | None = None):
+    """Who runs this command: the identity of --token / FLEET_TOKEN, checked like the
+    gateway checks it (a revoked token is refused), or `local-admin` without one."""
+    from fleet.identity import Identities, local_admin
+
+    if token:
+        client = client or open_client()
+        return Identities(client.settings, client.store).identify(token)
+    if required:
+        raise InvalidInput(messages.APPROVAL_NEEDS_IDENTITY, [FieldProblem(
+            "--token", "missing", "Pass --token or set FLEET_TOKEN.")])
+    return local_admin()
