@@ -63,8 +63,9 @@ class Session:
     """One console session: the bot app, a notifier and a stand-in Slack, for `person`."""
 
     def __init__(self, settings, gateway_url: str, store, out=sys.stdout,
-                 person: str | None = None, wait_s: float = 3.0) -> None:
-        self.out, self.wait_s, self.store = out, wait_s, store
+                 person: str | None = None, wait_s: float = 3.0, echo: bool = False) -> None:
+        """`echo`: print each line as typed (a scripted session, e.g. the demo's)."""
+        self.out, self.wait_s, self.store, self.echo = out, wait_s, store, echo
         self.slack = LocalSlack()
         self.token, self._record = store.tokens.add(
             name="slack-console", scopes=["read", "invoke", "act_as", "notify"], roles=[],
@@ -86,7 +87,7 @@ class Session:
 
     def become(self, person: str | None) -> str:
         """Type as `person` (a Fleet identity) from now on; None: an unmapped Slack user."""
-        self.user = _user_id(person)
+        self.user, self.person = _user_id(person), person
         if person:
             self.users[self.user] = person
         return self.user
@@ -106,6 +107,8 @@ class Session:
 
     def send(self, line: str) -> None:
         """One typed line; prints what Slack would show (including the notifier's posts)."""
+        if self.echo:
+            self.out.write(f"{self.person or 'someone'}> {line}\n")
         if line.startswith("as "):
             self.become(line[3:].strip())
             self.out.write(f"console> typing as {line[3:].strip()}\n")

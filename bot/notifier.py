@@ -61,7 +61,7 @@ def _retry_after(exc: SlackApiError) -> float | None:
 class Notifier:
     def __init__(self, api: FleetAPI, client: WebClient, channel: str, *,
                  consumer: str = CONSUMER, holder: str | None = None, lease_s: float = 30.0,
-                 poll_s: float = 0.5, batch: int = 50) -> None:
+                 poll_s: float = 0.2, batch: int = 50) -> None:
         self.api, self.client, self.channel = api, client, channel
         self.consumer, self.lease_s, self.poll_s, self.batch = consumer, lease_s, poll_s, batch
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

@@ -132,7 +132,8 @@ class LocalSlack:
         params = self._decoded(params)
         with self._lock:
             ts = f"1700000000.{next(self._ts):06d}"
-            self.calls.append((method, {**params, "_ts": ts}))  # _ts: what it answered
+            # _ts: what it answered; _at: when the call came in
+            self.calls.append((method, {**params, "_ts": ts, "_at": time.time()}))
             return self._answer(method, params, ts)
 
     def _answer(self, method: str, params: dict, ts: str) -> dict:

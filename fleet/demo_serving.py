@@ -204,7 +204,8 @@ def bot_transcript(client, info, http: httpx.Client, url: str, base) -> None:
         model="churn", artifact_uri=base.artifact_uri, flavor=base.flavor, run_id=None,
         metrics=base.metrics, params=base.params, lineage=base.lineage, actor="demo").version
     session = importlib.import_module("bot.console").Session(
-        client.settings, info.gateway_url, client.store, out=_Transcript(), wait_s=2.0)
+        client.settings, info.gateway_url, client.store, out=_Transcript(), wait_s=2.0,
+        echo=True)
     try:
         session.send("/fleet rollout status churn")
         spec = {"steps": [50, 100], "interval_s": 2, "hold_s": 1, "drain_s": 1,
