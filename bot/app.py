@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 
 from bot import blocks, commands
 from bot.fleet_api import FleetAPI
+from bot.people import People
 from fleet import messages
 
 log = logging.getLogger("fleet.bot")
@@ -60,12 +61,12 @@ class Replays:
 def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
               users: dict[str, str] | None = None) -> App:
     """`users`: Slack user id -> Fleet identity (default bot.users; the console passes its
-    own, which it changes as people take turns)."""
+    own, which it changes as people take turns). Groups: bot.groups (bot.people)."""
     api = api or FleetAPI(env.gateway_url, env.fleet_token)
-    users = settings.bot.users if users is None else users
+    web = WebClient(token=env.bot_token, base_url=env.api_url)
+    people = People(settings.bot.users if users is None else users, settings.bot.groups, web)
     replays = Replays()
-    app = App(client=WebClient(token=env.bot_token, base_url=env.api_url),
-              signing_secret=env.signing_secret, process_before_response=False)
+    app = App(client=web, signing_secret=env.signing_secret, process_before_response=False)
 
     @app.middleware
     def refuse_replays(req, resp, next):  # noqa: A002 (Bolt's name)
@@ -97,13 +98,13 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
     def fleet_command(ack, command, client) -> None:
         ack()  # first: Slack's 3 s never depend on Fleet
         user, channel = command["user_id"], command["channel_id"]
-        reply = commands.handle(api, command.get("text", ""), users.get(user), user)
+        reply = commands.handle(api, command.get("text", ""), people.identity(user), user)
         post(client, channel, user, reply)
 
     def decide(client, user: str, approval_id: str, channel: str, ts: str, approve: bool,
                reason: str = "") -> None:
         """One click (or the reject dialog) on the approval message at (channel, ts)."""
-        person = users.get(user)
+        person = people.identity(user)
         if not person:
             client.chat_postEphemeral(channel=channel, user=user,
                                       text=messages.BOT_NOT_MAPPED.format(user=user))
@@ -126,7 +127,7 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
     def reject_click(ack, body, client) -> None:
         ack()
         user = body["user"]["id"]
-        if not users.get(user):
+        if not people.identity(user):
             client.chat_postEphemeral(channel=body["channel"]["id"], user=user,
                                       text=messages.BOT_NOT_MAPPED.format(user=user))
             return

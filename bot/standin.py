@@ -26,6 +26,7 @@ class LocalSlack:
         self.refused = 0  # calls answered 429
         self.in_flight = 0  # slow calls taken in but not yet answered
         self.ws_url = ""  # what apps.connections.open hands out (Socket Mode)
+        self.groups: dict[str, list[str]] = {}  # user group id -> member user ids
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._limited_until, self._retry_after = 0.0, 1
@@ -173,6 +174,10 @@ class LocalSlack:
             thread = [m for m in self.messages.get(channel, [])
                       if params.get("ts") in (m["ts"], m.get("thread_ts"))]
             return {"ok": True, "messages": self._shown(thread, params), "has_more": False}
+        if method == "usergroups.users.list":
+            if params.get("usergroup") not in self.groups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": self.groups[params["usergroup"]]}
         if method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
             return {"ok": True, "upload_url": self.url + "upload", "file_id": "F1",
                     "files": [{"id": "F1"}]}

@@ -163,6 +163,8 @@ class BotConfig(BaseModel):
     host: str = "127.0.0.1"
     # Slack user id -> Fleet identity. Unmapped users may read but not act.
     users: dict[str, str] = Field(default_factory=dict)
+    # Slack user group id -> Fleet identity, for members not mapped one by one (bot.people)
+    groups: dict[str, str] = Field(default_factory=dict)
 
 
 class ArtifactsConfig(BaseModel):

@@ -26,6 +26,7 @@ USERS = {"UBOB": "bob", "UCAT": "cat"}  # UEVE is not mapped
 @pytest.fixture(scope="module")
 def slack():
     fake = FakeSlack()
+    fake.groups = {"SONCALL": ["UDAN"]}  # a Slack user group whose members act as cat
     yield fake
     fake.stop()
 
@@ -37,7 +38,9 @@ def bot_url(client, gateway_url, slack):
     from bot import BotEnv, asgi_app
     from fleet.config import BotConfig
 
-    settings = client.settings.model_copy(update={"bot": BotConfig(users=USERS)})
+    groups = {"SONCALL": "cat", "SGONE": "bob"}  # SGONE: Slack says no_such_subteam
+    settings = client.settings.model_copy(update={"bot": BotConfig(users=USERS,
+                                                                   groups=groups)})
     env = BotEnv(bot_token="xoxb-test", signing_secret=SECRET, fleet_token=BOT,
                  gateway_url=gateway_url, api_url=slack.url)
     port = free_port()
@@ -122,6 +125,14 @@ def test_run_acts_as_the_slack_user_and_reports_in_the_thread(bot_url, slack, cl
     assert "succeeded" in thread[0]["text"] and "hello, slack" in thread[0]["text"].lower()
     inv_id = public[0]["text"].split("`")[3]
     assert client.store.invocations.get(inv_id).caller == "bob"
+
+
+def test_a_member_of_a_mapped_user_group_acts_as_the_groups_identity(bot_url, slack):
+    slack.clear()
+    command(bot_url, "run hello name=oncall", user="UDAN")
+    public = wait_until(lambda: slack.of("chat.postMessage"))
+    assert "Started `hello` as cat" in public[0]["text"]
+    assert {p["usergroup"] for p in slack.of("usergroups.users.list")} >= {"SONCALL"}
 
 
 def test_bad_arguments_get_the_gateways_field_problems(bot_url, slack):
