@@ -4,6 +4,7 @@ rows.
 
     python -m bench.batch_infer [--rows 1000000,10000000]
 
+Each executor (ray_data, local) is measured in the same run against the same bare loop.
 Start-up is measured with the same call on a 1,000-row file: what it costs is fixed.
 Goals (issue 8): warm 1e7 rows >= 0.8x the bare loop's rows/s, 1e6 rows >= 0.5x, start-up
 included.
@@ -22,6 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.common import ROOT, start_fleet, stop_fleet, write_result
+
+EXECUTORS = ("ray_data", "local")  # auto picks local on this one-node cluster
 
 
 def bare_loop(model_path: Path, src: Path, dest: Path, batch: int = 8192) -> float:
@@ -65,46 +68,57 @@ def main() -> int:
                                           "experiment": "bench-infer"})
         assert trained.status.value == "succeeded", trained.error_message
 
-        def fleet_run(src, dest) -> dict:
+        def fleet_run(src, dest, executor: str) -> dict:
             inv = client.invoke("batch_infer", {"model": "bench-infer", "input": str(src),
-                                                "output": dest})
+                                                "output": dest, "executor": executor})
             assert inv.status.value == "succeeded", inv.error_message
+            assert inv.result["executor"] == executor
             return inv.result
 
         with tempfile.TemporaryDirectory(dir=out_dir) as d:
             model_path = ArtifactStore(client.settings).get_file(
                 trained.result["artifact_uri"], Path(d) / "m.pt")
-            # Cold (what a user pays once) on the first size, then the fixed cost on a warm
-            # cluster (1,000 rows), then each size warm: steady = rows / (warm - fixed).
-            cold = fleet_run(tables[sizes[0]], f"{d}/cold")
-            fixed = fleet_run(small, f"{d}/fixed")["seconds"]
-            for n in sizes:
-                bare_s = bare_loop(model_path, tables[n], Path(d) / f"bare-{n}.parquet")
-                warm = fleet_run(tables[n], f"{d}/warm-{n}")
-                bare_rps = n / bare_s
-                steady = n / max(warm["seconds"] - fixed, 1e-3)
-                row = {"bare_rows_per_s": round(bare_rps), "warm_rows_per_s": warm["rows_per_s"],
-                       "ratio_warm": round(warm["rows_per_s"] / bare_rps, 3),
-                       "steady_rows_per_s": round(steady),
-                       "ratio_without_startup": round(steady / bare_rps, 3)}
-                if n == sizes[0]:
-                    row.update(cold_rows_per_s=cold["rows_per_s"],
-                               ratio_cold=round(cold["rows_per_s"] / bare_rps, 3))
-                out[str(n)] = row
-                print(f"\n{n:,} rows")
-                print(f"  bare torch loop        {bare_rps:>10,.0f} rows/s  ({bare_s:.2f} s)")
-                if n == sizes[0]:
-                    print(f"  Fleet batch_infer cold {cold['rows_per_s']:>10,.0f} rows/s  "
-                          f"({cold['seconds']:.2f} s) = {row['ratio_cold']:.2f}x")
-                print(f"  Fleet batch_infer warm {warm['rows_per_s']:>10,.0f} rows/s  "
-                      f"({warm['seconds']:.2f} s) = {row['ratio_warm']:.2f}x "
-                      f"(goal: 1e6 >= 0.5x, 1e7 >= 0.8x)")
-                print(f"  without ~{fixed:.2f} s fixed start-up {steady:>10,.0f} rows/s = "
-                      f"{row['ratio_without_startup']:.2f}x", flush=True)
+            bare = {n: n / bare_loop(model_path, tables[n], Path(d) / f"bare-{n}.parquet")
+                    for n in sizes}
+            for executor in EXECUTORS:
+                out[executor] = run_executor(fleet_run, executor, sizes, tables, small, bare,
+                                             d)
     finally:
         stop_fleet()
-    write_result("batch_infer", {"fixed_startup_s": fixed, "sizes": out})
+    write_result("batch_infer", out)
     return 0
+
+
+def run_executor(fleet_run, executor: str, sizes, tables, small, bare, d) -> dict:
+    """Cold (what a user pays once) on the first size, then the fixed cost on a warm
+    cluster (1,000 rows), then each size warm: steady = rows / (warm - fixed)."""
+    print(f"\n== executor {executor}", flush=True)
+    cold = fleet_run(tables[sizes[0]], f"{d}/{executor}-cold", executor)
+    fixed = fleet_run(small, f"{d}/{executor}-fixed", executor)["seconds"]
+    res: dict = {"fixed_startup_s": fixed}
+    for n in sizes:
+        warm = fleet_run(tables[n], f"{d}/{executor}-warm-{n}", executor)
+        bare_rps = bare[n]
+        steady = n / max(warm["seconds"] - fixed, 1e-3)
+        row = {"bare_rows_per_s": round(bare_rps), "warm_rows_per_s": warm["rows_per_s"],
+               "ratio_warm": round(warm["rows_per_s"] / bare_rps, 3),
+               "steady_rows_per_s": round(steady),
+               "ratio_without_startup": round(steady / bare_rps, 3)}
+        if n == sizes[0]:
+            row.update(cold_rows_per_s=cold["rows_per_s"],
+                       ratio_cold=round(cold["rows_per_s"] / bare_rps, 3))
+        res[str(n)] = row
+        print(f"\n{n:,} rows")
+        print(f"  bare torch loop        {bare_rps:>10,.0f} rows/s")
+        if n == sizes[0]:
+            print(f"  Fleet batch_infer cold {cold['rows_per_s']:>10,.0f} rows/s  "
+                  f"({cold['seconds']:.2f} s) = {row['ratio_cold']:.2f}x")
+        print(f"  Fleet batch_infer warm {warm['rows_per_s']:>10,.0f} rows/s  "
+              f"({warm['seconds']:.2f} s) = {row['ratio_warm']:.2f}x "
+              f"(goal: 1e6 >= 0.5x, 1e7 >= 0.8x)")
+        print(f"  without ~{fixed:.2f} s fixed start-up {steady:>10,.0f} rows/s = "
+              f"{row['ratio_without_startup']:.2f}x", flush=True)
+    return res
 
 
 if __name__ == "__main__":

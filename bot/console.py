@@ -108,7 +108,7 @@ class Session:
     def send(self, line: str) -> None:
         """One typed line; prints what Slack would show (including the notifier's posts)."""
         if self.echo:
-            self.out.write(f"{self.person or 'someone'}> {line}\n")
+            self.out.write(f"{self.person or 'guest'}> {line}\n")
         if line.startswith("as "):
             self.become(line[3:].strip())
             self.out.write(f"console> typing as {line[3:].strip()}\n")

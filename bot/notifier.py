@@ -224,11 +224,10 @@ class Notifier:
         body = blocks.rollout(ro, ep.get("routing"))
         summary = blocks.as_text(body)
         thread = e.get("thread")
+        if thread is not None and not self._update(thread, summary, body):
+            thread = None  # someone deleted it: a new one
         if thread is None:  # its first event here: the message
             thread = self._post(MAIN, e, text=summary, blocks_=body)
-        else:
-            self.client.chat_update(channel=thread["channel"], ts=thread["ts"], text=summary,
-                                    blocks=body)
         if e["kind"] == "rollout.created":
             return {"message": thread}, thread
         kind = e["kind"].split(".", 1)[1]
@@ -250,9 +249,20 @@ class Notifier:
         if thread is None or ap is None:
             return {"skipped": "no message to update"}, None
         body = blocks.decided(ap)
-        self.client.chat_update(channel=thread["channel"], ts=thread["ts"],
-                                text=blocks.as_text(body), blocks=body)
+        if not self._update(thread, blocks.as_text(body), body):
+            return {"skipped": "message deleted"}, None
         return {"message": thread}, thread
+
+    def _update(self, thread: dict, text: str, body: list) -> bool:
+        """chat.update in place; False if the message is gone (deleted in Slack)."""
+        try:
+            self.client.chat_update(channel=thread["channel"], ts=thread["ts"], text=text,
+                                    blocks=body)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "message_not_found":
+                return False
+            raise
+        return True
 
 
 def from_env(settings, env, **kw) -> Notifier:

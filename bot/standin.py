@@ -27,6 +27,7 @@ class LocalSlack:
         self.in_flight = 0  # slow calls taken in but not yet answered
         self.ws_url = ""  # what apps.connections.open hands out (Socket Mode)
         self.groups: dict[str, list[str]] = {}  # user group id -> member user ids
+        self.strict_updates = False  # True: chat.update of an unknown ts is message_not_found
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._limited_until, self._retry_after = 0.0, 1
@@ -96,6 +97,12 @@ class LocalSlack:
 
     # -- misbehaving on purpose ---------------------------------------------------------------
 
+    def delete(self, channel: str, ts: str) -> None:
+        """A person deletes a message (and so its thread) in Slack."""
+        with self._lock:
+            self.messages[channel] = [m for m in self.messages.get(channel, [])
+                                      if ts not in (m["ts"], m.get("thread_ts"))]
+
     def go_down(self) -> None:
         """Close the port: every call fails to connect until `come_up`."""
         self.server.shutdown()
@@ -157,6 +164,8 @@ class LocalSlack:
                     msg.update(text=params.get("text"), blocks=params.get("blocks"),
                                edited={"ts": ts})
                     return {"ok": True, "channel": channel, "ts": msg["ts"]}
+            if self.strict_updates:
+                return {"ok": False, "error": "message_not_found"}
             # a message posted before this stand-in started (a test clicking on a message
             # it never posted): recorded, and answered as Slack answers a known one
             return {"ok": True, "channel": channel, "ts": params.get("ts")}

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.integration.conftest import BOT, wait_until
+from tests.integration.conftest import BOT, CAT, wait_until
 from tests.support.fake_slack import FakeSlack
 from tests.support.postgres import free_port
 
@@ -234,6 +234,42 @@ def test_the_console_runs_the_same_handlers_without_a_workspace(client):
     assert "(updated)> *approved* by cat" in text
     assert client.store.approvals.get(ap.id).decided_by == "cat"
     assert not [t for t in client.store.tokens.list() if t.name == "slack-console"]  # revoked
+
+
+def test_an_approval_deleted_in_slack_is_not_retried_forever(client, gateway_url):
+    """The notifier posts a request; someone deletes the message in Slack; the decision's
+    update finds no message and is recorded as skipped, not retried to a dead letter."""
+    from slack_sdk import WebClient
+
+    from bot.fleet_api import FleetAPI
+    from bot.notifier import Notifier
+
+    slack = FakeSlack()
+    slack.strict_updates = True
+    client.store.outbox.register("it-deleted")  # its own consumer: only what follows
+    notifier = Notifier(FleetAPI(gateway_url, BOT), WebClient(token="x", base_url=slack.url),
+                        "CDEL", consumer="it-deleted", poll_s=0.1)
+    notifier.start()
+    try:
+        ap = client.store.approvals.create(gate="alias", target="model:deleted@prod",
+                                           summary="to be deleted", requested_by="bob",
+                                           role="approver", ttl_s=600)
+        (msg,) = wait_until(lambda: [m for m in slack.messages.get("CDEL", [])
+                                     if ap.id in json.dumps(m.get("blocks"))])
+        assert any(b["type"] == "actions" for b in msg["blocks"])  # Approve and Reject
+        slack.delete("CDEL", msg["ts"])
+        ok = httpx.post(f"{gateway_url}/v1/approvals/{ap.id}/approve", timeout=30,
+                        headers={"Authorization": f"Bearer {CAT}"})
+        assert ok.status_code == 200
+        wait_until(lambda: not client.store.outbox.pending("it-deleted"))
+        rows = client.store.outbox.deliveries(consumer="it-deleted")
+        assert {r["state"] for r in rows} == {"delivered"}
+        assert rows[0]["result"] == {"skipped": "message deleted"}  # the decision
+        assert len(slack.of("chat.update")) == 1
+    finally:
+        notifier.stop()
+        slack.stop()
+        client.store.outbox.unregister("it-deleted")
 
 
 def test_fleet_outbox_shows_dead_letters_and_replays_them(client):

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from fleet.demo import make_data
@@ -101,7 +102,8 @@ def test_batch_infer_shows_its_progress_in_the_record_while_it_runs(client, tabl
     trained = client.invoke("train", train_payload(table, exp, epochs=1, num_workers=1))
     assert trained.status.value == "succeeded", trained.error_message
     inv = client.invoke("batch_infer", {"model": exp, "input": table, "batch_size": 2048,
-                                        "output": str(tmp_path / "scored")}, wait=False)
+                                        "output": str(tmp_path / "scored"),
+                                        "executor": "ray_data"}, wait=False)
     seen = []
 
     def ended():
@@ -116,6 +118,20 @@ def test_batch_infer_shows_its_progress_in_the_record_while_it_runs(client, tabl
     assert all(p["rows_total"] == 300_000 and 0 <= p["rows_done"] <= 300_000 for p in seen)
     assert done.progress["rows_done"] == 300_000 and done.progress["percent"] == 100.0
     assert done.progress["rows_per_s"] > 0 and done.result["rows"] == 300_000
+
+    # auto picks the local executor on this one-node cluster: the same predictions
+    local = client.invoke("batch_infer", {"model": exp, "input": table, "batch_size": 2048,
+                                          "output": str(tmp_path / "scored-local")})
+    assert local.status.value == "succeeded", local.error_message
+    assert local.result["executor"] == "local" and local.result["rows"] == 300_000
+    assert local.progress["rows_done"] == 300_000 and local.progress["percent"] == 100.0
+    a, b = (pq.read_table(tmp_path / d).to_pandas() for d in ("scored", "scored-local"))
+    cols = list(a.columns)
+    assert sorted(cols) == sorted(b.columns) and {"prediction", "probability"} <= set(cols)
+    keys = [c for c in cols if c != "probability"]  # a float: equal up to BLAS's batching
+    a, b = (t[cols].sort_values(keys).reset_index(drop=True) for t in (a, b))
+    assert a[keys].equals(b[keys])
+    np.testing.assert_allclose(a["probability"], b["probability"], rtol=1e-5)
 
 
 @pytest.mark.parametrize("change, message", [
