@@ -111,6 +111,8 @@ class Notifier:
             try:
                 result, thread = self.deliver(e)
             except Retry as exc:
+                log.warning("event %s (%s) attempt %s failed: %s", e["id"], e["kind"],
+                            e.get("attempts"), exc)
                 blocked.add(e["subject"])
                 self.api.as_bot("POST", base + "/failed", json={
                     "holder": self.holder, "error": str(exc)[:4000] or "failed",

@@ -67,9 +67,20 @@ def socket_handler(settings, env: BotEnv):
     return SocketModeHandler(app, app_token=env.app_token, web_client=app.client)
 
 
+def _log_to_stderr() -> None:
+    """The bot runs for days: say what it does, with times (never its secrets)."""
+    import logging
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per claim otherwise
+
+
 def _notifier(settings, env: BotEnv, lease_s: float):
     from bot.notifier import from_env
 
+    _log_to_stderr()
     return from_env(settings, env, lease_s=lease_s)
 
 
