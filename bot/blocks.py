@@ -98,15 +98,17 @@ def traffic(routing: dict | None) -> str:
 
 def rollout(ro: dict[str, Any], routing: dict | None) -> list[dict[str, Any]]:
     """The rollout's one message, updated in place: where it stands, the ladder so far and
-    the live traffic split."""
+    the live traffic split (`routing` None: it has ended, and the endpoint's traffic is no
+    longer its own)."""
     lines = [
         messages.BOT_ROLLOUT_HEAD.format(id=ro["id"], strategy=ro["strategy"],
                                          endpoint=ro["endpoint"], baseline=_arm(ro["baseline"]),
                                          candidate=_arm(ro["candidate"]), status=ro["status"]),
         messages.BOT_ROLLOUT_LADDER.format(ladder=ladder(ro["spec"].get("steps") or [],
                                                          ro["step"], ro["status"])),
-        messages.BOT_ROLLOUT_TRAFFIC.format(split=traffic(routing)),
     ]
+    if routing is not None:
+        lines.append(messages.BOT_ROLLOUT_TRAFFIC.format(split=traffic(routing)))
     reason = (ro.get("state") or {}).get("reason")
     if reason:
         lines.append(messages.BOT_ROLLOUT_REASON.format(reason=reason))

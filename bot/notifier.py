@@ -33,6 +33,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks
 from bot.fleet_api import FleetAPI
 from fleet import messages
+from fleet.store.rollouts import FINAL_STATUSES
 
 log = logging.getLogger("fleet.bot.notifier")
 CONSUMER = "slack"
@@ -222,8 +223,10 @@ class Notifier:
         ro = self._read(f"/v1/rollouts/{e['payload']['id']}")
         if ro is None:
             return {"skipped": "rollout not found"}, None
-        ep = self._read(f"/v1/endpoints/{ro['endpoint']}") or {}
-        body = blocks.rollout(ro, ep.get("routing"))
+        routing = None
+        if ro["status"] not in FINAL_STATUSES or ro["id"] == self._active(ro["endpoint"]):
+            routing = (self._read(f"/v1/endpoints/{ro['endpoint']}") or {}).get("routing")
+        body = blocks.rollout(ro, routing)
         summary = blocks.as_text(body)
         thread = e.get("thread")
         if thread is not None and not self._update(thread, summary, body):
@@ -236,6 +239,12 @@ class Notifier:
         line = self._post(LINE, e, text=blocks.rollout_event(kind, e["payload"]),
                           channel=thread["channel"], thread_ts=thread["ts"])
         return {"message": thread, "reply": line}, thread
+
+    def _active(self, endpoint: str) -> str | None:
+        """The endpoint's newest rollout: the one whose traffic split it still shows."""
+        page = self._read(f"/v1/rollouts?endpoint={endpoint}&limit=1") or {}
+        rows = page.get("rollouts") or []
+        return rows[0]["id"] if rows else None
 
     def _approval_requested(self, e: dict) -> tuple[dict | None, dict | None]:
         ap = self._read(f"/v1/approvals/{e['subject'].split(':', 1)[1]}")
