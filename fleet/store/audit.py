@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
+from fleet.store.bulk import Bulk
 from fleet.store.schema import audit_log
+
+_INSERT = Bulk(insert(audit_log).values({c.name: bindparam(c.name, type_=c.type)
+                                         for c in audit_log.columns if c.name != "id"}))
 
 
 def record(conn: Connection, *, actor: str, action: str, target: str,
@@ -20,7 +24,7 @@ def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Many entries in one executemany (rows: actor, action, target, detail)."""
     if rows:
         now = time.time()
-        conn.execute(insert(audit_log), [{"at": now, **r} for r in rows])
+        _INSERT.run(conn, [{"at": now, **r} for r in rows])
 
 
 def entries(conn: Connection, *, target: str | None = None, limit: int = 100) -> list[dict]:

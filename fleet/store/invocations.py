@@ -6,13 +6,14 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fleet import messages
 from fleet.errors import Conflict, NotFound
 from fleet.store import audit
+from fleet.store.bulk import Bulk
 from fleet.store.engine import Engines
 from fleet.store.ids import find_row
 from fleet.store.records import ACTIVE, Invocation, Status, sources_of
@@ -38,10 +39,11 @@ def new_id() -> str:
 
 
 # Every terminal status except cancel is reached from queued or running (records.TRANSITIONS).
-_FINISH = (
+_FINISH = Bulk(
     update(T)
     .where(T.c.id == bindparam("b_id"),
-           T.c.status.in_([Status.QUEUED.value, Status.RUNNING.value]))
+           or_(T.c.status == literal_column(f"'{Status.QUEUED.value}'"),
+               T.c.status == literal_column(f"'{Status.RUNNING.value}'")))
     .values(status=bindparam("b_status"), result=bindparam("b_result", type_=T.c.result.type),
             error_type=bindparam("b_error_type"), error_message=bindparam("b_error_message"),
             error_traceback=bindparam("b_error_traceback"),
@@ -52,6 +54,7 @@ _FINISH = (
             attempts=case((T.c.attempts > bindparam("b_attempts"), T.c.attempts),
                           else_=bindparam("b_attempts")))
 )
+_INSERT = Bulk(insert(T).values({c.name: bindparam(c.name, type_=c.type) for c in T.columns}))
 
 
 class InvocationRepo:
@@ -92,7 +95,7 @@ class InvocationRepo:
     @staticmethod
     def insert_batch(conn, rows: list[dict]) -> list[bool]:
         """Insert rows without an idempotency key (keyed ones go through `insert_op`)."""
-        conn.execute(insert(T), rows)
+        _INSERT.run(conn, rows)
         audit.record_many(conn, [_create_audit(r) for r in rows])
         return [True] * len(rows)
 
@@ -112,8 +115,7 @@ class InvocationRepo:
     @staticmethod
     def finish_batch(conn, items: list[dict]) -> list[bool]:
         """Compare-and-set many terminal moves in one executemany; True where it won."""
-        res = conn.execute(_FINISH, items)
-        if res.rowcount == len(items):
+        if _FINISH.run(conn, items) == len(items):
             return [True] * len(items)
         # Some lost a race (a cancel, a timeout): each winner's row now holds its own
         # status and finish time, which no other writer wrote.
