@@ -35,6 +35,7 @@ from fleet import messages
 from fleet.config import load_settings
 from fleet.registry import registry_for
 from fleet.runtime.placement import asked_resources, unschedulable
+from fleet.runtime.runners import RunnerPool, Slot
 from fleet.runtime.worker import run_invocation
 from fleet.store import Invocation, Status, open_store
 from fleet.store.invocations import InvocationRepo
@@ -47,6 +48,8 @@ NODES_TTL_S = 10.0  # how long the cluster's node sizes are trusted
 STORE_THREADS = 64  # store calls waiting for SQLite's lock each hold one
 
 _remote_run = ray.remote(run_invocation)
+# A warm runner's process died under an invocation (fleet.runtime.runners).
+RUNNER_LOST = (ray.exceptions.ActorDiedError, ray.exceptions.ActorUnavailableError)
 PRESTART_MAX = 16
 
 
@@ -86,6 +89,8 @@ class Supervisor:
             "insert": InvocationRepo.insert_batch, "finish": InvocationRepo.finish_batch})
         self._final: dict[str, Invocation] = {}  # outcomes recorded here, for run_local
         self._want_final: set[str] = set()
+        self.runners = RunnerPool()  # warm functions' runner actors
+        self._on_runner: dict[str, tuple[object, Slot]] = {}  # inv id -> (spec, its runner)
 
     def _ensure_executor(self) -> None:
         # asyncio's default pool has cpu+4 threads (6 here); 6 writers waiting for the lock
@@ -131,6 +136,9 @@ class Supervisor:
         callers otherwise waited seconds on worker start-ups (bench/gateway's p99)."""
         n = min(self.settings.cluster.warm_workers, PRESTART_MAX)
         try:
+            for spec in registry_for(self.settings):
+                if spec.warm:
+                    self.runners.start(spec)
             await asyncio.gather(*[_remote_warm.remote(2.0) for _ in range(n)])
         except Exception:  # only a head start; functions run without it
             log.exception("prestarting workers failed")
@@ -261,17 +269,30 @@ class Supervisor:
             if remaining <= 0:  # e.g. queued across `fleet down && fleet up`
                 await self._time_out(inv, spec)
                 return
-            ref = self._remote_for(spec, max_retries).remote(
-                inv.id, spec.fn.__module__, spec.fn.__qualname__, inv.payload, inv.caller,
-                inv.via, inv.attempts)
-            self._refs[inv_id] = ref
-            tries = (inv.retries if max_retries is None else max_retries) + 1
+            base = inv.attempts
+            left = inv.retries if max_retries is None else max_retries
+            # A warm runner when one has room (a resumed run keeps the task path).
+            slot = self.runners.take(spec) if max_retries is None else None
             try:
-                outcome = await asyncio.wait_for(asyncio.shield(ref), timeout=remaining)
+                while True:
+                    ref = self._dispatch(inv, spec, slot, base, left)
+                    try:
+                        outcome = await asyncio.wait_for(
+                            asyncio.shield(ref), timeout=inv.created_at + inv.timeout_s
+                            - time.time())
+                        break
+                    except RUNNER_LOST:
+                        if slot is None or left <= 0:
+                            raise
+                        # Its runner died mid-run (Ray restarts the runner; its own retry
+                        # would meet it restarting): run again as a task, as after a
+                        # worker death.
+                        self._release_runner(inv_id)
+                        slot, base, left = None, base + 1, left - 1
                 if isinstance(outcome, dict):  # a short run: the worker wrote nothing
                     await self._record_outcome(inv, outcome)
             except asyncio.TimeoutError:
-                ray.cancel(ref, force=True)
+                self._stop(inv_id, self._refs[inv_id])
                 await self._time_out(inv, spec)
             except TaskCancelledError:
                 pass  # cancel() already recorded it
@@ -281,11 +302,14 @@ class Supervisor:
                                    error_message=str(cause).strip().splitlines()[-1][:500]
                                    if str(cause).strip() else type(cause).__name__)
             except Exception as exc:  # the worker process died on every attempt
+                on = self._on_runner.get(inv_id)
+                if on is not None and isinstance(exc, ray.exceptions.ActorDiedError):
+                    self.runners.retire(*on)  # it will not come back: start another
                 cause = str(exc).strip().splitlines()
                 await self._finish(inv_id, Status.FAILED, error_type=type(exc).__name__,
-                                   attempts=inv.attempts + tries,
+                                   attempts=base + left + 1,
                                    error_message=messages.WORKER_DIED.format(
-                                       attempts=inv.attempts + tries, retries=inv.retries,
+                                       attempts=base + left + 1, retries=inv.retries,
                                        cause=(cause[0] if cause else type(exc).__name__)[:300]))
         except Exception:
             log.exception("supervising %s failed", inv_id)
@@ -295,11 +319,31 @@ class Supervisor:
             except Exception:  # the store is down: the next sweep adopts it
                 log.exception("could not record %s as failed", inv_id)
         finally:
+            self._release_runner(inv_id)
             self._refs.pop(inv_id, None)
             self._tasks.pop(inv_id, None)
             event = self._done.pop(inv_id, None)
             if event is not None:
                 event.set()
+
+    def _dispatch(self, inv: Invocation, spec, slot: Slot | None, base: int,
+                  left: int) -> ray.ObjectRef:
+        """Start one run: on the warm runner `slot`, or as a Ray task that Ray re-runs
+        `left` times if its worker dies. `base`: the attempts already made."""
+        args = (inv.id, spec.fn.__module__, spec.fn.__qualname__, inv.payload, inv.caller,
+                inv.via, base)
+        if slot is not None:
+            self._on_runner[inv.id] = (spec, slot)
+            ref = self.runners.call(slot, spec, args)
+        else:
+            ref = self._remote_for(spec, None if left == spec.retries else left).remote(*args)
+        self._refs[inv.id] = ref
+        return ref
+
+    def _release_runner(self, inv_id: str) -> None:
+        on = self._on_runner.pop(inv_id, None)
+        if on is not None:
+            self.runners.release(on[1])
 
     async def submit(self, inv_id: str, inv: Invocation | None = None) -> None:
         """Start an invocation (idempotent: a second submit of the same id is a no-op).
@@ -343,8 +387,19 @@ class Supervisor:
                                 actor=actor)
         ref = self._refs.get(inv_id)
         if ok is not None and ref is not None:
-            ray.cancel(ref, force=True)
+            self._stop(inv_id, ref)
         return ok is not None
+
+    def _stop(self, inv_id: str, ref: ray.ObjectRef) -> None:
+        """Stop a run that timed out or was cancelled. A task's worker process is killed
+        (force); a thread in a warm runner cannot be, so that runner is retired: replaced
+        now, killed once its other invocations end (fleet.runtime.runners)."""
+        on = self._on_runner.get(inv_id)
+        if on is None:
+            ray.cancel(ref, force=True)
+            return
+        ray.cancel(ref)
+        self.runners.retire(*on)
 
 
 SupervisorActor = ray.remote(Supervisor)

@@ -15,7 +15,9 @@ supervisor; the store's compare-and-set makes the first writer win.
 
 from __future__ import annotations
 
+import heapq
 import importlib
+import itertools
 import threading
 import time
 import traceback
@@ -44,7 +46,19 @@ def dump_result(spec: FunctionSpec, out: Any) -> Any:
     return out.model_dump(mode="json")
 
 
-def _load(module: str, qualname: str) -> FunctionSpec:
+_LOADED: dict[tuple[str, str], FunctionSpec] = {}
+
+
+def load_function(module: str, qualname: str) -> FunctionSpec:
+    """The function's spec, imported once per process (a worker runs many invocations)."""
+    spec = _LOADED.get((module, qualname))
+    if spec is None:
+        add_function_paths(load_settings())
+        spec = _LOADED[(module, qualname)] = _import(module, qualname)
+    return spec
+
+
+def _import(module: str, qualname: str) -> FunctionSpec:
     obj = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
@@ -62,6 +76,46 @@ def _ray_attempt() -> int:
         return 0
 
 
+class _Marks:
+    """One thread holds every run's running-mark timer.
+
+    A `threading.Timer` per run cost a thread start per invocation (0.2 ms, most of a no-op's
+    time in this module); only the rare mark that comes due gets a thread, for its store
+    write, so a slow store delays no other mark."""
+
+    def __init__(self) -> None:
+        self._heap: list = []
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._seq = itertools.count()
+
+    def add(self, after_s: float, mark: _RunningMark) -> None:
+        with self._cv:
+            heapq.heappush(self._heap, (time.monotonic() + after_s, next(self._seq), mark))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="fleet-marks",
+                                                daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._heap:
+                    self._cv.wait()
+                due, _, mark = self._heap[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._cv.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            if mark.state == "pending":  # still running: mark it, off this thread
+                threading.Thread(target=mark.fire, daemon=True).start()
+
+
+_MARKS = _Marks()
+
+
 class _RunningMark:
     """Marks the invocation running once the function has run for `after_s`.
 
@@ -72,11 +126,9 @@ class _RunningMark:
         self._inv_id, self._attempt, self._started = inv_id, attempt, started_at
         self._lock = threading.Lock()
         self.state = "pending"  # -> handed | marked | ended
-        self._timer = threading.Timer(after_s, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _MARKS.add(after_s, self)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
             if self.state != "pending":
                 return
@@ -87,7 +139,6 @@ class _RunningMark:
 
     def handover(self) -> bool:
         """True when the supervisor records the outcome (the function was short)."""
-        self._timer.cancel()
         with self._lock:
             if self.state == "pending":
                 self.state = "handed"
@@ -102,7 +153,8 @@ def _store():
 
 def run_invocation(inv_id: str, module: str, qualname: str, payload: dict,
                    caller: str = "unknown", via: str = "python", attempt_base: int = 0,
-                   record_after_s: float = RECORD_AFTER_S) -> dict | str:
+                   record_after_s: float = RECORD_AFTER_S, *,
+                   attempt: int | None = None) -> dict | str:
     """Run one attempt. Returns the outcome for the supervisor to record (a dict), or the
     status this worker recorded itself (a string; 'skipped' if it had already ended).
 
@@ -110,9 +162,9 @@ def run_invocation(inv_id: str, module: str, qualname: str, payload: dict,
     function paths are on sys.path: the worker imports only that function's module, not
     the whole registry, so worker start-up stays short when Ray scales out workers."""
     started = time.time()
-    attempt = attempt_base + _ray_attempt() + 1
-    add_function_paths(load_settings())
-    spec = _load(module, qualname)
+    if attempt is None:  # a warm runner passes its own (fleet.runtime.runners)
+        attempt = attempt_base + _ray_attempt() + 1
+    spec = load_function(module, qualname)
     mark = _RunningMark(inv_id, attempt, started, record_after_s)
     bound = context.bind(context.InvocationContext(inv_id, caller, via, attempt))
     outcome: dict[str, Any] = {"status": Status.SUCCEEDED.value}

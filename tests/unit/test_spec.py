@@ -67,6 +67,23 @@ def test_bad_options_are_refused_with_the_field_named():
         async def h(req: In) -> Out: ...
 
 
+def test_warm_options_are_checked_and_shown():
+    with pytest.raises(DefinitionError, match="warm must be a whole number"):
+        @function(warm=1.5)
+        def a(req: In) -> Out: ...
+    with pytest.raises(DefinitionError, match="max_inputs must be"):
+        @function(warm=1, max_inputs=0)
+        def b(req: In) -> Out: ...
+    with pytest.raises(DefinitionError, match="set warm >= 1"):
+        @function(max_inputs=8)
+        def c(req: In) -> Out: ...
+
+    @function(cpus=0.05, warm=2, max_inputs=8)
+    def d(req: In) -> Out: ...
+    shown = spec_of(d).describe()
+    assert (shown["warm"], shown["max_inputs"]) == (2, 8)
+
+
 def test_bad_schedule_names_the_accepted_forms():
     with pytest.raises(InvalidInput, match="@every"):
         @function(schedule="every tuesday")

@@ -1,0 +1,73 @@
+"""Warm functions (`warm=N, max_inputs=M`): invocations share a loaded runner process, and
+the task path's promises hold there too: timeouts, cancels and dead processes."""
+
+import concurrent.futures as cf
+import os
+import time
+
+from tests.integration.conftest import wait_until
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _pid(http) -> int:
+    rec = http.post("/v1/functions/warm_nap/invoke", json={}).json()
+    assert rec["status"] == "succeeded", rec
+    return rec["result"]["pid"]
+
+
+def test_invocations_of_a_warm_function_overlap_in_one_process(http):
+    with cf.ThreadPoolExecutor(4) as pool:
+        recs = list(pool.map(lambda _: http.post("/v1/functions/warm_nap/invoke",
+                                                 json={"seconds": 0.6}).json(), range(4)))
+    assert [r["status"] for r in recs] == ["succeeded"] * 4, recs
+    assert len({r["result"]["pid"] for r in recs}) == 1  # one runner took all four
+    starts = [r["started_at"] for r in recs]
+    ends = [r["finished_at"] for r in recs]
+    assert max(starts) < min(ends)  # all four ran at once (max_inputs=4)
+    assert _pid(http) == recs[0]["result"]["pid"]  # and it stays warm
+
+
+def test_a_timed_out_warm_invocation_retires_its_runner_and_spares_its_neighbour(http,
+                                                                                 client):
+    old = _pid(http)
+    stuck = http.post("/v1/functions/warm_nap/spawn", json={"seconds": 60}).json()["id"]
+    time.sleep(1.5)
+    neighbour = http.post("/v1/functions/warm_nap/spawn", json={"seconds": 3.2}).json()["id"]
+    wait_until(lambda: client.get(stuck).done, 30)
+    rec = client.get(stuck)
+    assert rec.status.value == "timed_out" and rec.error_type == "TimeoutError"
+    # The stuck thread cannot be stopped, so a fresh runner takes new work at once...
+    assert _pid(http) != old
+    # ...while the old one finishes what it holds, and is killed after it.
+    wait_until(lambda: client.get(neighbour).done, 30)
+    assert client.get(neighbour).status.value == "succeeded"
+    wait_until(lambda: _gone(old), 30)
+
+
+def test_a_cancelled_warm_invocation_is_recorded_and_its_runner_replaced(http, client):
+    old = _pid(http)
+    inv = http.post("/v1/functions/warm_nap/spawn", json={"seconds": 60}).json()["id"]
+    wait_until(lambda: client.get(inv).status.value == "running", 30)
+    rec = http.post(f"/v1/invocations/{inv}/cancel").json()
+    assert rec["status"] == "cancelled"
+    wait_until(lambda: _gone(old), 30)
+    assert _pid(http) != old
+
+
+def test_a_killed_runner_comes_back_and_the_invocation_runs_again(http, tmp_path):
+    rec = http.post("/v1/functions/warm_nap/invoke",
+                    json={"marker": str(tmp_path / "a"), "survive_after": 2}).json()
+    assert rec["status"] == "succeeded" and rec["attempts"] == 2, (rec["error"], rec["attempts"])
+    assert rec["result"]["runs"] == 2
+    rec = http.post("/v1/functions/warm_nap/invoke",
+                    json={"marker": str(tmp_path / "b")}).json()  # dies every time
+    assert rec["status"] == "failed", rec
+    assert "died 2 time(s) (retries=1)" in rec["error"]["message"]
+    assert _pid(http) > 0  # a warm runner serves again
