@@ -91,6 +91,7 @@ class Supervisor:
         self._want_final: set[str] = set()
         self.runners = RunnerPool()  # warm functions' runner actors
         self._on_runner: dict[str, tuple[object, Slot]] = {}  # inv id -> (spec, its runner)
+        self._cancelled: set[str] = set()  # cancelled before their run started
 
     def _ensure_executor(self) -> None:
         # asyncio's default pool has cpu+4 threads (6 here); 6 writers waiting for the lock
@@ -271,8 +272,18 @@ class Supervisor:
                 return
             base = inv.attempts
             left = inv.retries if max_retries is None else max_retries
-            # A warm runner when one has room (a resumed run keeps the task path).
-            slot = self.runners.take(spec) if max_retries is None else None
+            # A warm runner, waiting for a place if they are busy (a resumed run keeps the
+            # task path).
+            slot = None
+            if max_retries is None:
+                slot = await self.runners.acquire(spec, inv.created_at + inv.timeout_s)
+                if slot is not None:
+                    self._on_runner[inv_id] = (spec, slot)  # released in `finally`
+            if inv_id in self._cancelled:  # while it waited: it never runs
+                return
+            if time.time() >= inv.created_at + inv.timeout_s:  # it waited all its time
+                await self._time_out(inv, spec)
+                return
             try:
                 while True:
                     ref = self._dispatch(inv, spec, slot, base, left)
@@ -320,6 +331,7 @@ class Supervisor:
                 log.exception("could not record %s as failed", inv_id)
         finally:
             self._release_runner(inv_id)
+            self._cancelled.discard(inv_id)
             self._refs.pop(inv_id, None)
             self._tasks.pop(inv_id, None)
             event = self._done.pop(inv_id, None)
@@ -333,7 +345,6 @@ class Supervisor:
         args = (inv.id, spec.fn.__module__, spec.fn.__qualname__, inv.payload, inv.caller,
                 inv.via, base)
         if slot is not None:
-            self._on_runner[inv.id] = (spec, slot)
             ref = self.runners.call(slot, spec, args)
         else:
             ref = self._remote_for(spec, None if left == spec.retries else left).remote(*args)
@@ -388,6 +399,8 @@ class Supervisor:
         ref = self._refs.get(inv_id)
         if ok is not None and ref is not None:
             self._stop(inv_id, ref)
+        elif ok is not None and inv_id in self._tasks:
+            self._cancelled.add(inv_id)  # still waiting for a runner: it must not start
         return ok is not None
 
     def _stop(self, inv_id: str, ref: ray.ObjectRef) -> None:

@@ -38,8 +38,8 @@ def test_a_timed_out_warm_invocation_retires_its_runner_and_spares_its_neighbour
                                                                                  client):
     old = _pid(http)
     stuck = http.post("/v1/functions/warm_nap/spawn", json={"seconds": 60}).json()["id"]
-    time.sleep(1.5)
-    neighbour = http.post("/v1/functions/warm_nap/spawn", json={"seconds": 3.2}).json()["id"]
+    time.sleep(2)  # the neighbour ends 1 s after the stuck one times out, 1 s before its own
+    neighbour = http.post("/v1/functions/warm_nap/spawn", json={"seconds": 5}).json()["id"]
     wait_until(lambda: client.get(stuck).done, 30)
     rec = client.get(stuck)
     assert rec.status.value == "timed_out" and rec.error_type == "TimeoutError"
@@ -47,7 +47,8 @@ def test_a_timed_out_warm_invocation_retires_its_runner_and_spares_its_neighbour
     assert _pid(http) != old
     # ...while the old one finishes what it holds, and is killed after it.
     wait_until(lambda: client.get(neighbour).done, 30)
-    assert client.get(neighbour).status.value == "succeeded"
+    rec = client.get(neighbour)
+    assert rec.status.value == "succeeded", (rec.status, rec.error_message)
     wait_until(lambda: _gone(old), 30)
 
 
