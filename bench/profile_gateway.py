@@ -1,7 +1,12 @@
 """Where one invocation's time goes: py-spy on the supervisor (which serves the gateway) and
 on the function workers while wrk drives sync no-op invokes.
 
-    python -m bench.profile_gateway [--concurrency 16] [--seconds 10]
+    python -m bench.profile_gateway [--concurrency 16] [--seconds 10] [--gil]
+                                    [--function noop] [--route invoke|spawn]
+
+--gil samples only the thread that holds the GIL: in a process bound by its GIL (the
+supervisor) that is where its time goes; without it, time a thread spends in C with the GIL
+released (sqlite3, sockets) counts as busy too.
 
 Prints the heaviest frames of each process kind (inclusive share of samples, idle excluded)
 and writes the collapsed stacks under bench/results/ for flame graphs.
@@ -37,10 +42,10 @@ def _pids(pattern: str) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _record(pid: int, seconds: int, out: Path) -> None:
+def _record(pid: int, seconds: int, out: Path, gil: bool = False) -> None:
     subprocess.run([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid),
-                    "-d", str(seconds), "-r", "200", "-f", "raw", "-o", str(out), "--nonblocking"],
-                   capture_output=True, timeout=seconds + 60)
+                    "-d", str(seconds), "-r", "200", "-f", "raw", "-o", str(out), "--nonblocking"]
+                   + (["--gil"] if gil else []), capture_output=True, timeout=seconds + 60)
 
 
 def summarize(path: Path, title: str) -> None:
@@ -76,6 +81,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--gil", action="store_true",
+                    help="sample only the thread holding the GIL (where one process's CPU "
+                         "bound lies)")
+    ap.add_argument("--function", default="noop")
+    ap.add_argument("--route", default="invoke", choices=("invoke", "spawn"))
     args = ap.parse_args()
     from bench import wrk
 
@@ -83,7 +93,8 @@ def main() -> int:
     from fleet.cluster import ClusterInfo
     from fleet.config import load_settings
 
-    url = f"{ClusterInfo.read(load_settings()).gateway_url}/v1/functions/noop/invoke"
+    base = ClusterInfo.read(load_settings()).gateway_url
+    url = f"{base}/v1/functions/{args.function}/{args.route}"
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -93,9 +104,10 @@ def main() -> int:
         load.start()
         time.sleep(2)
         sup = _pids("ray::Supervisor")
-        workers = _pids("ray::IDLE") + _pids("ray::fleet:noop") + _pids("ray::run_invocation")
+        workers = (_pids("ray::Runner") + _pids("ray::IDLE") + _pids("ray::fleet:noop")
+                   + _pids("ray::run_invocation"))
         jobs = [threading.Thread(target=_record, args=(sup[0], args.seconds,
-                                                       out / "profile-supervisor.txt"))]
+                                                       out / "profile-supervisor.txt", args.gil))]
         if workers:
             jobs.append(threading.Thread(target=_record, args=(
                 workers[0], args.seconds, out / "profile-worker.txt")))

@@ -8,7 +8,6 @@ default: the figures in bench/gateway.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -23,6 +22,7 @@ from fleet.approvals import Approvals
 from fleet.config import Settings, load_settings
 from fleet.errors import FieldProblem, FleetError, InvalidInput
 from fleet.gateway.auth import Identity, TokenAuth
+from fleet.gateway.fast_path import FastInvoke, parse_body
 from fleet.gateway.limits import BodyLimit
 from fleet.gateway.metrics import GatewayMetrics, RequestCounter
 from fleet.gateway.outbox_routes import outbox_router
@@ -86,18 +86,6 @@ def _record(inv: Invocation, status_code: int = 200) -> JSONResponse:
     return JSONResponse(inv.public(), status_code=status_code, headers=headers)
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput(messages.PAYLOAD_NOT_JSON.format(reason=exc.args[0]),
-                           [FieldProblem("body", "invalid JSON", "Send a JSON object.")]
-                           ) from None
-
-
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
     """The gateway. It runs on the supervisor's event loop, so a handler that touches the
     store (or anything that can wait) is a plain `def`, which FastAPI runs in its thread
@@ -136,6 +124,15 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                                              f"Use 0..{gw.max_wait_s:g}.")])
         return value
 
+    async def run(name: str, payload: Any, who: Identity, wait_s: float | None,
+                  idempotency_key: str | None) -> JSONResponse:
+        """Invoke (wait_s: seconds to wait) or spawn (None): the routes below and
+        fleet.gateway.fast_path both end here."""
+        inv = await client.ainvoke(name, payload, caller=who.name, via="http",
+                                   idempotency_key=idempotency_key, wait=wait_s is not None,
+                                   wait_s=wait_s)
+        return _record(inv, 200 if inv.done and wait_s is not None else 202)
+
     @app.get("/healthz", tags=["ops"])
     def health() -> dict:
         client.store.invocations.list(limit=1)  # the store answers
@@ -167,10 +164,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         """Run a function and wait for it; past `wait` seconds, 202 and poll Location."""
         limit = wait_limit(wait)
         client.registry.get(name)  # 404 before reading the body
-        payload = await _json_body(request)
-        inv = await client.ainvoke(name, payload, caller=who.name, via="http",
-                                   idempotency_key=idempotency_key, wait=True, wait_s=limit)
-        return _record(inv, 200 if inv.done else 202)
+        return await run(name, parse_body(await request.body()), who, limit,
+                         idempotency_key)
 
     @app.post("/v1/functions/{name}/spawn", tags=["invocations"], status_code=202,
               openapi_extra=ANY_INPUT)
@@ -178,10 +173,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                     who: Identity = Depends(invoke_scope)) -> JSONResponse:
         """Start a function and return at once: 202, the invocation and its Location."""
         client.registry.get(name)
-        payload = await _json_body(request)
-        inv = await client.ainvoke(name, payload, caller=who.name, via="http",
-                                   idempotency_key=idempotency_key, wait=False)
-        return _record(inv, 202)
+        return await run(name, parse_body(await request.body()), who, None, idempotency_key)
 
     @app.get("/v1/invocations", tags=["invocations"])
     def list_invocations(function: str | None = None, status: str | None = None,
@@ -324,6 +316,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     app.include_router(outbox_router(client, settings, auth))
 
+    names = set(client.registry.names())
+    app.add_middleware(FastInvoke, auth=auth, known=names.__contains__, run=run,
+                       default_wait_s=gw.default_wait_s, max_wait_s=gw.max_wait_s,
+                       max_key=MAX_IDEMPOTENCY_KEY)
     app.add_middleware(RequestCounter, counter=metrics.requests)
     # Added last, so it is the outermost layer: oversized bodies never reach a handler.
     app.add_middleware(BodyLimit, max_bytes=gw.max_body_bytes)

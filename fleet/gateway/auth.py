@@ -27,8 +27,12 @@ class TokenAuth:
         return self.identities.identify(token)
 
     def check(self, request: Request, scope: str) -> Identity:
-        ident = self.identify(request.headers.get("authorization"))
-        person = request.headers.get(ACT_AS_HEADER)
+        return self.check_headers(request.headers.get("authorization"),
+                                  request.headers.get(ACT_AS_HEADER), scope)
+
+    def check_headers(self, authorization: str | None, person: str | None,
+                      scope: str) -> Identity:
+        ident = self.identify(authorization)
         if person:
             ident = self.identities.act_as(ident, person.strip())
         return ident.require(scope)
