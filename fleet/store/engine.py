@@ -68,6 +68,10 @@ class Engines:
     write: Engine
     read: Engine
     dialect: str
+    # The group writer's own (fleet.store.writer): one thread, one connection. On
+    # PostgreSQL it has no pre-ping (a round trip per group; bench/gateway at c=1 paid two
+    # per invocation): a connection found dead fails its group once, and the writer retries.
+    batch: Engine | None = None
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
@@ -126,7 +130,8 @@ def make_engines(url: str) -> Engines:
         if u.drivername == "postgresql":  # psycopg 3 is the driver we ship
             url = u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     engine = create_engine(url, **kwargs)
-    return Engines(engine, engine, engine.dialect.name)
+    batch = create_engine(url, pool_size=1, max_overflow=1)
+    return Engines(engine, engine, engine.dialect.name, batch)
 
 
 def migrate(engines: Engines) -> int:
@@ -150,8 +155,9 @@ def migrate(engines: Engines) -> int:
 
 def dispose(engines: Engines) -> None:
     engines.write.dispose()
-    if engines.read is not engines.write:
-        engines.read.dispose()
+    for other in (engines.read, engines.batch):
+        if other is not None and other is not engines.write:
+            other.dispose()
 
 
 __all__ = ["Engines", "SCHEMA_VERSION", "make_engines", "migrate", "dispose"]

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from fleet.store.engine import Engines
 
 log = logging.getLogger("fleet.store.writer")
@@ -139,10 +141,22 @@ class GroupWriter:
                 results[i] = r
         return results
 
+    def _transaction(self, group: list) -> list:
+        engine = self._e.batch or self._e.write
+        try:
+            with engine.begin() as conn:
+                return self._apply(conn, group)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # A connection that died idle (a database restart): the pool has dropped it;
+            # the same group once more on a fresh one.
+            with engine.begin() as conn:
+                return self._apply(conn, group)
+
     def _commit(self, group: list[tuple[Any, Future]]) -> None:
         try:
-            with self._e.write.begin() as conn:
-                results = self._apply(conn, group)
+            results = self._transaction(group)
         except Exception as exc:
             if len(group) == 1:
                 _settle([(group[0][1], False, exc)])

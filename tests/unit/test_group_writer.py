@@ -111,3 +111,19 @@ def test_batched_inserts_and_outcomes_commit_together_and_a_lost_race_is_told(st
             assert got.attempts == 1 and got.duration_s == pytest.approx(0.5)
     assert len(store.audit_entries(limit=100)) >= 6  # every create is audited
     writer.close()
+
+
+def test_a_connection_the_database_dropped_costs_no_write(store):
+    """PostgreSQL: the writer's connection has no pre-ping; one killed between groups (a
+    database restart, an idle timeout) is replaced and the group still commits."""
+    if store.engines.dialect != "postgresql":
+        pytest.skip("SQLite connections are files; nothing drops them")
+    writer = GroupWriter(store.engines, batchers={"insert": InvocationRepo.insert_batch})
+    first = _row()
+    assert writer.submit_item("insert", first).result(10) is True
+    pid = writer.run(lambda conn: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+    with store.engines.write.begin() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    second = _row()
+    assert writer.submit_item("insert", second).result(10) is True
+    assert store.invocations.get(second["id"]).status is Status.QUEUED
