@@ -1,6 +1,7 @@
 """Warm runners: processes that keep a function loaded and take several invocations at once.
 
-A function declared with `warm=N` gets N runner actors, started with the supervisor, each
+A function declared with `warm=N` gets N runner actors, started at its first invocation
+(a function nobody calls holds no resources) and kept while the supervisor lives, each
 taking up to `max_inputs` invocations at a time (in threads). Why: on a 2-core machine a Ray
 task per invocation cost 5-7 ms of CPU in Ray's worker-lease path (raylet, lease, a worker
 woken per task), against about 1 ms for a call to an actor that is already running
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 import logging
 import os
 import time
@@ -37,26 +37,64 @@ from fleet.spec import FunctionSpec
 
 log = logging.getLogger("fleet.runners")
 SPILL_AFTER_S = 1.0  # no runner freed a place for this long: run as a task instead
+BATCH_WAIT_S = 0.05  # a batch answers with what is done by then; the rest are collected
+
+
+class RunnerBodyError(Exception):
+    """Fleet's own code failed around an invocation in a runner (not the user's function,
+    whose exceptions are outcomes): the supervisor records it as the task path would."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(message)
+        self.type_name = type_name
 
 
 class Runner:
-    """The runner actor: one function, loaded once, `max_inputs` threads."""
+    """The runner actor: one function, loaded once, `max_inputs` threads.
+
+    Invocations come in batches (one actor call carries every invocation the supervisor
+    dispatched to this runner in one turn of its loop: a Ray call each was most of the
+    dispatch cost). A batch answers once all of it is done or after `wait_s`, with the
+    outcomes it has; the supervisor collects each slower one with a call of its own."""
 
     def __init__(self, module: str, qualname: str, max_inputs: int) -> None:
         from fleet.runtime.worker import load_function
 
         load_function(module, qualname)  # import now: the first invocation finds it loaded
         self._threads = ThreadPoolExecutor(max_inputs, thread_name_prefix="fleet-input")
+        self._pending: dict[str, asyncio.Future] = {}
 
-    async def run(self, inv_id: str, module: str, qualname: str, payload: dict, caller: str,
-                  via: str, attempt_base: int) -> dict | str:
-        from fleet.runtime.worker import _ray_attempt, run_invocation
+    @staticmethod
+    def _one(args: tuple) -> dict | str:
+        from fleet.runtime.worker import run_invocation
 
-        # Ray's attempt number is known on this thread (the actor's), not in the pool's.
-        attempt = attempt_base + _ray_attempt() + 1
-        return await asyncio.get_running_loop().run_in_executor(
-            self._threads, functools.partial(run_invocation, inv_id, module, qualname,
-                                             payload, caller, via, attempt=attempt))
+        inv_id, module, qualname, payload, caller, via, attempt_base = args
+        # No Ray retries on a runner: a run again after its death is a task of its own.
+        return run_invocation(inv_id, module, qualname, payload, caller, via,
+                              attempt=attempt_base + 1)
+
+    async def run_batch(self, batch: list[tuple], wait_s: float) -> dict[str, tuple]:
+        loop = asyncio.get_running_loop()
+        futs = {args[0]: loop.run_in_executor(self._threads, self._one, args)
+                for args in batch}
+        self._pending.update(futs)
+        await asyncio.wait(list(futs.values()), timeout=wait_s)
+        return {inv_id: self._answer(inv_id) for inv_id, f in futs.items() if f.done()}
+
+    async def collect(self, inv_id: str) -> tuple:
+        """The outcome of an invocation its batch answered without."""
+        fut = self._pending.get(inv_id)
+        if fut is None:
+            return ("error", "LookupError", "the runner no longer knows this invocation")
+        await asyncio.wait([fut])
+        return self._answer(inv_id)
+
+    def _answer(self, inv_id: str) -> tuple:
+        fut = self._pending.pop(inv_id)
+        exc = fut.exception()
+        if exc is None:
+            return ("ok", fut.result())
+        return ("error", type(exc).__name__, str(exc) or type(exc).__name__)
 
     def pid(self) -> int:
         return os.getpid()
@@ -73,7 +111,26 @@ class Slot:
     function: str
     inflight: int = 0
     retired: bool = False
-    method: object = None  # the bound `run` with its options, made once
+    method: object = None  # the bound `run_batch` with its options, made once
+    queued: list | None = None  # (args, future) dispatched this turn of the loop
+
+
+def _settle(fut: asyncio.Future, answer) -> None:
+    """Give a run's future its answer: an outcome, a RunnerBodyError, or Ray's error."""
+    if fut.done():  # timed out or cancelled meanwhile: nobody waits for it
+        return
+    if not isinstance(answer, BaseException) and answer[0] == "ok":
+        fut.set_result(answer[1])
+        return
+    fail(fut, answer if isinstance(answer, BaseException)
+         else RunnerBodyError(answer[1], answer[2]))
+
+
+def fail(fut: asyncio.Future, exc: BaseException) -> None:
+    """Fail a run's future; marked as seen, since after a timeout nobody awaits it."""
+    if not fut.done():
+        fut.set_exception(exc)
+        fut.exception()
 
 
 class RunnerPool:
@@ -82,13 +139,14 @@ class RunnerPool:
 
     def __init__(self) -> None:
         self._slots: dict[str, list[Slot]] = {}
+        self._flushing: set[asyncio.Task] = set()  # the loop holds tasks weakly
         self._waiting: dict[str, collections.deque] = {}  # (future, deadline), oldest first
         self._checking: dict[str, asyncio.Task] = {}
         self._freed: dict[str, float] = {}  # function -> when a runner last freed a place
 
     def _new(self, spec: FunctionSpec) -> Slot:
         opts = {"num_cpus": spec.cpus, "num_gpus": spec.gpus, "max_restarts": -1,
-                "max_concurrency": spec.max_inputs + 2}
+                "max_concurrency": 2 * spec.max_inputs + 8}  # batches and collects
         if spec.memory_mb:
             opts["memory"] = spec.memory_mb * 1024 * 1024
         handle = _RunnerActor.options(**opts).remote(
@@ -96,8 +154,7 @@ class RunnerPool:
         return Slot(handle, spec.name)
 
     def start(self, spec: FunctionSpec) -> list[Slot]:
-        """The function's runners, started on first use (the supervisor starts every warm
-        function's at its own start)."""
+        """The function's runners, started on its first invocation."""
         slots = self._slots.get(spec.name)
         if slots is None:
             slots = self._slots[spec.name] = [self._new(spec) for _ in range(spec.warm)]
@@ -145,12 +202,15 @@ class RunnerPool:
             while self._waiting.get(name):
                 await asyncio.sleep(SPILL_AFTER_S / 4)
                 now, mono = time.time(), time.monotonic()
-                freed = self._freed.get(name, 0.0)
+                # None: no runner has finished a run yet (they are starting, a second or
+                # two): wait for them rather than start a task each.
+                freed = self._freed.get(name)
                 keep: collections.deque = collections.deque()
                 for fut, deadline, since in self._waiting.get(name, ()):
                     if fut.done():
                         continue
-                    if deadline <= now or mono - max(freed, since) >= SPILL_AFTER_S:
+                    if deadline <= now or (freed is not None
+                                           and mono - max(freed, since) >= SPILL_AFTER_S):
                         fut.set_result(None)
                     else:
                         keep.append((fut, deadline, since))
@@ -158,13 +218,50 @@ class RunnerPool:
         finally:
             self._checking.pop(name, None)
 
-    @staticmethod
-    def call(slot: Slot, spec: FunctionSpec, args: tuple) -> ray.ObjectRef:
-        """Run on `slot`. No Ray retries: an invocation whose runner died runs again as a
-        task (the supervisor decides; Ray's retry would meet the runner restarting)."""
+    def call(self, slot: Slot, spec: FunctionSpec, args: tuple) -> asyncio.Future:
+        """Run on `slot`: a future of the outcome. Calls made in one turn of the loop go
+        to the runner as one batch. No Ray retries: an invocation whose runner died runs
+        again as a task (the supervisor decides; Ray's retry would meet it restarting)."""
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        if slot.queued is None:
+            slot.queued = []
+            loop.call_soon(self._flush, slot, spec)
+        slot.queued.append((args, fut))
+        return fut
+
+    def _flush(self, slot: Slot, spec: FunctionSpec) -> None:
+        batch, slot.queued = slot.queued or [], None
         if slot.method is None:
-            slot.method = slot.handle.run.options(name=f"fleet:{spec.name}")
-        return slot.method.remote(*args)
+            slot.method = slot.handle.run_batch.options(name=f"fleet:{spec.name}")
+        ref = slot.method.remote([args for args, _ in batch], BATCH_WAIT_S)
+        task = asyncio.get_running_loop().create_task(self._answers(slot, batch, ref))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _answers(self, slot: Slot, batch: list, ref) -> None:
+        try:
+            out = await ref
+        except Exception as exc:  # the runner died (RUNNER_LOST) or Ray failed the call
+            for _, fut in batch:
+                _settle(fut, exc)
+            return
+        slow = []
+        for args, fut in batch:
+            answer = out.get(args[0])
+            if answer is None:
+                slow.append((args[0], fut))
+            else:
+                _settle(fut, answer)
+        await asyncio.gather(*[self._collect(slot, inv_id, fut) for inv_id, fut in slow])
+
+    @staticmethod
+    async def _collect(slot: Slot, inv_id: str, fut: asyncio.Future) -> None:
+        try:
+            answer = await slot.handle.collect.remote(inv_id)
+        except Exception as exc:
+            answer = exc
+        _settle(fut, answer)
 
     def release(self, slot: Slot) -> None:
         """An invocation left `slot`: its place goes to the longest waiting, if any."""
@@ -205,4 +302,4 @@ class RunnerPool:
             log.debug("runner already gone", exc_info=True)
 
 
-__all__ = ["Runner", "RunnerPool", "Slot"]
+__all__ = ["Runner", "RunnerBodyError", "RunnerPool", "Slot", "fail"]

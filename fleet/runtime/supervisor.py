@@ -35,7 +35,7 @@ from fleet import messages
 from fleet.config import load_settings
 from fleet.registry import registry_for
 from fleet.runtime.placement import asked_resources, unschedulable
-from fleet.runtime.runners import RunnerPool, Slot
+from fleet.runtime.runners import RunnerBodyError, RunnerPool, Slot, fail
 from fleet.runtime.worker import run_invocation
 from fleet.store import Invocation, Status, open_store
 from fleet.store.invocations import InvocationRepo
@@ -74,7 +74,7 @@ class Supervisor:
         self.settings = load_settings()
         self.store = open_store(self.settings.resolved_store_url)
         self._tasks: dict[str, asyncio.Task] = {}
-        self._refs: dict[str, ray.ObjectRef] = {}
+        self._refs: dict[str, object] = {}  # a task's ObjectRef, or a runner's future
         self._done: dict[str, asyncio.Event] = {}
         self._sweeper: asyncio.Task | None = None
         self._recovered = False
@@ -137,9 +137,6 @@ class Supervisor:
         callers otherwise waited seconds on worker start-ups (bench/gateway's p99)."""
         n = min(self.settings.cluster.warm_workers, PRESTART_MAX)
         try:
-            for spec in registry_for(self.settings):
-                if spec.warm:
-                    self.runners.start(spec)
             await asyncio.gather(*[_remote_warm.remote(2.0) for _ in range(n)])
         except Exception:  # only a head start; functions run without it
             log.exception("prestarting workers failed")
@@ -307,6 +304,9 @@ class Supervisor:
                 await self._time_out(inv, spec)
             except TaskCancelledError:
                 pass  # cancel() already recorded it
+            except RunnerBodyError as exc:  # the same, on a warm runner
+                await self._finish(inv_id, Status.FAILED, error_type=exc.type_name,
+                                   error_message=str(exc).strip().splitlines()[-1][:500])
             except ray.exceptions.RayTaskError as exc:  # Fleet's task body itself failed
                 cause = exc.cause if exc.cause is not None else exc
                 await self._finish(inv_id, Status.FAILED, error_type=type(cause).__name__,
@@ -403,7 +403,7 @@ class Supervisor:
             self._cancelled.add(inv_id)  # still waiting for a runner: it must not start
         return ok is not None
 
-    def _stop(self, inv_id: str, ref: ray.ObjectRef) -> None:
+    def _stop(self, inv_id: str, ref) -> None:
         """Stop a run that timed out or was cancelled. A task's worker process is killed
         (force); a thread in a warm runner cannot be, so that runner is retired: replaced
         now, killed once its other invocations end (fleet.runtime.runners)."""
@@ -411,7 +411,7 @@ class Supervisor:
         if on is None:
             ray.cancel(ref, force=True)
             return
-        ray.cancel(ref)
+        fail(ref, TaskCancelledError())  # its waiter (a cancel) stops waiting
         self.runners.retire(*on)
 
 
