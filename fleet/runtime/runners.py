@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -96,9 +95,6 @@ class Runner:
             return ("ok", fut.result())
         return ("error", type(exc).__name__, str(exc) or type(exc).__name__)
 
-    def pid(self) -> int:
-        return os.getpid()
-
 
 _RunnerActor = ray.remote(Runner)
 
@@ -161,7 +157,7 @@ class RunnerPool:
         return slots
 
     def take(self, spec: FunctionSpec) -> Slot | None:
-        """The least busy runner with room, or None (then the invocation runs as a task)."""
+        """The least busy runner with room, or None (all full, or no runners)."""
         if not spec.warm:
             return None
         best = None

@@ -263,8 +263,8 @@ class Supervisor:
                     await self._finish(inv_id, Status.FAILED, error_type="Unschedulable",
                                        error_message=why)
                     return
-            remaining = inv.created_at + inv.timeout_s - time.time()
-            if remaining <= 0:  # e.g. queued across `fleet down && fleet up`
+            deadline = inv.created_at + inv.timeout_s  # the timeout counts from the invocation
+            if deadline <= time.time():  # e.g. queued across `fleet down && fleet up`
                 await self._time_out(inv, spec)
                 return
             base = inv.attempts
@@ -273,21 +273,20 @@ class Supervisor:
             # task path).
             slot = None
             if max_retries is None:
-                slot = await self.runners.acquire(spec, inv.created_at + inv.timeout_s)
+                slot = await self.runners.acquire(spec, deadline)
                 if slot is not None:
                     self._on_runner[inv_id] = (spec, slot)  # released in `finally`
             if inv_id in self._cancelled:  # while it waited: it never runs
                 return
-            if time.time() >= inv.created_at + inv.timeout_s:  # it waited all its time
+            if time.time() >= deadline:  # it waited all its time
                 await self._time_out(inv, spec)
                 return
             try:
                 while True:
                     ref = self._dispatch(inv, spec, slot, base, left)
                     try:
-                        outcome = await asyncio.wait_for(
-                            asyncio.shield(ref), timeout=inv.created_at + inv.timeout_s
-                            - time.time())
+                        outcome = await asyncio.wait_for(asyncio.shield(ref),
+                                                         timeout=deadline - time.time())
                         break
                     except RUNNER_LOST:
                         if slot is None or left <= 0:

@@ -92,9 +92,7 @@ class GroupWriter:
         return fut
 
     async def aitem(self, kind: str, item: Any) -> Any:
-        waiter = _Async(asyncio.get_running_loop())
-        self._q.put(((kind, item), waiter))
-        return await waiter.fut
+        return await self._await((kind, item))
 
     def run(self, op: Op) -> Any:
         """Queue and wait (for threads)."""
@@ -102,6 +100,9 @@ class GroupWriter:
 
     async def arun(self, op: Op) -> Any:
         """Queue and wait without blocking the event loop."""
+        return await self._await(op)
+
+    async def _await(self, op: Any) -> Any:
         waiter = _Async(asyncio.get_running_loop())
         self._q.put((op, waiter))
         return await waiter.fut
