@@ -56,6 +56,27 @@ def stop_fleet() -> None:
     close_all()
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def quiet(busy_below: float = 0.25, window_s: float = 1.0, max_s: float = 20.0) -> float:
+    """Wait until the machine's CPUs are mostly idle (a measurement before has left Ray
+    starting or reaping workers, which the next one would pay for); returns seconds waited."""
+    import time
+
+    start = time.monotonic()
+    while time.monotonic() - start < max_s:
+        b0, t0 = _cpu_ticks()
+        time.sleep(window_s)
+        b1, t1 = _cpu_ticks()
+        if t1 > t0 and (b1 - b0) / (t1 - t0) < busy_below:
+            break
+    return time.monotonic() - start
+
+
 def write_result(name: str, data: dict) -> Path:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from bench.common import ROOT, TOKEN, free_port, start_fleet, stop_fleet, write_result
+from bench.common import ROOT, TOKEN, free_port, quiet, start_fleet, stop_fleet, write_result
 
 CONCURRENCY = (1, 16, 64)
 
@@ -145,14 +145,20 @@ def bench_store(label: str, store_url: str | None, seconds: int) -> dict:
         wrk.run("warm-up", targets[2][1], 64, 10, token=TOKEN)
         for c in CONCURRENCY:
             for name, url, token in targets:
+                quiet()
                 wrk.run(name, url, c, 2, token=token)  # warm-up
                 r = wrk.run(name, url, c, seconds, token=token)
                 print(r.row(), flush=True)
                 results.append(r)
+            quiet()
             r = ray_task_loop(c, seconds)
             print(r.row(), flush=True)
             results.append(r)
-        rate, spawn = spawn_rate(wrk, f"{info.gateway_url}/v1/functions/noop/spawn", seconds)
+        spawn_url = f"{info.gateway_url}/v1/functions/noop/spawn"
+        quiet()
+        wrk.run("fleet-spawn", spawn_url, 16, 2, token=TOKEN)  # warm-up, as the others get
+        quiet()
+        rate, spawn = spawn_rate(wrk, spawn_url, seconds)
         print(spawn.row(), f"-> {rate:.0f} committed records/s", flush=True)
         bare = bare_insert_rate(settings.resolved_store_url)
         print(f"bare insert loop ({label}): {bare:.0f} rows/s", flush=True)

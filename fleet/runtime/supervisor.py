@@ -34,6 +34,7 @@ from ray.exceptions import TaskCancelledError
 from fleet import messages
 from fleet.config import load_settings
 from fleet.registry import registry_for
+from fleet.runtime import collector
 from fleet.runtime.placement import asked_resources, unschedulable
 from fleet.runtime.runners import RunnerBodyError, RunnerPool, Slot, fail
 from fleet.runtime.worker import run_invocation
@@ -121,6 +122,7 @@ class Supervisor:
         except BaseException:
             self._gateway = None
             raise
+        collector.settle()  # the app is built: what is on the heap now stays
 
     def _ensure_background(self) -> None:
         self._ensure_executor()
