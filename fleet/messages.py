@@ -72,6 +72,29 @@ DUPLICATE_FUNCTION = (
     "Two functions are named '{name}' ({first} and {second}). Give one a different name=."
 )
 IMPORT_FAILED = "Could not import function module '{module}': {reason}"
+SERVE_APP_IMPORT = (
+    "Could not load '{path}': {reason}. Check the module is installed or in function_paths, "
+    "and that the name after ':' exists in it."
+)
+SERVE_APP_NOT_APP = (
+    "serving.apps '{name}': '{path}' names an object of type {kind}, not a Serve application. "
+    "Point import_path "
+    "at `app = MyDeployment.bind(...)` or at a builder `def build(args: dict) -> Application`."
+)
+SERVE_APP_ARGS_UNUSED = (
+    "serving.apps '{name}': '{path}' is an application already bound, so `args` would be "
+    "ignored. Remove args, or point import_path at a builder that takes them."
+)
+RAG_EMBEDDING_CONFLICT = (
+    "Knowledge base '{kb}' was built with another embedding model than the configured "
+    "'{model}', and vectors of two models cannot be compared. Ingest into a new knowledge "
+    "base name, or set rag.embedding back to the model it was built with."
+)
+SERVE_APP_FAILED = "serving.apps[{index}] ('{name}') did not start: {reason}"
+SERVE_RESTORE_FAILED = (
+    "serving.restore[{index}] ('{path}') failed: {reason}. Redeploy those apps by hand "
+    "(e.g. the deploy function) or fix the hook."
+)
 
 BAD_SCHEDULE = (
     "'{spec}' is not a valid schedule. Use a cron expression ('*/5 * * * *', with an optional "

@@ -69,7 +69,7 @@ def _specs_in(mod: ModuleType) -> Iterable[FunctionSpec]:
             yield spec
 
 
-def _add_paths(paths: Iterable[str]) -> None:
+def add_paths(paths: Iterable[str]) -> None:
     for p in paths:
         if p not in sys.path:
             sys.path.insert(0, p)
@@ -78,13 +78,13 @@ def _add_paths(paths: Iterable[str]) -> None:
 def add_function_paths(settings) -> None:
     """Make the configured function directories importable (Ray workers unpickling a
     function by reference need them too)."""
-    _add_paths(settings.function_paths)
+    add_paths(settings.function_paths)
 
 
 @lru_cache(maxsize=8)
 def discover(modules: tuple[str, ...], paths: tuple[str, ...] = ()) -> Registry:
     """Import `modules` (packages recursively) after putting `paths` on sys.path."""
-    _add_paths(paths)
+    add_paths(paths)
     specs: list[FunctionSpec] = []
     for root in modules:
         for mod in _modules(root):

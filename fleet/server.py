@@ -54,16 +54,14 @@ def start_runtime(settings: Settings) -> list:
 
 
 def restore_serving(settings: Settings) -> None:
-    """Redeploy the version apps the stored routing tables need (Serve's apps die with the
-    cluster; the tables do not). By import path: the core does not import serve_apps."""
-    import importlib
+    """Bring back the apps the store needs, then run the configured ones (fleet.serving.apps):
+    by import path, so the core imports no Serve app."""
+    from fleet.serving import apps
 
     try:
-        restored = importlib.import_module("serve_apps.model").restore(settings)
-        if restored:
-            log.warning("restored serving apps: %s", ", ".join(restored))
-    except Exception:
-        log.exception("could not restore serving apps; redeploy them with `deploy`")
+        apps.start(settings)
+    except Exception:  # a thread of its own: log, never take the server down
+        log.exception("could not start the serve apps")
 
 
 def main() -> None:

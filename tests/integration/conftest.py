@@ -77,7 +77,10 @@ tokens:
 approvals: {{protected_aliases: [prod]}}
 gateway: {{port: {ports[0]}, max_body_bytes: 65536}}
 serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['router']},
-           refresh_s: 0.2, request_timeout_s: 8{prom}}}
+           refresh_s: 0.2, request_timeout_s: 8{prom},
+           apps: [{{name: echo, import_path: 'fleet_serve_echo:build', route_prefix: /echo,
+                    args: {{greeting: hi}}}},
+                  {{name: broken, import_path: 'fleet_serve_echo:missing'}}]}}
 scheduler: {{tick_s: 0.5, max_catchup: 5}}
 outbox: {{base_backoff_s: 0.5, max_backoff_s: 3, max_attempts: 100}}
 cluster: {{num_cpus: 2, gcs_port: {ports[1]}, dashboard_port: {ports[2]}}}
@@ -98,6 +101,18 @@ artifacts:
     print(f"fleet up took {time.monotonic() - started:.1f}s")
     yield home
     fleet_cli("down", check=False)
+
+
+@pytest.fixture(scope="session")
+def data_bucket(s3_server):
+    """An S3 client, with the data-root bucket made: tests put their data under prefixes."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id=ACCESS_KEY,
+                      aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
+    if DATA_BUCKET not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+        s3.create_bucket(Bucket=DATA_BUCKET)
+    return s3
 
 
 @pytest.fixture(scope="session")
