@@ -8,13 +8,11 @@ import sys
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 
 from fleet.demo import make_data
 from tests.conftest import ROOT
 from tests.integration.conftest import DATA_BUCKET
-from tests.support.seaweed import ACCESS_KEY, SECRET_KEY
 
 CHECKS = {"required_columns": {"age": "int", "income": "float", "churned": "int"},
           "min_rows": 1000, "label_column": "churned", "min_class_ratio": 0.05}
@@ -37,12 +35,8 @@ def place(request, tables, tmp_path):
         return {"kind": "local", "data": str(good), "holdout": str(holdout),
                 "root": (tmp_path / "artifacts").as_uri(), "out": str(tmp_path / "scored"),
                 "list_out": lambda: [p.name for p in (tmp_path / "scored").glob("*")]}
-    endpoint = request.getfixturevalue("s3_server")
+    s3 = request.getfixturevalue("data_bucket")
     bucket, prefix = DATA_BUCKET, f"chain-{uuid.uuid4().hex[:8]}"  # inside the data root
-    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
-                      aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
-    if bucket not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
-        s3.create_bucket(Bucket=bucket)
     s3.upload_file(str(good), bucket, f"{prefix}/data/train.parquet")
     s3.upload_file(str(holdout), bucket, f"{prefix}/data/holdout.parquet")
 

@@ -1,0 +1,70 @@
+"""Retrieval-augmented generation: knowledge bases built from documents (fleet.rag)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from fleet import function
+from fleet.artifacts import ReadLocation, to_uri
+from fleet.config import load_settings
+from fleet.runtime.context import Progress
+
+KB_NAME = r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$"  # Chroma's collection rules, lower case
+
+
+class IngestRequest(BaseModel):
+    knowledge_base: str = Field(pattern=KB_NAME, description="3-63 characters: a-z, 0-9, "
+                                "- and _, starting and ending with a letter or digit.")
+    source: ReadLocation = Field(description="A file, folder or S3 prefix under a data root: "
+                                 "markdown, text, HTML and PDF files are read.")
+    chunk_size: int | None = Field(None, ge=50, le=100_000,
+                                   description="Characters per chunk; default rag.chunk_size.")
+    chunk_overlap: int | None = Field(None, ge=0,
+                                      description="Default rag.chunk_overlap.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> IngestRequest:
+        rag = load_settings().rag
+        size = self.chunk_size or rag.chunk_size
+        overlap = rag.chunk_overlap if self.chunk_overlap is None else self.chunk_overlap
+        if overlap >= size:
+            raise ValueError(f"chunk_overlap ({overlap}) must be below chunk_size ({size})")
+        return self
+
+
+class IngestResult(BaseModel):
+    knowledge_base: str
+    source: str
+    files: int
+    added: int
+    replaced: int
+    unchanged: int
+    removed: int
+    chunks_written: int
+    chunks_deleted: int
+    chunks_total: int
+    skipped: list[dict]
+    seconds: float
+
+
+@function(cpus=0.5, memory_mb=1024, timeout_s=6 * 3600, retries=1)
+def rag_ingest(req: IngestRequest) -> IngestResult:
+    """Load, split and embed documents into a knowledge base; again to bring it up to date
+    (unchanged documents are skipped, changed ones replaced, removed ones deleted)."""
+    import dataclasses
+    import time
+
+    from fleet.rag import ingest
+
+    settings = load_settings()
+    started = time.monotonic()
+    progress = Progress()
+    report = ingest(settings, req.knowledge_base, to_uri(req.source),
+                    chunk_size=req.chunk_size or settings.rag.chunk_size,
+                    chunk_overlap=(settings.rag.chunk_overlap if req.chunk_overlap is None
+                                   else req.chunk_overlap),
+                    progress=lambda **f: progress.update(**f))
+    progress.update(force=True, files_total=report.files, files_done=report.files,
+                    chunks_written=report.chunks_written)
+    return IngestResult(**dataclasses.asdict(report),
+                        seconds=round(time.monotonic() - started, 3))
