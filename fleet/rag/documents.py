@@ -67,6 +67,8 @@ def read(artifacts: ArtifactStore, uri: str) -> Document:
     if kind is None:
         raise ValueError(f"not a supported type (use one of {', '.join(SUPPORTED)})")
     raw = artifacts.get_bytes(uri)
+    if not raw.strip():
+        raise ValueError("the file is empty")
     doc = Document(uri=uri, kind=kind, sha256=hashlib.sha256(raw).hexdigest())
     if kind == "pdf":
         doc.parts = list(_pdf_pages(raw))
@@ -75,6 +77,9 @@ def read(artifacts: ArtifactStore, uri: str) -> Document:
     else:
         doc.parts = [Part(raw.decode("utf-8", errors="replace"))]
     doc.parts = [p for p in doc.parts if p.text.strip()]
+    if not doc.parts:
+        raise ValueError("no text could be extracted (a scanned PDF needs OCR first)"
+                         if kind == "pdf" else "the file has no text")
     return doc
 
 

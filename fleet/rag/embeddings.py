@@ -42,8 +42,18 @@ def model_location(name: str) -> str:
     return name
 
 
+class _Cosine:
+    """Both are normalised sentence embeddings: cosine distance is the natural space."""
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "l2", "ip"]
+
+
 @register_embedding_function
-class PackagedSentenceTransformer(EmbeddingFunction[Documents]):
+class PackagedSentenceTransformer(_Cosine, EmbeddingFunction[Documents]):
     def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64) -> None:
         self.model, self.batch_size = model, batch_size
 
@@ -64,12 +74,6 @@ class PackagedSentenceTransformer(EmbeddingFunction[Documents]):
     def name() -> str:
         return "fleet-sentence-transformers"
 
-    def default_space(self) -> Space:
-        return "cosine"
-
-    def supported_spaces(self) -> list[Space]:
-        return ["cosine", "l2", "ip"]
-
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> PackagedSentenceTransformer:
         return PackagedSentenceTransformer(config["model"], config.get("batch_size", 64))
@@ -79,7 +83,7 @@ class PackagedSentenceTransformer(EmbeddingFunction[Documents]):
 
 
 @register_embedding_function
-class OpenAICompatible(EmbeddingFunction[Documents]):
+class OpenAICompatible(_Cosine, EmbeddingFunction[Documents]):
     def __init__(self, url: str, model: str, api_key_env: str | None = None,
                  batch_size: int = 64) -> None:
         self.url, self.model = url.rstrip("/"), model
@@ -110,12 +114,6 @@ class OpenAICompatible(EmbeddingFunction[Documents]):
     @staticmethod
     def name() -> str:
         return "fleet-openai-compatible"
-
-    def default_space(self) -> Space:
-        return "cosine"
-
-    def supported_spaces(self) -> list[Space]:
-        return ["cosine", "l2", "ip"]
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> OpenAICompatible:

@@ -134,3 +134,19 @@ def test_another_embedding_model_on_an_existing_base_is_refused_with_the_fix(kb,
     clear_cache()
     with pytest.raises(Conflict, match="Ingest into a new knowledge base name"):
         collection(load_settings(settings.home), "handbook")
+
+
+def test_an_empty_file_is_skipped_with_the_reason_and_adds_nothing(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    clear_cache()
+    settings = load_settings(home)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "empty.md").write_text("   \n")
+    (docs / "blank.html").write_text("<html><body><script>x()</script></body></html>")
+    (docs / "ok.txt").write_text("Something worth finding.")
+    report, _ = run(settings, docs.as_uri())
+    reasons = {s["file"].rsplit("/", 1)[1]: s["reason"] for s in report.skipped}
+    assert reasons == {"empty.md": "the file is empty", "blank.html": "the file has no text"}
+    assert report.added == 1 and report.chunks_total == 1
