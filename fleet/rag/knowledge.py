@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from fleet import messages
 from fleet.artifacts import ArtifactStore
 from fleet.config import Settings
-from fleet.errors import Conflict
+from fleet.errors import Conflict, NotFound
 from fleet.rag.chroma import client
 from fleet.rag.documents import find, kind_of, read
 from fleet.rag.embeddings import embedding_function
@@ -61,6 +61,20 @@ def collection(settings: Settings, name: str):
         if "onflict" in str(exc) or "embedding function" in str(exc).lower():
             raise Conflict(messages.RAG_EMBEDDING_CONFLICT.format(
                 kb=name, model=settings.rag.embedding.model)) from None
+        raise
+
+
+def existing(settings: Settings, name: str):
+    """The collection of a knowledge base that has been ingested; NotFound otherwise (a
+    query must not create an empty one)."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        return client(settings).get_collection(
+            name=name, embedding_function=embedding_function(settings.rag.embedding))
+    except (NotFoundError, ValueError) as exc:
+        if isinstance(exc, NotFoundError) or "does not exist" in str(exc):
+            raise NotFound(messages.RAG_NO_KB.format(kb=name)) from None
         raise
 
 
@@ -123,4 +137,4 @@ def _delete(coll, ids: list[str]) -> int:
     return len(ids)
 
 
-__all__ = ["IngestReport", "chunk_id", "collection", "ingest"]
+__all__ = ["IngestReport", "chunk_id", "collection", "existing", "ingest"]

@@ -82,6 +82,7 @@ serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['ro
                     args: {{greeting: hi}}}},
                   {{name: broken, import_path: 'fleet_serve_echo:missing'}}]}}
 scheduler: {{tick_s: 0.5, max_catchup: 5}}
+llm: {{cache_dir: '{TMP / "models"}'}}
 outbox: {{base_backoff_s: 0.5, max_backoff_s: 3, max_attempts: 100}}
 cluster: {{num_cpus: 2, gcs_port: {ports[1]}, dashboard_port: {ports[2]}}}
 data_roots: ['{tmp_path_factory.getbasetemp()}', 's3://{DATA_BUCKET}', 's3://{MISSING_BUCKET}']

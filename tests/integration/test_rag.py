@@ -49,6 +49,35 @@ def test_ingest_from_s3_then_again_changes_nothing(http, client, corpus_prefix):
     assert result2["chunks_total"] == result["chunks_total"]
 
 
+def test_a_query_answers_with_its_sources_or_says_it_is_not_there(http, corpus_prefix):
+    kb = f"kb-{uuid.uuid4().hex[:6]}"
+    assert ingest(http, {"knowledge_base": kb, "source": corpus_prefix}).status_code == 200
+
+    def query(question: str, **extra) -> dict:
+        r = http.post("/v1/functions/rag_query/invoke", params={"wait": 300},
+                      json={"knowledge_base": kb, "question": question, **extra})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    found = query("Within how many days can I return an item for a refund?",
+                  search={"search": "mmr", "k": 2, "fetch_k": 6}, max_tokens=32)
+    assert found["status"] == "succeeded", found
+    res = found["result"]
+    assert res["in_knowledge_base"] and res["answer"] and res["model"]
+    assert res["sources"][0]["source"] == f"{corpus_prefix}/refunds.md"
+    assert set(res["latency_ms"]) == {"embed_ms", "retrieve_ms", "generate_ms", "total_ms"}
+    assert res["usage"]["completion_tokens"] > 0
+
+    elsewhere = query("What is the boiling point of liquid nitrogen?")["result"]
+    assert not elsewhere["in_knowledge_base"] and elsewhere["usage"] == {}
+    assert elsewhere["answer"].startswith("Not in the knowledge base")
+
+    missing = http.post("/v1/functions/rag_query/invoke", params={"wait": 120},
+                        json={"knowledge_base": "never-ingested", "question": "hi"}).json()
+    assert missing["status"] == "failed"
+    assert "rag_ingest" in missing["error"]["message"]
+
+
 @pytest.mark.parametrize("body, field, status", [
     ({"knowledge_base": "x", "source": "s3://fleet-it-data/a"}, "knowledge_base", 422),
     ({"knowledge_base": "Bad Name!", "source": "s3://fleet-it-data/a"}, "knowledge_base", 422),
@@ -58,12 +87,29 @@ def test_ingest_from_s3_then_again_changes_nothing(http, client, corpus_prefix):
       "chunk_overlap": 100}, "body", 422),
 ])
 def test_bad_input_names_its_field_and_runs_nothing(gateway_url, client, body, field, status):
-    before = {i.id for i in client.store.invocations.list(function="rag_ingest", limit=500)}
+    refused(gateway_url, client, "rag_ingest", body, field, status)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"knowledge_base": "kb-ok", "question": ""}, "question"),
+    ({"knowledge_base": "kb-ok", "question": "q", "search": {"filter": {"colour": "red"}}},
+     "search"),
+    ({"knowledge_base": "kb-ok", "question": "q", "search": {"k": 0}}, "search.k"),
+    ({"knowledge_base": "kb-ok", "question": "q", "relevance_threshold": 2},
+     "relevance_threshold"),
+])
+def test_a_bad_query_names_its_field_and_runs_nothing(gateway_url, client, body, field):
+    refused(gateway_url, client, "rag_query", body, field, 422)
+
+
+def refused(gateway_url, client, function: str, body: dict, field: str, status: int) -> None:
+    before = {i.id for i in client.store.invocations.list(function=function, limit=500)}
     with httpx.Client(base_url=gateway_url, timeout=60,
                       headers={"Authorization": f"Bearer {DEPLOYER}"}) as weakest:
-        r = weakest.post("/v1/functions/rag_ingest/invoke", json=body)
+        r = weakest.post(f"/v1/functions/{function}/invoke", json=body)
     assert r.status_code == status, r.text
     errors = r.json().get("errors", [])
-    assert field in [e["field"] for e in errors] or field in r.json()["detail"], r.text
-    after = {i.id for i in client.store.invocations.list(function="rag_ingest", limit=500)}
+    assert any(e["field"].startswith(field) for e in errors) or field in r.json()["detail"], \
+        r.text
+    after = {i.id for i in client.store.invocations.list(function=function, limit=500)}
     assert after == before

@@ -1,0 +1,82 @@
+"""A RAG query as a LangChain (LCEL) chain:
+
+    retrieve -> assign(answer = relevant ? (context | prompt | model | text) : not found)
+
+The retrieve step is fleet.rag.retrieval (similarity or MMR, scores, filters); the model is
+fleet.llm's chat model over the configured backend, so `chain.stream` yields the answer
+token by token (the RAG app's /ask streams it as Server-Sent Events). When the best source
+scores below the relevance threshold the model is not called at all: a question the
+knowledge base cannot answer costs a retrieval, and gets no invented answer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
+
+from fleet import messages
+from fleet.rag.retrieval import Search, Source, retrieve
+
+PROMPT = ChatPromptTemplate.from_messages([
+    ("system", "Answer the question using only the numbered context passages. If they do "
+               "not contain the answer, say that you don't know. Answer briefly."),
+    ("human", "Context:\n{context}\n\nQuestion: {question}"),
+])
+
+
+def context_of(sources: list[Source]) -> str:
+    return "\n\n".join(f"[{i}] {s.text}" for i, s in enumerate(sources, start=1))
+
+
+def build_chain(coll, embed, model, search: Search, threshold: float):
+    def retrieved(question: str) -> dict:
+        sources, timings = retrieve(coll, embed, question, search)
+        return {"question": question, "sources": sources, "timings": timings}
+
+    def relevant(state: dict) -> bool:
+        return bool(state["sources"]) and state["sources"][0].score >= threshold
+
+    def not_found(state: dict) -> str:
+        best = state["sources"][0].score if state["sources"] else 0.0
+        return messages.RAG_NOT_IN_KB.format(score=best, threshold=threshold)
+
+    generate = (RunnablePassthrough.assign(context=lambda s: context_of(s["sources"]))
+                | PROMPT | model | StrOutputParser())
+    return RunnableLambda(retrieved) | RunnablePassthrough.assign(
+        answer=RunnableBranch((relevant, generate), RunnableLambda(not_found)))
+
+
+@dataclass
+class Answer:
+    answer: str
+    in_knowledge_base: bool
+    sources: list[dict]
+    latency_ms: dict
+    usage: dict = field(default_factory=dict)
+
+
+def answer(chain, model, question: str, threshold: float) -> Answer:
+    """Run the chain once; the latency breakdown is embed, retrieve, generate and total."""
+    model.last_usage = None
+    started = time.perf_counter()
+    state = chain.invoke(question)
+    total = (time.perf_counter() - started) * 1000
+    timings = state["timings"]
+    used = model.last_usage
+    sources = state["sources"]
+    found = bool(sources) and sources[0].score >= threshold
+    return Answer(
+        answer=state["answer"].strip(), in_knowledge_base=found,
+        sources=[s.public() for s in sources] if found else [],
+        latency_ms={**timings, "generate_ms": round(max(total - timings["embed_ms"]
+                                                        - timings["retrieve_ms"], 0), 2)
+                    if used else 0.0, "total_ms": round(total, 2)},
+        usage={"prompt_tokens": used.prompt_tokens,
+               "completion_tokens": used.completion_tokens} if used else {})
+
+
+__all__ = ["PROMPT", "Answer", "answer", "build_chain", "context_of"]

@@ -1,0 +1,66 @@
+"""A RAG query end to end in one process: the LCEL chain over a real embedded Chroma, the
+packaged embedding model and the local SmolLM2 model."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.config import clear_cache, load_settings
+from fleet.errors import NotFound
+from fleet.llm.backends import backend_for
+from fleet.llm.chat_model import FleetChatModel
+from fleet.rag import answer, build_chain, existing, ingest
+from fleet.rag.embeddings import embedding_function
+from fleet.rag.retrieval import Search
+from tests.conftest import TMP
+from tests.support.documents import write_corpus
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def rag(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rag-query")
+    (root / "home").mkdir()
+    (root / "home" / "fleet.yaml").write_text(f"llm: {{cache_dir: '{TMP / 'models'}'}}\n")
+    clear_cache()
+    settings = load_settings(root / "home")
+    write_corpus(root / "docs")
+    ingest(settings, "handbook", (root / "docs").as_uri(), chunk_size=300, chunk_overlap=30)
+    model = FleetChatModel(backend=backend_for(settings), max_tokens=40)
+    chain = build_chain(existing(settings, "handbook"), embedding_function(
+        settings.rag.embedding), model, Search(k=2), threshold=0.3)
+    return settings, chain, model
+
+
+def test_a_question_the_base_can_answer_is_answered_from_its_sources(rag):
+    _, chain, model = rag
+    got = answer(chain, model, "Within how many days can I return an item for a refund?", 0.3)
+    assert got.in_knowledge_base and got.answer
+    assert got.sources[0]["source"].endswith("refunds.md") and got.sources[0]["score"] >= 0.3
+    assert "30 days" in got.sources[0]["snippet"]
+    assert 0 < got.usage["completion_tokens"] <= 40
+    ms = got.latency_ms
+    assert ms["embed_ms"] > 0 and ms["retrieve_ms"] > 0 and ms["generate_ms"] > 0
+    assert ms["total_ms"] >= ms["embed_ms"] + ms["retrieve_ms"]
+
+
+def test_a_question_from_elsewhere_is_not_in_the_base_and_calls_no_model(rag):
+    _, chain, model = rag
+    got = answer(chain, model, "What is the boiling point of liquid nitrogen?", 0.3)
+    assert not got.in_knowledge_base
+    assert got.answer.startswith("Not in the knowledge base")
+    assert got.sources == [] and got.usage == {} and got.latency_ms["generate_ms"] == 0.0
+
+
+def test_the_chain_streams_the_answer(rag):
+    _, chain, _ = rag
+    pieces = [c["answer"] for c in chain.stream("How long does standard shipping take?")
+              if "answer" in c]
+    assert len(pieces) >= 3 and "".join(pieces).strip()
+
+
+def test_a_missing_knowledge_base_is_named(rag):
+    settings, _, _ = rag
+    with pytest.raises(NotFound, match="Knowledge base 'nothing-here' does not exist"):
+        existing(settings, "nothing-here")
