@@ -117,6 +117,30 @@ def import_path(value: str, example: str) -> str:
     return value
 
 
+def chunks_fit(size: int, overlap: int) -> None:
+    """The splitter's rule, for the settings and for a request that overrides them."""
+    if overlap >= size:
+        raise ValueError(f"chunk_overlap ({overlap}) must be below chunk_size ({size})")
+
+
+def url_for_openai(field: str, chosen: str, url: str | None) -> None:
+    """An OpenAI-compatible provider or backend is reached at a URL: refuse one without."""
+    if chosen == "openai" and not url:
+        raise ValueError(f"{field} openai needs url: the base URL of an OpenAI-compatible "
+                         "server, e.g. http://vllm:8000/v1")
+
+
+def bearer_from_env(field: str, env_name: str | None) -> dict[str, str]:
+    """The Authorization header for a key kept in the environment variable a setting names
+    (the key itself is never in fleet.yaml); ValueError when that variable is unset."""
+    if not env_name:
+        return {}
+    key = os.environ.get(env_name)
+    if not key:
+        raise ValueError(messages.API_KEY_UNSET.format(field=field, env=env_name))
+    return {"Authorization": f"Bearer {key}"}
+
+
 class ServeAppConfig(BaseModel):
     """One Serve application that `fleet up` runs, in the shape of an entry of Serve's own
     config file: `import_path` names a bound application or a builder that takes `args`
@@ -243,9 +267,7 @@ class EmbeddingConfig(BaseModel):
 
     @model_validator(mode="after")
     def _openai_needs_url(self) -> EmbeddingConfig:
-        if self.provider == "openai" and not self.url:
-            raise ValueError("provider openai needs url: the base URL of an "
-                             "OpenAI-compatible server, e.g. http://host:8000/v1")
+        url_for_openai("provider", self.provider, self.url)
         return self
 
 
@@ -265,9 +287,7 @@ class RagConfig(BaseModel):
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> RagConfig:
-        if self.chunk_overlap >= self.chunk_size:
-            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be below chunk_size "
-                             f"({self.chunk_size})")
+        chunks_fit(self.chunk_size, self.chunk_overlap)
         return self
 
 
@@ -289,9 +309,7 @@ class LLMConfig(BaseModel):
 
     @model_validator(mode="after")
     def _openai_needs_url(self) -> LLMConfig:
-        if self.backend == "openai" and not self.url:
-            raise ValueError("backend openai needs url: the base URL of an OpenAI-compatible "
-                             "server, e.g. http://vllm:8000/v1")
+        url_for_openai("backend", self.backend, self.url)
         return self
 
 

@@ -109,6 +109,10 @@ LLM_CONTEXT_EXCEEDED = (
     "The prompt ({prompt} tokens) and max_tokens ({max_tokens}) do not fit {model}'s context "
     "of {context} tokens. Shorten the prompt or ask for fewer tokens."
 )
+API_KEY_UNSET = (
+    "{field} names {env}, which is not set in this process's environment. Set it where the "
+    "process runs (a Kubernetes Secret on a cluster)."
+)
 SERVE_APP_FAILED = "serving.apps[{index}] ('{name}') did not start: {reason}"
 SERVE_RESTORE_FAILED = (
     "serving.restore[{index}] ('{path}') failed: {reason}. Redeploy those apps by hand "

