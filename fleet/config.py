@@ -280,6 +280,8 @@ class RagConfig(BaseModel):
     chroma_url: str | None = Field(default=None, pattern=r"^https?://[^/]+/?$")
     chunk_size: int = Field(default=1000, ge=50, le=100_000)
     chunk_overlap: int = Field(default=150, ge=0)
+    # A larger file is skipped with the reason before it is downloaded or parsed.
+    max_file_bytes: int = Field(default=50_000_000, ge=1)
     embedding: EmbeddingConfig = EmbeddingConfig()
     # Below this cosine similarity for the best passage, a query answers "not in the
     # knowledge base" without calling the model.

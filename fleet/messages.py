@@ -102,6 +102,16 @@ RAG_NOT_IN_KB = (
     "Not in the knowledge base: no passage is close enough to the question (best match "
     "{score:.2f}, threshold {threshold:.2f})."
 )
+RAG_FILE_TOO_BIG = (
+    "the file is {size:,} bytes, over the limit of {limit:,} (rag.max_file_bytes): split it, "
+    "or raise the limit"
+)
+RAG_FILE_BINARY = (
+    "the file holds binary data, not text: ingest markdown, text, HTML or PDF"
+)
+RAG_SOURCE_UNREADABLE = (
+    "{uri} cannot be ingested: {reason}. Nothing was written to the knowledge base."
+)
 RAG_NO_KB = (
     "Knowledge base '{kb}' does not exist. Ingest documents into it with rag_ingest first."
 )
@@ -113,6 +123,21 @@ API_KEY_UNSET = (
     "{field} names {env}, which is not set in this process's environment. Set it where the "
     "process runs (a Kubernetes Secret on a cluster)."
 )
+SERVE_APP_UNKNOWN = (
+    "No app named '{name}' in serving.apps (there are: {known}). Add the LLM app there, or "
+    "give the RAG app `llm_app: null` to use the llm: settings in its own replicas."
+)
+RAG_APP_UNAVAILABLE = (
+    "The RAG app does not answer at {url} ({reason}). It starts with the Fleet server when "
+    "serving.apps lists it (the default): wait a few seconds after `fleet up`, or see "
+    "FLEET_HOME/logs/server.log for why it did not start."
+)
+RAG_INGESTED = (
+    "Knowledge base '{kb}': {files} files ({added} added, {replaced} replaced, {unchanged} "
+    "unchanged, {removed} removed), {chunks_total} chunks from {source} "
+    "({chunks_written} written, {chunks_deleted} deleted) in {seconds:.1f} s."
+)
+RAG_ASK_INVALID = "The question was refused; change what is named below."
 SERVE_APP_FAILED = "serving.apps[{index}] ('{name}') did not start: {reason}"
 SERVE_RESTORE_FAILED = (
     "serving.restore[{index}] ('{path}') failed: {reason}. Redeploy those apps by hand "

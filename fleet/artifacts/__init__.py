@@ -78,6 +78,11 @@ class ArtifactStore:
         u = parse(uri)
         return self._backend(u).exists(u)
 
+    def size(self, uri: str) -> int:
+        """Bytes in the object at `uri`, without reading it; NotFound if there is none."""
+        u = parse(uri)
+        return self._backend(u).size(u)
+
     def list(self, uri: str) -> list[str]:
         u = parse(uri)
         return self._backend(u).list(u)

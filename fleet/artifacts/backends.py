@@ -62,6 +62,12 @@ class LocalBackend:
     def exists(self, uri: Uri) -> bool:
         return uri.path.exists()
 
+    def size(self, uri: Uri) -> int:
+        try:
+            return uri.path.stat().st_size
+        except FileNotFoundError:
+            raise NotFound(messages.NO_ARTIFACT.format(uri=uri)) from None
+
     def list(self, uri: Uri) -> list[str]:
         root = uri.path
         if not root.exists():
@@ -161,6 +167,12 @@ class S3Backend:
             if isinstance(err, NotFound) and "Bucket" not in str(err):
                 return False
             raise err from None
+
+    def size(self, uri: Uri) -> int:
+        try:
+            return int(self.client.head_object(Bucket=uri.bucket, Key=uri.key)["ContentLength"])
+        except Exception as exc:
+            raise self._translate(exc, uri) from None
 
     def list(self, uri: Uri) -> list[str]:
         prefix = uri.key.rstrip("/") + "/" if uri.key else ""

@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from fleet import messages
 from fleet.artifacts import ArtifactStore, join, parse
 
 TEXT = (".md", ".markdown", ".txt", ".rst")
@@ -60,15 +61,21 @@ def find(artifacts: ArtifactStore, source: str) -> list[str]:
     return sorted(found)
 
 
-def read(artifacts: ArtifactStore, uri: str) -> Document:
+def read(artifacts: ArtifactStore, uri: str, max_bytes: int) -> Document:
     """The document at `uri`, as text parts. Raises ValueError with a reason a person can act
-    on when the file cannot be read."""
+    on when the file cannot be read: an unsupported type, over `max_bytes` (checked before
+    it is downloaded), empty, binary where text was expected."""
     kind = kind_of(uri)
     if kind is None:
         raise ValueError(f"not a supported type (use one of {', '.join(SUPPORTED)})")
+    size = artifacts.size(uri)
+    if size > max_bytes:
+        raise ValueError(messages.RAG_FILE_TOO_BIG.format(size=size, limit=max_bytes))
     raw = artifacts.get_bytes(uri)
     if not raw.strip():
         raise ValueError("the file is empty")
+    if kind != "pdf" and b"\0" in raw[:8192]:
+        raise ValueError(messages.RAG_FILE_BINARY)
     doc = Document(uri=uri, kind=kind, sha256=hashlib.sha256(raw).hexdigest())
     if kind == "pdf":
         doc.parts = list(_pdf_pages(raw))

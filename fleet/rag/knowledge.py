@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fleet import messages
-from fleet.artifacts import ArtifactStore
+from fleet.artifacts import ArtifactStore, parse
 from fleet.config import Settings
-from fleet.errors import Conflict, NotFound
+from fleet.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from fleet.rag.chroma import client
 from fleet.rag.documents import find, kind_of, read
 from fleet.rag.embeddings import embedding_function
@@ -82,6 +82,17 @@ def ingest(settings: Settings, name: str, source: str, *, chunk_size: int,
            chunk_overlap: int, progress: Callable[..., object] = lambda **_: None,
            artifacts: ArtifactStore | None = None) -> IngestReport:
     artifacts = artifacts or ArtifactStore(settings)
+    limit = settings.rag.max_file_bytes
+    found = find(artifacts, source)
+    first = None
+    if found == [str(parse(source))]:
+        # One file named as the source: if it cannot be read, the request is wrong. Refuse
+        # it before the collection is made or touched.
+        try:
+            first = read(artifacts, found[0], limit)
+        except ValueError as exc:
+            raise InvalidInput(messages.RAG_SOURCE_UNREADABLE.format(uri=source, reason=exc),
+                               [FieldProblem("source", str(exc))]) from None
     coll = collection(settings, name)
     report = IngestReport(knowledge_base=name, source=source)
     stored: dict[str, dict[str, list[str]]] = {}  # uri -> sha256 -> chunk ids
@@ -89,13 +100,13 @@ def ingest(settings: Settings, name: str, source: str, *, chunk_size: int,
     for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
         stored.setdefault(meta["source"], {}).setdefault(meta["sha256"], []).append(cid)
 
-    uris = [u for u in find(artifacts, source) if kind_of(u)]
+    uris = [u for u in found if kind_of(u)]
     report.files = len(uris)
     progress(files_total=len(uris), files_done=0, chunks_written=0)
     for done, uri in enumerate(uris, start=1):
         old = stored.pop(uri, {})
         try:
-            doc = read(artifacts, uri)
+            doc = first or read(artifacts, uri, limit)
         except ValueError as exc:
             report.skipped.append({"file": uri, "reason": str(exc)})
             report.chunks_deleted += _delete(coll, [i for ids in old.values() for i in ids])

@@ -5,6 +5,8 @@ change or go."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
 
 import pytest
@@ -13,20 +15,47 @@ from fleet.config import clear_cache, load_settings
 from fleet.errors import Conflict
 from fleet.rag import collection, ingest
 from fleet.rag.chroma import client
+from tests.conftest import TMP
+from tests.support.chroma import ChromaServer
 from tests.support.documents import write_corpus
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
-@pytest.fixture()
-def kb(tmp_path):
+@pytest.fixture(scope="module")
+def chroma_server():
+    server = ChromaServer(TMP / f"chroma-{os.getpid()}")
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def kb(request, tmp_path):
+    """Each test twice: Chroma embedded under FLEET_HOME, and a Chroma server on
+    127.0.0.1 (emptied first), which a cluster uses."""
     home = tmp_path / "home"
     home.mkdir()
+    if request.param == "server":
+        configure(home, chroma_url=request.getfixturevalue("chroma_server"))
     clear_cache()
     settings = load_settings(home)
+    if request.param == "server":
+        for coll in client(settings).list_collections():
+            client(settings).delete_collection(coll.name)
     files = write_corpus(tmp_path / "docs")
     source = (tmp_path / "docs").as_uri()
     return settings, files, source
+
+
+def configure(home, **rag):
+    """Write fleet.yaml's rag: section, keeping the Chroma server a test runs against."""
+    old = load_settings(home).rag.chroma_url if (home / "fleet.yaml").exists() else None
+    if old and "chroma_url" not in rag:
+        rag["chroma_url"] = old
+    (home / "fleet.yaml").write_text(f"rag: {json.dumps(rag)}\n")
+    clear_cache()
+    return load_settings(home)
 
 
 def run(settings, source, name="handbook", **kw):
@@ -110,6 +139,8 @@ def test_the_collection_stores_the_models_name_not_its_path(kb):
     """Chroma rebuilds the embedding function from what it stored: a site-packages path
     there would break when the venv moves."""
     settings, _, source = kb
+    if settings.rag.chroma_url:
+        pytest.skip("reads the embedded Chroma's own file")
     run(settings, source)
     db = sqlite3.connect(settings.chroma_dir / "chroma.sqlite3")
     raw = "".join(db.execute("SELECT config_json_str || schema_str FROM collections "
@@ -129,11 +160,10 @@ def test_the_collection_stores_the_models_name_not_its_path(kb):
 def test_another_embedding_model_on_an_existing_base_is_refused_with_the_fix(kb, tmp_path):
     settings, _, source = kb
     run(settings, source)
-    (settings.home / "fleet.yaml").write_text(
-        "rag: {embedding: {provider: openai, url: 'http://127.0.0.1:9/v1', model: other}}\n")
-    clear_cache()
+    changed = configure(settings.home, embedding={"provider": "openai", "model": "other",
+                                                  "url": "http://127.0.0.1:9/v1"})
     with pytest.raises(Conflict, match="Ingest into a new knowledge base name"):
-        collection(load_settings(settings.home), "handbook")
+        collection(changed, "handbook")
 
 
 def test_an_empty_file_is_skipped_with_the_reason_and_adds_nothing(tmp_path):
@@ -150,3 +180,38 @@ def test_an_empty_file_is_skipped_with_the_reason_and_adds_nothing(tmp_path):
     reasons = {s["file"].rsplit("/", 1)[1]: s["reason"] for s in report.skipped}
     assert reasons == {"empty.md": "the file is empty", "blank.html": "the file has no text"}
     assert report.added == 1 and report.chunks_total == 1
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("empty.md", b"  \n", "the file is empty"),
+    ("data.txt", b"text then \x00\x01\x02 binary", "binary data, not text"),
+    ("tool.exe", b"MZ\x90\x00", "not a supported type"),
+    ("big.md", b"# Big\n" + b"word " * 400, "over the limit of 1,000 (rag.max_file_bytes)"),
+])
+def test_a_bad_file_named_as_the_source_is_refused_and_the_base_is_untouched(
+        kb, tmp_path, name, content, says):
+    from fleet.errors import InvalidInput
+
+    settings, _, source = kb
+    settings = configure(settings.home, max_file_bytes=1000)
+    run(settings, source)
+    before = collection(settings, "handbook").get(include=[])["ids"]
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    with pytest.raises(InvalidInput, match=re.escape(says)) as refused:
+        run(settings, bad.as_uri())
+    assert [e.field for e in refused.value.errors] == ["source"]
+    assert "Nothing was written" in str(refused.value)
+    assert sorted(collection(settings, "handbook").get(include=[])["ids"]) == sorted(before)
+    with pytest.raises(InvalidInput):  # and no collection is made for a new name
+        run(settings, bad.as_uri(), name="fresh-kb")
+    assert "fresh-kb" not in [c.name for c in client(settings).list_collections()]
+
+    (tmp_path / "docs" / name).write_bytes(content)  # in a folder: skipped, with the reason
+    report, _ = run(settings, source)
+    reasons = [s["reason"] for s in report.skipped if s["file"].endswith("/" + name)]
+    if name.endswith(".exe"):  # a folder's unsupported files are not documents: not listed
+        assert reasons == []
+    else:
+        assert len(reasons) == 1 and says in reasons[0]
+    assert report.unchanged == 4 and report.chunks_written == 0
