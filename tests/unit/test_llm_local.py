@@ -85,7 +85,7 @@ def test_the_openai_backend_needs_a_url_and_the_local_one_a_cache(tmp_path):
 
 
 def test_a_prompt_over_the_context_is_refused_before_generating(chat):
-    from fleet.llm.local import ContextLengthExceeded
+    from fleet.llm.errors import ContextLengthExceeded
 
     with pytest.raises(ContextLengthExceeded, match="do not fit SmolLM2-135M-Instruct's "
                                                     "context of 8192 tokens"):
