@@ -183,8 +183,13 @@ class ServingConfig(BaseModel):
     # Called with the settings when the Fleet server starts, each `module:function`, to bring
     # back Serve apps that the store says should run (the model versions behind endpoints).
     restore: tuple[str, ...] = Field(default=("serve_apps.model:restore",))
-    # Serve applications the Fleet server runs at start (RAG, LLM, a user's own).
-    apps: tuple[ServeAppConfig, ...] = ()
+    # Serve applications the Fleet server runs at start: by default the LLM app
+    # (OpenAI-compatible, at /llm/v1) and the RAG app that calls it (/rag/ask); a user's own
+    # go here too. Set `apps: []` for none.
+    apps: tuple[ServeAppConfig, ...] = (
+        ServeAppConfig(name="llm", import_path="serve_apps.llm:build", route_prefix="/llm"),
+        ServeAppConfig(name="rag", import_path="serve_apps.rag:build", route_prefix="/rag"),
+    )
 
     @field_validator("restore")
     @classmethod

@@ -7,10 +7,8 @@ from pydantic import BaseModel, Field, model_validator
 from fleet import function
 from fleet.artifacts import ReadLocation, to_uri
 from fleet.config import RagConfig, chunks_fit, load_settings
-from fleet.rag.retrieval import Search
+from fleet.rag.query import KB_NAME, QueryRequest
 from fleet.runtime.context import Progress
-
-KB_NAME = r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$"  # Chroma's collection rules, lower case
 
 
 class IngestRequest(BaseModel):
@@ -70,18 +68,6 @@ def rag_ingest(req: IngestRequest) -> IngestResult:
                         seconds=round(time.monotonic() - started, 3))
 
 
-class QueryRequest(BaseModel):
-    knowledge_base: str = Field(pattern=KB_NAME)
-    question: str = Field(min_length=1, max_length=4000)
-    search: Search = Field(default_factory=Search,
-                           description="similarity or mmr, k, fetch_k, lambda_mult, filter.")
-    relevance_threshold: float | None = Field(
-        None, ge=0, le=1, description="Below this best score: not in the knowledge base, "
-                                      "without calling the model. Default "
-                                      "rag.relevance_threshold.")
-    max_tokens: int | None = Field(None, ge=1, le=4096, description="Default llm.max_tokens.")
-
-
 class QueryResult(BaseModel):
     answer: str
     in_knowledge_base: bool
@@ -97,19 +83,8 @@ def rag_query(req: QueryRequest) -> QueryResult:
     with the configured LLM backend; with sources, their scores and a latency breakdown."""
     import dataclasses
 
-    from fleet.llm.backends import backend_for
-    from fleet.llm.chat_model import FleetChatModel
-    from fleet.rag.chain import answer, build_chain
-    from fleet.rag.embeddings import embedding_function
-    from fleet.rag.knowledge import existing
+    from fleet.rag.query import Answerer
 
-    settings = load_settings()
-    coll = existing(settings, req.knowledge_base)
-    threshold = (settings.rag.relevance_threshold if req.relevance_threshold is None
-                 else req.relevance_threshold)
-    backend = backend_for(settings)
-    model = FleetChatModel(backend=backend, max_tokens=req.max_tokens or settings.llm.max_tokens)
-    chain = build_chain(coll, embedding_function(settings.rag.embedding), model, req.search,
-                        threshold)
-    result = answer(chain, model, req.question, threshold)
-    return QueryResult(**dataclasses.asdict(result), model=backend.model)
+    answerer = Answerer(load_settings())
+    result = answerer.answer(req)
+    return QueryResult(**dataclasses.asdict(result), model=answerer.backend.model)

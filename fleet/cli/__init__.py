@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from fleet import lifecycle, messages
-from fleet.cli import render
+from fleet.cli import rag, render
 from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT
 from fleet.cli.common import identity_of as _identity
 from fleet.cli.common import open_client as _client
@@ -27,6 +27,8 @@ tokens_app = typer.Typer(help="List, add and revoke tokens (stored as hashes).",
                          invoke_without_command=True)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(outbox_app, name="outbox")
+app.command()(rag.ingest)
+app.command()(rag.ask)
 
 def _progress(msg: str) -> None:
     render.err_console.print(f"[dim]…[/] {msg}")

@@ -13,7 +13,8 @@ import importlib
 _WHERE = {"IngestReport": "knowledge", "chunk_id": "knowledge", "collection": "knowledge",
           "existing": "knowledge", "ingest": "knowledge", "Search": "retrieval",
           "Source": "retrieval", "retrieve": "retrieval", "build_chain": "chain",
-          "answer": "chain"}
+          "answer": "chain", "stream_answer": "chain", "Answerer": "query",
+          "QueryRequest": "query"}
 __all__ = sorted(_WHERE)
 
 

@@ -12,7 +12,9 @@ knowledge base cannot answer costs a retrieval, and gets no invented answer.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
@@ -59,24 +61,45 @@ class Answer:
     usage: dict = field(default_factory=dict)
 
 
-def answer(chain, model, question: str, threshold: float) -> Answer:
-    """Run the chain once; the latency breakdown is embed, retrieve, generate and total."""
+def stream_answer(chain, model, question: str, threshold: float) -> Iterator[tuple[str, Any]]:
+    """Run the chain once, as events: ("sources", [...]) as soon as retrieval is done (empty
+    when nothing passed the threshold), then ("token", text) per piece of the answer, then
+    ("done", {in_knowledge_base, latency_ms, usage}). The latency breakdown is embed,
+    retrieve, generate and total; generate is 0 when the model was not called."""
     model.last_usage = None
     started = time.perf_counter()
-    state = chain.invoke(question)
+    timings: dict = {}
+    found = False
+    for chunk in chain.stream(question):
+        if "sources" in chunk:
+            sources, timings = chunk["sources"], chunk["timings"]
+            found = bool(sources) and sources[0].score >= threshold
+            yield "sources", [s.public() for s in sources] if found else []
+        if chunk.get("answer"):
+            yield "token", chunk["answer"]
     total = (time.perf_counter() - started) * 1000
-    timings = state["timings"]
     used = model.last_usage
-    sources = state["sources"]
-    found = bool(sources) and sources[0].score >= threshold
-    return Answer(
-        answer=state["answer"].strip(), in_knowledge_base=found,
-        sources=[s.public() for s in sources] if found else [],
-        latency_ms={**timings, "generate_ms": round(max(total - timings["embed_ms"]
-                                                        - timings["retrieve_ms"], 0), 2)
-                    if used else 0.0, "total_ms": round(total, 2)},
-        usage={"prompt_tokens": used.prompt_tokens,
-               "completion_tokens": used.completion_tokens} if used else {})
+    generate = total - timings.get("embed_ms", 0) - timings.get("retrieve_ms", 0)
+    yield "done", {
+        "in_knowledge_base": found,
+        "latency_ms": {**timings, "generate_ms": round(max(generate, 0), 2) if used else 0.0,
+                       "total_ms": round(total, 2)},
+        "usage": {"prompt_tokens": used.prompt_tokens,
+                  "completion_tokens": used.completion_tokens} if used else {}}
 
 
-__all__ = ["PROMPT", "Answer", "answer", "build_chain", "context_of"]
+def answer(chain, model, question: str, threshold: float) -> Answer:
+    """The whole answer at once (stream_answer, collected)."""
+    pieces: list[str] = []
+    sources: list[dict] = []
+    for kind, data in stream_answer(chain, model, question, threshold):
+        if kind == "sources":
+            sources = data
+        elif kind == "token":
+            pieces.append(data)
+        else:
+            done = data
+    return Answer(answer="".join(pieces).strip(), sources=sources, **done)
+
+
+__all__ = ["PROMPT", "Answer", "answer", "build_chain", "context_of", "stream_answer"]

@@ -109,6 +109,27 @@ def run_configured(settings: Settings,
     return started, failed
 
 
+def app_url(settings: Settings, name: str) -> str:
+    """The base URL of app `name` in serving.apps, as a client on this installation's
+    machine reaches it through Serve's proxy."""
+    for cfg in settings.serving.apps:
+        if cfg.name == name:
+            host = settings.serving.host
+            host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            prefix = (cfg.route_prefix or "").rstrip("/")
+            return f"http://{host}:{settings.serving.serve_port}{prefix}"
+    raise DefinitionError(messages.SERVE_APP_UNKNOWN.format(
+        name=name, known=", ".join(c.name for c in settings.serving.apps) or "none"))
+
+
+def openai_url(settings: Settings, name: str) -> tuple[str, str]:
+    """(base URL, model) of the OpenAI-compatible app `name` (the LLM app), for another app
+    (RAG) to call."""
+    cfg = next((c for c in settings.serving.apps if c.name == name), None)
+    model = ((cfg.args.get("llm") if cfg else None) or {}).get("model", settings.llm.model)
+    return app_url(settings, name) + "/v1", model
+
+
 def restore(settings: Settings) -> list[str]:
     """Call each `serving.restore` hook; returns the apps they brought back."""
     restored: list[str] = []
@@ -131,4 +152,4 @@ def start(settings: Settings) -> None:
         log.warning("started serve apps: %s", ", ".join(started))
 
 
-__all__ = ["build", "resolve", "restore", "run_configured", "start"]
+__all__ = ["app_url", "build", "openai_url", "resolve", "restore", "run_configured", "start"]

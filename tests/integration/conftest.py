@@ -80,7 +80,11 @@ serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['ro
            refresh_s: 0.2, request_timeout_s: 8{prom},
            apps: [{{name: echo, import_path: 'fleet_serve_echo:build', route_prefix: /echo,
                     args: {{greeting: hi}}}},
-                  {{name: broken, import_path: 'fleet_serve_echo:missing'}}]}}
+                  {{name: broken, import_path: 'fleet_serve_echo:missing'}},
+                  {{name: llm, import_path: 'serve_apps.llm:build', route_prefix: /llm,
+                    args: {{max_replicas: 1}}}},
+                  {{name: rag, import_path: 'serve_apps.rag:build', route_prefix: /rag,
+                    args: {{max_replicas: 1}}}}]}}
 scheduler: {{tick_s: 0.5, max_catchup: 5}}
 llm: {{cache_dir: '{TMP / "models"}'}}
 outbox: {{base_backoff_s: 0.5, max_backoff_s: 3, max_attempts: 100}}

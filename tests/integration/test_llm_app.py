@@ -16,21 +16,28 @@ ASK = [{"role": "user", "content": "What is the capital of France? Answer in one
 
 @pytest.fixture(scope="module")
 def llm(client):
+    """The LLM app the suite's fleet.yaml lists (started by the Fleet server), and a second
+    app that forwards to it over HTTP (the openai backend)."""
     from ray import serve
 
     from serve_apps.llm import llm_app
 
     home, port = str(client.settings.home), client.settings.serving.serve_port
-    serve.run(llm_app(home, num_cpus=0.1, max_replicas=1), name="llm-it",
-              route_prefix="/llm-it")
-    local = f"http://127.0.0.1:{port}/llm-it/v1"
-    serve.run(llm_app(home, num_cpus=0.05, max_replicas=1,
+    local = f"http://127.0.0.1:{port}/llm/v1"
+    wait_until(lambda: _up(f"{local}/models"), timeout_s=240, every_s=1)
+    serve.run(llm_app(home, max_replicas=1,
                       llm={"backend": "openai", "url": local,
                            "model": "SmolLM2-135M-Instruct"}),
               name="llm-proxy-it", route_prefix="/llm-proxy-it")
     yield local, f"http://127.0.0.1:{port}/llm-proxy-it/v1"
     serve.delete("llm-proxy-it")
-    serve.delete("llm-it")
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=10).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def events(r: httpx.Response) -> list:
@@ -96,6 +103,41 @@ def test_the_openai_backend_forwards_to_another_server(llm):
     text = "".join(e["choices"][0]["delta"].get("content", "") for e in got[:-1]
                    if e["choices"])
     assert text == direct["choices"][0]["message"]["content"]
+
+
+def test_the_official_openai_client_gets_completions_streamed_and_not(llm):
+    import openai
+
+    local, _ = llm
+    client = openai.OpenAI(base_url=local, api_key="not-checked", max_retries=0)
+    model = client.models.list().data[0].id
+    chat = client.chat.completions.create(model=model, messages=ASK, max_tokens=24)
+    assert "Paris" in chat.choices[0].message.content
+    assert chat.usage.completion_tokens > 0
+    stream = client.chat.completions.create(model=model, messages=ASK, max_tokens=24,
+                                            stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == \
+        chat.choices[0].message.content
+    done = client.completions.create(model=model, prompt="1, 2, 3, 4, 5, 6,", max_tokens=6)
+    assert done.choices[0].text.startswith(" 7, 8")
+    pieces = [c.choices[0].text for c in client.completions.create(
+        model=model, prompt="1, 2, 3, 4, 5, 6,", max_tokens=6, stream=True) if c.choices]
+    assert len(pieces) > 1 and "".join(pieces) == done.choices[0].text
+    with pytest.raises(openai.NotFoundError, match="is not served here"):
+        client.chat.completions.create(model="gpt-5", messages=ASK)
+
+
+def test_langchains_chat_openai_gets_answers_streamed_and_not(llm):
+    from langchain_openai import ChatOpenAI
+
+    local, _ = llm
+    chat = ChatOpenAI(base_url=local, api_key="not-checked", model="SmolLM2-135M-Instruct",
+                      max_tokens=24, temperature=0, max_retries=0)
+    whole = chat.invoke(ASK[0]["content"])
+    assert "Paris" in whole.content
+    assert whole.usage_metadata["output_tokens"] <= 24
+    pieces = [c.content for c in chat.stream(ASK[0]["content"])]
+    assert len([p for p in pieces if p]) > 1 and "".join(pieces) == whole.content
 
 
 @pytest.mark.parametrize("body, status, param", [

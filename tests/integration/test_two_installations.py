@@ -29,7 +29,7 @@ function_paths: [{ROOT / 'tests' / 'fixtures'}]
 tokens:
   - {{name: admin2, token: {ADMIN}-two, scopes: [admin]}}
 gateway: {{port: {free_port()}}}
-serving: {{serve_port: {free_port()}, router_port: {free_port()}}}
+serving: {{serve_port: {free_port()}, router_port: {free_port()}, apps: []}}
 cluster: {{num_cpus: 1, gcs_port: {free_port()}, dashboard_port: {free_port()}}}
 """)
     return home

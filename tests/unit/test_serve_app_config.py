@@ -18,10 +18,23 @@ def settings_with(tmp_path, serving: str):
     return load_settings(tmp_path)
 
 
-def test_the_default_restores_model_versions_and_runs_no_app(tmp_path):
+def test_the_default_restores_model_versions_and_runs_the_llm_and_rag_apps(tmp_path):
     s = settings_with(tmp_path, "{}")
     assert s.serving.restore == ("serve_apps.model:restore",)
-    assert s.serving.apps == ()
+    assert [(a.name, a.route_prefix) for a in s.serving.apps] == [("llm", "/llm"),
+                                                                  ("rag", "/rag")]
+    assert settings_with(tmp_path, "{apps: []}").serving.apps == ()
+
+
+def test_the_rag_app_finds_the_llm_app_it_calls_or_says_it_is_missing(tmp_path, monkeypatch):
+    from fleet.serving.apps import openai_url
+
+    monkeypatch.setenv("FLEET_HOME", str(tmp_path))  # where a builder reads its settings
+    s = settings_with(tmp_path, "{serve_port: 8123}")
+    assert openai_url(s, "llm") == ("http://127.0.0.1:8123/llm/v1", "SmolLM2-135M-Instruct")
+    s = settings_with(tmp_path, "{apps: [{name: rag, import_path: 'serve_apps.rag:build'}]}")
+    with pytest.raises(DefinitionError, match="No app named 'llm' in serving.apps"):
+        build(s.serving.apps[0], s)
 
 
 @pytest.mark.parametrize("serving, names", [

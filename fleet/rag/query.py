@@ -1,0 +1,74 @@
+"""A question to a knowledge base, and what answers it: one request model and one
+`Answerer` for both entry points (the rag_query function, and the RAG app's /ask).
+
+An Answerer holds what is worth keeping between questions: the embedding function (its
+model loads once per process) and the LLM backend (a local model stays loaded). The chain
+and the chat model are made per question: the chat model records that question's usage,
+and a Serve replica answers several questions at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from fleet.config import Settings
+from fleet.rag.retrieval import Search
+
+KB_NAME = r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$"  # Chroma's collection rules, lower case
+
+
+class QueryRequest(BaseModel):
+    knowledge_base: str = Field(pattern=KB_NAME, description="3-63 characters: a-z, 0-9, "
+                                "- and _, starting and ending with a letter or digit.")
+    question: str = Field(min_length=1, max_length=4000)
+    search: Search = Field(default_factory=Search,
+                           description="similarity or mmr, k, fetch_k, lambda_mult, filter.")
+    relevance_threshold: float | None = Field(
+        None, ge=0, le=1, description="Below this best score: not in the knowledge base, "
+                                      "without calling the model. Default "
+                                      "rag.relevance_threshold.")
+    max_tokens: int | None = Field(None, ge=1, le=4096, description="Default llm.max_tokens.")
+
+
+class Answerer:
+    def __init__(self, settings: Settings, backend=None) -> None:
+        from fleet.llm.backends import backend_for
+        from fleet.rag.embeddings import embedding_function
+
+        self.settings = settings
+        self.embed = embedding_function(settings.rag.embedding)
+        self.backend = backend or backend_for(settings)
+
+    def _prepared(self, req: QueryRequest):
+        """(chain, chat model, threshold); NotFound here, before any answer starts, when
+        the knowledge base does not exist."""
+        from fleet.llm.chat_model import FleetChatModel
+        from fleet.rag.chain import build_chain
+        from fleet.rag.knowledge import existing
+
+        coll = existing(self.settings, req.knowledge_base)
+        threshold = (self.settings.rag.relevance_threshold if req.relevance_threshold is None
+                     else req.relevance_threshold)
+        model = FleetChatModel(backend=self.backend,
+                               max_tokens=req.max_tokens or self.settings.llm.max_tokens)
+        return build_chain(coll, self.embed, model, req.search, threshold), model, threshold
+
+    def answer(self, req: QueryRequest):
+        from fleet.rag.chain import answer
+
+        chain, model, threshold = self._prepared(req)
+        return answer(chain, model, req.question, threshold)
+
+    def stream(self, req: QueryRequest) -> Iterator[tuple[str, Any]]:
+        """The events of fleet.rag.chain.stream_answer. The knowledge base is looked up
+        now, so a missing one raises before the first event."""
+        from fleet.rag.chain import stream_answer
+
+        chain, model, threshold = self._prepared(req)
+        return stream_answer(chain, model, req.question, threshold)
+
+
+__all__ = ["KB_NAME", "Answerer", "QueryRequest"]

@@ -1,0 +1,163 @@
+"""The RAG app: `POST /ask` answers a question from a knowledge base (fleet.rag), streaming
+the answer as Server-Sent Events:
+
+    event: sources   data: [{source, snippet, score, ...}]   (empty: not in the base)
+    event: token     data: {"text": "..."}                   (one per piece of the answer)
+    event: done      data: {in_knowledge_base, latency_ms, usage, model}
+    event: error     data: {"detail": "..."}                 (the model failed mid-answer)
+
+With `"stream": false` it answers once, in the shape of rag_query's result.
+
+Its language model is a setting, not code: by default it calls the LLM app of the same
+installation (`llm_app: llm`, over its OpenAI-compatible API), so one loaded model serves
+both and the backend behind it (local, vLLM, a URL) is chosen once in `llm:`. With
+`llm_app: null` the replicas use the `llm:` settings themselves (or `llm: {...}` given here).
+
+Who may ask: like a model endpoint, open to in-cluster callers unless
+`serving.endpoint_tokens` names this app (or "*"), then only the listed identities' tokens.
+"""
+
+import json
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Header
+from fastapi.responses import JSONResponse, StreamingResponse
+from ray import serve
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from fleet.rag.query import QueryRequest
+
+api = FastAPI(title="Fleet RAG", description="Answers from knowledge bases, with sources.")
+log = logging.getLogger("fleet.rag.app")
+
+
+class AskRequest(QueryRequest):
+    stream: bool = True
+
+
+# The helpers sit above the class: Serve pickles the ingress class by value (see llm.py).
+def _problem(status: int, title: str, detail: str) -> JSONResponse:
+    return JSONResponse({"title": title, "status": status, "detail": detail},
+                        status_code=status, media_type="application/problem+json")
+
+
+def _event(kind: str, data) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+
+
+@serve.ingress(api)
+class RAGServer:
+    def __init__(self, fleet_home: str, name: str = "rag", llm_app: str | None = "llm",
+                 llm: dict | None = None) -> None:
+        from fleet.config import load_settings, with_llm
+        from fleet.llm.backends import OpenAIBackend
+        from fleet.rag.query import Answerer
+        from fleet.serving.apps import openai_url
+
+        settings = with_llm(load_settings(Path(fleet_home)), llm)
+        backend = None
+        if llm_app:
+            url, model = openai_url(settings, llm_app)
+            backend = OpenAIBackend(url, model, None, settings.llm.request_timeout_s)
+        self.answerer = Answerer(settings, backend)
+        self.model = self.answerer.backend.model
+        tokens = settings.serving.endpoint_tokens
+        self.name, self.allowed = name, tokens.get(name, tokens.get("*"))
+        self.identities = None
+        if self.allowed:
+            from fleet.identity import Identities
+            from fleet.store import open_store
+
+            self.identities = Identities(settings, open_store(
+                settings.store_url.get_secret_value()))
+            self.identities.start_refresh()
+
+    def _refused(self, authorization: str | None) -> JSONResponse | None:
+        if self.identities is None:
+            return None
+        from fleet import messages
+        from fleet.errors import FleetError
+        from fleet.identity import bearer
+
+        token = bearer(authorization)
+        if token is None:
+            return _problem(401, "Unauthorized", messages.ROUTER_TOKEN_NEEDED.format(
+                endpoint=self.name, names=", ".join(self.allowed)))
+        try:
+            who = self.identities.identify(token)
+        except FleetError as exc:
+            return _problem(exc.status, exc.title, exc.detail)
+        if who.name not in self.allowed:
+            return _problem(403, "Forbidden", messages.ROUTER_TOKEN_REFUSED.format(
+                who=who.name, endpoint=self.name))
+        return None
+
+    @api.post("/ask")
+    async def ask(self, req: AskRequest, authorization: str | None = Header(None)):
+        from fleet.errors import FleetError
+        from fleet.llm.errors import BackendError
+
+        refusal = self._refused(authorization)
+        if refusal is not None:
+            return refusal
+        try:
+            if not req.stream:
+                import dataclasses
+
+                result = await run_in_threadpool(self.answerer.answer, req)
+                return {**dataclasses.asdict(result), "model": self.model}
+            events = await run_in_threadpool(self.answerer.stream, req)
+        except FleetError as exc:
+            return _problem(exc.status, exc.title, exc.detail)
+        except BackendError as exc:
+            return _problem(502, "Bad gateway", str(exc))
+        return StreamingResponse(self._events(events), media_type="text/event-stream")
+
+    async def _events(self, events):
+        from fleet.llm.errors import BackendError
+
+        try:
+            async for kind, data in iterate_in_threadpool(events):
+                if kind == "token":
+                    data = {"text": data}
+                elif kind == "done":
+                    data = {**data, "model": self.model}
+                yield _event(kind, data)
+        except BackendError as exc:
+            yield _event("error", {"detail": str(exc)})
+        except Exception:
+            log.exception("a RAG answer failed")
+            yield _event("error", {"detail": "The answer failed inside the RAG app; its log "
+                                             "has the details."})
+
+
+def rag_app(fleet_home: str, *, name: str = "rag", llm_app: str | None = "llm",
+            llm: dict | None = None, num_cpus: float = 0.0, min_replicas: int = 1,
+            max_replicas: int = 2):
+    """num_cpus 0 by default: on a small machine a replica that holds a CPU share for good
+    starves Ray Data's batch jobs; on a cluster, give it a real share."""
+    deployment = serve.deployment(
+        RAGServer, name="rag", max_ongoing_requests=16,
+        ray_actor_options={"num_cpus": num_cpus},
+        autoscaling_config={"min_replicas": min_replicas, "max_replicas": max_replicas,
+                            "target_ongoing_requests": 2})
+    return deployment.bind(fleet_home, name, llm_app, llm)
+
+
+def build(args: dict):
+    """The builder `serving.apps` calls. args: name (the app's name in serving.apps, for
+    endpoint_tokens), llm_app (the LLM app to call; null for in-replica), llm, num_cpus,
+    min_replicas, max_replicas."""
+    from fleet.config import load_settings
+
+    settings = load_settings()
+    llm_app = args.get("llm_app", "llm")
+    if llm_app:
+        from fleet.serving.apps import openai_url
+
+        openai_url(settings, llm_app)  # an unknown app is a configuration error: now
+    return rag_app(str(settings.home), name=args.get("name", "rag"), llm_app=llm_app,
+                   llm=args.get("llm"), num_cpus=float(args.get("num_cpus", 0.0)),
+                   min_replicas=int(args.get("min_replicas", 1)),
+                   max_replicas=int(args.get("max_replicas", 2)))
