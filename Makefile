@@ -44,6 +44,7 @@ bench: setup
 	$(PY) -m bench.batching
 	$(PY) -m bench.router
 	$(PY) -m bench.slack_ack
+	$(PY) -m bench.rag
 
 lint: setup
 	$(VENV)/bin/ruff check fleet functions serve_apps bot tests bench

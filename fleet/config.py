@@ -291,6 +291,9 @@ class RagConfig(BaseModel):
     # Below this cosine similarity for the best passage, a query answers "not in the
     # knowledge base" without calling the model.
     relevance_threshold: float = Field(default=0.3, ge=0, le=1)
+    # An answer's length when a query names none: a RAG answer is a few sentences, and on
+    # CPU each token costs ~50 ms with the default local model (bench/rag).
+    answer_max_tokens: int = Field(default=64, ge=1, le=32_768)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> RagConfig:

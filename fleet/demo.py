@@ -154,6 +154,9 @@ def _run() -> None:
     from fleet.demo_serving import serving_story
 
     serving_story(client, info, token, good)
+    from fleet.demo_rag import knowledge_story
+
+    knowledge_story(client, _step)
 
     console.rule("[bold green]Done")
     console.print(f"""Fleet stays up for you to explore:
@@ -169,6 +172,7 @@ def _run() -> None:
   .venv/bin/fleet invoke validate_data path={good} min_rows=100
   .venv/bin/fleet runs; .venv/bin/fleet models; .venv/bin/fleet model churn
   .venv/bin/fleet endpoints; .venv/bin/fleet rollouts; .venv/bin/fleet approvals --all
+  .venv/bin/fleet ask "What does the warm option of a function do?" --kb fleet-docs
   .venv/bin/fleet down          # stop it (data stays in {settings.home})""")
 
 

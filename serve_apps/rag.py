@@ -61,6 +61,7 @@ class RAGServer:
             url, model = openai_url(settings, llm_app)
             backend = OpenAIBackend(url, model, None, settings.llm.request_timeout_s)
         self.answerer = Answerer(settings, backend)
+        self.answerer.embed(["warm up"])  # load the embedding model now, not on a question
         self.model = self.answerer.backend.model
         tokens = settings.serving.endpoint_tokens
         self.name, self.allowed = name, tokens.get(name, tokens.get("*"))
@@ -69,8 +70,7 @@ class RAGServer:
             from fleet.identity import Identities
             from fleet.store import open_store
 
-            self.identities = Identities(settings, open_store(
-                settings.store_url.get_secret_value()))
+            self.identities = Identities(settings, open_store(settings.resolved_store_url))
             self.identities.start_refresh()
 
     def _refused(self, authorization: str | None) -> JSONResponse | None:

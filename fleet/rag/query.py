@@ -30,7 +30,8 @@ class QueryRequest(BaseModel):
         None, ge=0, le=1, description="Below this best score: not in the knowledge base, "
                                       "without calling the model. Default "
                                       "rag.relevance_threshold.")
-    max_tokens: int | None = Field(None, ge=1, le=4096, description="Default llm.max_tokens.")
+    max_tokens: int | None = Field(None, ge=1, le=4096,
+                                   description="Default rag.answer_max_tokens.")
 
 
 class Answerer:
@@ -53,7 +54,7 @@ class Answerer:
         threshold = (self.settings.rag.relevance_threshold if req.relevance_threshold is None
                      else req.relevance_threshold)
         model = FleetChatModel(backend=self.backend,
-                               max_tokens=req.max_tokens or self.settings.llm.max_tokens)
+                               max_tokens=req.max_tokens or self.settings.rag.answer_max_tokens)
         return build_chain(coll, self.embed, model, req.search, threshold), model, threshold
 
     def answer(self, req: QueryRequest):

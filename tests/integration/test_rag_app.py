@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
-from tests.integration.conftest import fleet_cli, wait_until
+from tests.integration.conftest import ADMIN, DEPLOYER, READER, fleet_cli, wait_until
 
 KB = "project-docs"
 # (document whose passage answers it, question). Drafted against the docs before looking at
@@ -47,14 +47,18 @@ def rag(client, tmp_path_factory):
     out = fleet_cli("ingest", str(docs), "--kb", KB)
     assert "4 files (4 added" in out.stdout, out.stdout
     url = f"http://127.0.0.1:{client.settings.serving.serve_port}/rag/ask"
-    wait_until(lambda: httpx.post(url, json={}, timeout=10).status_code == 422,
-               timeout_s=240, every_s=1)
+    wait_until(lambda: httpx.post(url, json={}, headers=AS_READER,
+                                  timeout=10).status_code == 422, timeout_s=240, every_s=1)
     return url, docs
 
 
+AS_READER = {"Authorization": f"Bearer {READER}"}  # serving.endpoint_tokens: {rag: [admin,
+#                                                    reader]} in the suite's fleet.yaml
+
+
 def ask(url: str, question: str, **extra) -> dict:
-    r = httpx.post(url, timeout=300, json={"knowledge_base": KB, "question": question,
-                                           "stream": False, **extra})
+    r = httpx.post(url, timeout=300, headers=AS_READER,
+                   json={"knowledge_base": KB, "question": question, "stream": False, **extra})
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -90,7 +94,7 @@ def test_a_question_the_docs_cannot_answer_says_so_without_the_model(rag):
 def test_ask_streams_sources_then_tokens_then_the_breakdown(rag):
     url, _ = rag
     body = {"knowledge_base": KB, "question": QUESTIONS[1][1], "max_tokens": 40}
-    with httpx.stream("POST", url, json=body, timeout=300) as r:
+    with httpx.stream("POST", url, json=body, headers=AS_READER, timeout=300) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         got = events(r)
     kinds = [k for k, _ in got]
@@ -111,17 +115,30 @@ def test_ask_streams_sources_then_tokens_then_the_breakdown(rag):
 ])
 def test_a_bad_question_is_refused_with_what_to_change(rag, body, status, says):
     url, _ = rag
-    r = httpx.post(url, json=body, timeout=60)
+    r = httpx.post(url, json=body, headers=AS_READER, timeout=60)
     assert r.status_code == status, r.text
     assert says in r.text and "Traceback" not in r.text
 
 
+@pytest.mark.parametrize("headers, status, says", [
+    ({}, 401, "needs a bearer token of one of: admin, reader"),
+    ({"Authorization": "Bearer not-a-token"}, 401, "not valid"),
+    ({"Authorization": f"Bearer {DEPLOYER}"}, 403, "Identity 'dee' may not call"),
+])
+def test_only_the_identities_serving_endpoint_tokens_names_may_ask(rag, headers, status, says):
+    url, _ = rag
+    r = httpx.post(url, headers=headers, timeout=60,
+                   json={"knowledge_base": KB, "question": QUESTIONS[0][1], "stream": False})
+    assert r.status_code == status, r.text
+    assert says in r.json()["detail"]
+
+
 def test_fleet_ask_prints_the_answer_then_its_sources(rag):
-    out = fleet_cli("ask", QUESTIONS[3][1], "--kb", KB, "--max-tokens", "24")
+    out = fleet_cli("ask", QUESTIONS[3][1], "--kb", KB, "--max-tokens", "24", "--token", ADMIN)
     answer, _, sources = out.stdout.partition("sources\n")
     assert answer.strip() and "/operations.md" in sources.splitlines()[0]
     assert "retrieve" in out.stderr and "generate" in out.stderr
-    missing = fleet_cli("ask", "hi", "--kb", "never-ingested", check=False)
+    missing = fleet_cli("ask", "hi", "--kb", "never-ingested", "--token", ADMIN, check=False)
     assert missing.returncode != 0 and "rag_ingest" in missing.stderr
 
 
