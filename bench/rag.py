@@ -188,6 +188,7 @@ def bench_app(docs_kb_folder: Path) -> dict:
     try:
         from fleet.config import load_settings
         from fleet.runtime import Client
+        from fleet.serving.apps import wait_serving
 
         settings = load_settings(home)
         client = Client(settings)
@@ -195,14 +196,7 @@ def bench_app(docs_kb_folder: Path) -> dict:
                                            "source": str(docs_kb_folder)}, wait=True)
         assert inv.status.value == "succeeded", inv.error
         url = f"http://127.0.0.1:{settings.serving.serve_port}/rag/ask"
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:  # the apps start in the server's thread
-            try:
-                if httpx.post(url, json={}, timeout=10).status_code == 422:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
+        assert wait_serving(url), "the RAG app did not start (see the bench's server.log)"
 
         def ask(q: str) -> tuple[float, dict]:
             t = time.perf_counter()

@@ -7,7 +7,6 @@ import shutil
 import time
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 
 console = Console(highlight=False)
@@ -28,7 +27,7 @@ def _docs(target: Path) -> int:
 
 def knowledge_story(client, step) -> None:
     from fleet.cli.rag import print_answer
-    from fleet.serving.apps import app_url
+    from fleet.serving.apps import app_url, wait_serving
 
     settings = client.settings
     step(17, "a knowledge base of Fleet's own docs (rag_ingest), then a question (RAG app)")
@@ -46,14 +45,8 @@ def knowledge_story(client, step) -> None:
     r = inv.result
     console.print(f"  {r['files']} files -> {r['chunks_total']} chunks in 'fleet-docs' "
                   f"({r['added']} added, {r['unchanged']} unchanged) in {r['seconds']:.1f} s")
-    url = app_url(settings, "rag") + "/ask"
-    deadline = time.monotonic() + 300  # the apps start in the server's thread at `fleet up`
-    while time.monotonic() < deadline:
-        try:
-            if httpx.post(url, json={}, timeout=10).status_code == 422:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
+    if not wait_serving(app_url(settings, "rag") + "/ask"):
+        console.print("  [red]the RAG app did not start[/]: see logs/server.log")
+        return
     console.print(f"  $ fleet ask \"{QUESTION}\" --kb fleet-docs")
     print_answer(settings, QUESTION, "fleet-docs")

@@ -130,6 +130,25 @@ def openai_url(settings: Settings, name: str) -> tuple[str, str]:
     return app_url(settings, name) + "/v1", model
 
 
+def wait_serving(url: str, timeout_s: float = 300) -> bool:
+    """Whether the app route `url` answers within `timeout_s`. The apps start in the Fleet
+    server's thread after `fleet up`, and until then Serve's proxy answers 404 (no such
+    route) or 503; any other answer (405 to this GET, 401) means the app is there."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=10).status_code not in (404, 503):
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    return False
+
+
 def restore(settings: Settings) -> list[str]:
     """Call each `serving.restore` hook; returns the apps they brought back."""
     restored: list[str] = []
@@ -152,4 +171,5 @@ def start(settings: Settings) -> None:
         log.warning("started serve apps: %s", ", ".join(started))
 
 
-__all__ = ["app_url", "build", "openai_url", "resolve", "restore", "run_configured", "start"]
+__all__ = ["app_url", "build", "openai_url", "resolve", "restore", "run_configured", "start",
+           "wait_serving"]

@@ -10,12 +10,12 @@ import json
 import random
 import shutil
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+
+from tests.support.process import ServerProcess
 
 ACCESS_KEY = "fleet-test-access"
 SECRET_KEY = "fleet-test-secret-0123456789"
@@ -43,11 +43,11 @@ def weed_binary() -> str | None:
     return str(cand) if cand.exists() else shutil.which("weed")
 
 
-class SeaweedServer:
+class SeaweedServer(ServerProcess):
     def __init__(self, root: Path) -> None:
+        super().__init__("SeaweedFS", root / "weed.log")
         self.root = root
         self.binary = weed_binary()
-        self.proc: subprocess.Popen | None = None
         self.s3_port = 0
 
     @property
@@ -71,24 +71,13 @@ class SeaweedServer:
                f"-s3.config={self.root / 's3.json'}", "-volume.max=100",
                "-master.volumeSizeLimitMB=64", "-metricsPort=0", "-s3.port.iceberg=0",
                "-s3.port.lance=0", "-s3.port.grpc=" + str(self.s3_port + 10000)]
-        log = open(self.root / "weed.log", "wb")
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("SeaweedFS exited: "
-                                   + (self.root / "weed.log").read_text()[-2000:])
-            try:
-                # Unsigned requests are refused once S3 is up: any HTTP answer means ready.
-                httpx.get(self.endpoint, timeout=1)
-                if self._bucket_ops_work():
-                    return self.endpoint
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError("SeaweedFS S3 did not come up: "
-                           + (self.root / "weed.log").read_text()[-2000:])
+        self.launch(cmd, self._ready, timeout_s, every_s=0.5)
+        return self.endpoint
+
+    def _ready(self) -> bool:
+        # Unsigned requests are refused once S3 is up: any HTTP answer means it listens.
+        httpx.get(self.endpoint, timeout=1)
+        return self._bucket_ops_work()
 
     def _bucket_ops_work(self) -> bool:
         import boto3
@@ -104,9 +93,4 @@ class SeaweedServer:
             return False
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        super().stop(wait_s=15)
