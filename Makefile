@@ -45,6 +45,7 @@ bench: setup
 	$(PY) -m bench.router
 	$(PY) -m bench.slack_ack
 	$(PY) -m bench.rag
+	$(PY) -m bench.drift
 
 lint: setup
 	$(VENV)/bin/ruff check fleet functions serve_apps bot tests bench

@@ -112,6 +112,16 @@ RAG_FILE_BINARY = (
 RAG_SOURCE_UNREADABLE = (
     "{uri} cannot be ingested: {reason}. Nothing was written to the knowledge base."
 )
+DRIFT_INPUT_INVALID = "No drift report: {count} problem(s) with the data, see errors."
+DRIFT_EMPTY = "the {side} window has no rows"
+DRIFT_EMPTY_FIX = ("Widen the window, or wait until the endpoint has logged predictions in it.")
+DRIFT_MISSING = "'{column}' is missing from the {side} data"
+DRIFT_MISSING_FIX = "Compare only columns both sides have, or fix the column's name."
+DRIFT_ALL_NULL = "'{column}' has only nulls in the {side} data"
+DRIFT_ALL_NULL_FIX = "Leave the column out, or fix what writes it."
+DRIFT_TOO_FEW = ("'{column}' has {rows} non-null rows on one side; a drift test needs at "
+                 "least {needed}")
+DRIFT_TOO_FEW_FIX = "Widen the window, or lower min_rows for this endpoint."
 RAG_NO_KB = (
     "Knowledge base '{kb}' does not exist. Ingest documents into it with rag_ingest first."
 )

@@ -1,0 +1,152 @@
+"""One drift comparison: every chosen column of a reference table against a current one,
+each with its method, score, threshold, verdict and PSI, and the dataset verdict (the share
+of drifted columns against `drift_share`).
+
+Bad input is refused whole, with every problem named by its column and the fix, and no
+result: an empty window, a column missing on one side, a column with only nulls on a side,
+too few rows for a method. A drift report built on any of those would be noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fleet import messages
+from fleet.drift import stats
+from fleet.errors import FieldProblem, InvalidInput
+
+Method = str  # one of stats.THRESHOLDS
+
+
+class DriftOptions(BaseModel):
+    """How an endpoint's drift is judged; every field has Evidently's default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    methods: dict[str, str] = Field(default_factory=dict,
+                                    description="column -> ks, wasserstein, chisquare, z or "
+                                                "jensenshannon, instead of the default choice.")
+    thresholds: dict[str, float] = Field(default_factory=dict,
+                                         description="method or column -> threshold.")
+    categorical: tuple[str, ...] = Field(default=(), description="Numeric-looking columns to "
+                                         "treat as categories (codes, ids).")
+    drift_share: float = Field(default=0.5, gt=0, le=1, description="The dataset has drifted "
+                               "when at least this share of its columns has.")
+    min_rows: int = Field(default=30, ge=2, description="Non-null rows each side needs.")
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    column: str
+    kind: str
+    method: str
+    score: float
+    threshold: float
+    drifted: bool
+    psi: float
+    reference_rows: int
+    current_rows: int
+
+
+@dataclass
+class DriftResult:
+    columns: list[ColumnDrift]
+    drift_share: float
+    drifted_share: float = 0.0
+    dataset_drift: bool = False
+    reference_rows: int = 0
+    current_rows: int = 0
+    drifted_columns: list[str] = field(default_factory=list)
+
+    def public(self) -> dict:
+        return asdict(self)
+
+
+def compare(reference, current, columns: list[str], options: DriftOptions | None = None
+            ) -> DriftResult:
+    """Compare `columns` of two pandas DataFrames."""
+    options = options or DriftOptions()
+    problems = _table_problems(reference, current, columns, options)
+    prepared: list[tuple[stats.Column, str]] = []
+    for name in columns:
+        if any(p.field == name for p in problems):
+            continue
+        col = _column(name, reference[name], current[name], options)
+        problem = _column_problem(col, options)
+        if problem:
+            problems.append(problem)
+            continue
+        prepared.append((col, options.methods.get(name) or stats.choose(col)))
+    if problems:
+        raise InvalidInput(messages.DRIFT_INPUT_INVALID.format(count=len(problems)), problems)
+
+    results = []
+    for col, method in prepared:
+        threshold = options.thresholds.get(col.name, options.thresholds.get(
+            method, stats.THRESHOLDS[method]))
+        value = stats.score(col, method)
+        results.append(ColumnDrift(col.name, col.kind, method, value, threshold,
+                                   stats.drifted(method, value, threshold), stats.psi(col),
+                                   int(col.reference.size), int(col.current.size)))
+    out = DriftResult(columns=results, drift_share=options.drift_share,
+                      reference_rows=len(reference), current_rows=len(current))
+    out.drifted_columns = [c.column for c in results if c.drifted]
+    out.drifted_share = len(out.drifted_columns) / len(results)
+    out.dataset_drift = out.drifted_share >= options.drift_share
+    return out
+
+
+def _table_problems(reference, current, columns, options) -> list[FieldProblem]:
+    problems = []
+    for side, table in (("reference", reference), ("current", current)):
+        if len(table) == 0:
+            problems.append(FieldProblem(side, messages.DRIFT_EMPTY.format(side=side),
+                                         messages.DRIFT_EMPTY_FIX))
+    if not columns:
+        problems.append(FieldProblem("columns", "no columns to compare",
+                                     "Name the features (and the prediction) to compare."))
+    for name in columns:
+        missing = [side for side, t in (("reference", reference), ("current", current))
+                   if name not in t.columns]
+        if missing:
+            problems.append(FieldProblem(name, messages.DRIFT_MISSING.format(
+                column=name, side=" and ".join(missing)), messages.DRIFT_MISSING_FIX))
+    for name, method in options.methods.items():
+        if method not in stats.THRESHOLDS:
+            problems.append(FieldProblem(f"methods.{name}", f"unknown method '{method}'",
+                                         f"Use one of {', '.join(stats.THRESHOLDS)}."))
+    return problems
+
+
+def _column(name: str, ref, cur, options: DriftOptions) -> stats.Column:
+    import pandas as pd
+
+    numeric = (name not in options.categorical and pd.api.types.is_numeric_dtype(ref)
+               and pd.api.types.is_numeric_dtype(cur) and not pd.api.types.is_bool_dtype(ref))
+    if numeric:
+        return stats.numeric(name, ref.to_numpy(dtype="float64", na_value=float("nan")),
+                             cur.to_numpy(dtype="float64", na_value=float("nan")))
+    return stats.categorical(name, ref, cur)
+
+
+def _column_problem(col: stats.Column, options: DriftOptions) -> FieldProblem | None:
+    empty = [side for side, v in (("reference", col.reference), ("current", col.current))
+             if v.size == 0]
+    if empty:
+        return FieldProblem(col.name, messages.DRIFT_ALL_NULL.format(
+            column=col.name, side=" and ".join(empty)), messages.DRIFT_ALL_NULL_FIX)
+    method = options.methods.get(col.name)
+    if method in ("wasserstein", "ks") and col.kind == "categorical":
+        return FieldProblem(f"methods.{col.name}", f"{method} needs numbers; "
+                            f"'{col.name}' is categorical", "Use chisquare, z or "
+                            "jensenshannon for it.")
+    fewest = min(col.reference.size, col.current.size)
+    if fewest < options.min_rows:
+        return FieldProblem(col.name, messages.DRIFT_TOO_FEW.format(
+            column=col.name, rows=fewest, needed=options.min_rows),
+            messages.DRIFT_TOO_FEW_FIX)
+    return None
+
+
+__all__ = ["ColumnDrift", "DriftOptions", "DriftResult", "compare"]
