@@ -90,10 +90,17 @@ def _cdfs(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def wasserstein(u: np.ndarray, v: np.ndarray) -> float:
-    """The first Wasserstein distance of two sorted samples (scipy's, computed the same
-    way: the area between the two CDFs)."""
-    u_cdf, v_cdf, everything = _cdfs(u, v)
-    return float(np.sum(np.abs(u_cdf[:-1] - v_cdf[:-1]) * np.diff(everything)))
+    """The first Wasserstein distance of two sorted samples: the area between their CDFs
+    (scipy's definition). Both are walked in one merged order, each CDF a running count, so
+    the cost past the two sorts is linear: no search of two million values into a million.
+    Within a run of equal values the gap to the next is 0, so where a tie's count lands
+    inside the run adds nothing."""
+    merged = np.concatenate([u, v])
+    order = np.argsort(merged, kind="stable")  # two sorted runs: a merge
+    from_u = order < u.size
+    u_cdf = np.cumsum(from_u)[:-1] / u.size
+    v_cdf = np.cumsum(~from_u)[:-1] / v.size
+    return float(np.sum(np.abs(u_cdf - v_cdf) * np.diff(merged[order])))
 
 
 def wasserstein_normed(u: np.ndarray, v: np.ndarray) -> float:
