@@ -78,6 +78,19 @@ class _Known:
     person: bool  # a person's own token (its record defines the person), not a job token
 
 
+def check_endpoint_caller(identities: Identities, allowed, endpoint: str,
+                          token: str | None) -> None:
+    """serving.endpoint_tokens' rule, for every entry point that serves an endpoint (the
+    router, the RAG app): only a token of one of the `allowed` identities. Raises
+    Unauthorized (no token, or one nobody has) or Forbidden (an identity not listed)."""
+    if token is None:
+        raise Unauthorized(messages.ROUTER_TOKEN_NEEDED.format(endpoint=endpoint,
+                                                               names=", ".join(allowed)))
+    who = identities.identify(token)
+    if who.name not in allowed:
+        raise Forbidden(messages.ROUTER_TOKEN_REFUSED.format(who=who.name, endpoint=endpoint))
+
+
 class Identities:
     """The identities an installation knows, from fleet.yaml and the store's token table.
 

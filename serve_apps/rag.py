@@ -76,21 +76,13 @@ class RAGServer:
     def _refused(self, authorization: str | None) -> JSONResponse | None:
         if self.identities is None:
             return None
-        from fleet import messages
         from fleet.errors import FleetError
-        from fleet.identity import bearer
+        from fleet.identity import bearer, check_endpoint_caller
 
-        token = bearer(authorization)
-        if token is None:
-            return _problem(401, "Unauthorized", messages.ROUTER_TOKEN_NEEDED.format(
-                endpoint=self.name, names=", ".join(self.allowed)))
         try:
-            who = self.identities.identify(token)
+            check_endpoint_caller(self.identities, self.allowed, self.name, bearer(authorization))
         except FleetError as exc:
             return _problem(exc.status, exc.title, exc.detail)
-        if who.name not in self.allowed:
-            return _problem(403, "Forbidden", messages.ROUTER_TOKEN_REFUSED.format(
-                who=who.name, endpoint=self.name))
         return None
 
     @api.post("/ask")

@@ -38,7 +38,7 @@ import uuid
 from fleet import messages
 from fleet.config import Settings
 from fleet.errors import Conflict, FleetError, problem_body
-from fleet.identity import bearer
+from fleet.identity import bearer, check_endpoint_caller
 from fleet.serving.metrics import RouterMetrics
 from fleet.serving.routing import ArmStats, RoutingTable, choose
 
@@ -275,18 +275,13 @@ class Router:
         if allowed is None or self._identities is None:
             return None
         token = bearer(headers.get(b"authorization", b"").decode())
-        names = ", ".join(allowed)
-        if token is None:
-            status, body, hdrs = _problem(401, "Unauthorized", messages.ROUTER_TOKEN_NEEDED
-                                          .format(endpoint=endpoint, names=names))
-            return status, body, [*hdrs, (b"www-authenticate", b"Bearer")]
         try:
-            who = self._identities.identify(token)
+            check_endpoint_caller(self._identities, allowed, endpoint, token)
         except FleetError as exc:
-            return _problem(exc.status, exc.title, exc.detail)
-        if who.name not in allowed:
-            return _problem(403, "Forbidden", messages.ROUTER_TOKEN_REFUSED.format(
-                who=who.name, endpoint=endpoint))
+            status, body, hdrs = _problem(exc.status, exc.title, exc.detail)
+            if token is None:
+                hdrs = [*hdrs, (b"www-authenticate", b"Bearer")]
+            return status, body, hdrs
         return None
 
     def sign(self, endpoint: str, version: str, issued: float | None = None) -> str:
