@@ -134,6 +134,55 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
         client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(
             body["actions"][0]["value"], body["channel"]["id"], body["message"]["ts"]))
 
+    def drift_click(client, body, action: str) -> None:
+        """Retrain or roll back (each opens an approval, as the person who clicked), or
+        snooze; the answer goes into the alert's thread."""
+        user, channel = body["user"]["id"], body["channel"]["id"]
+        ts = body["message"]["ts"]
+        thread_ts = body["message"].get("thread_ts") or ts
+        person = people.identity(user)
+        if not person:
+            client.chat_postEphemeral(channel=channel, user=user,
+                                      text=messages.BOT_NOT_MAPPED.format(user=user))
+            return
+        value = body["actions"][0]["value"]
+        if action == "snooze":
+            endpoint, _, hours = value.partition("|")
+            a = api.act(person, "POST", f"/v1/drift/{endpoint}/snooze",
+                        json={"hours": float(hours or settings.bot.snooze_hours)})
+            if a.ok:
+                until = time.strftime("%Y-%m-%d %H:%M UTC",
+                                      time.gmtime(a.body["alert"]["snoozed_until"] or 0))
+                text = messages.BOT_DRIFT_SNOOZED.format(who=person, endpoint=endpoint,
+                                                         until=until)
+        else:
+            endpoint = value
+            a = api.act(person, "POST", f"/v1/drift/{endpoint}/actions/{action}")
+            if a.ok:
+                text = messages.BOT_DRIFT_ASKED.format(
+                    who=person, action="retrain" if action == "retrain" else "roll back",
+                    endpoint=endpoint, id=a.body["approval"]["id"])
+        if not a.ok:
+            client.chat_postEphemeral(channel=channel, user=user,
+                                      text=messages.BOT_REFUSED.format(detail=a.detail))
+            return
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+
+    @app.action(blocks.DRIFT_RETRAIN)
+    def drift_retrain(ack, body, client) -> None:
+        ack()
+        drift_click(client, body, "retrain")
+
+    @app.action(blocks.DRIFT_ROLLBACK)
+    def drift_rollback(ack, body, client) -> None:
+        ack()
+        drift_click(client, body, "rollback")
+
+    @app.action(blocks.DRIFT_SNOOZE)
+    def drift_snooze(ack, body, client) -> None:
+        ack()
+        drift_click(client, body, "snooze")
+
     @app.view(blocks.REJECT_MODAL)
     def reject_reason(ack, body, view, client) -> None:
         ack()

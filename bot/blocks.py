@@ -9,6 +9,8 @@ from typing import Any
 from fleet import messages
 
 APPROVE, REJECT, REJECT_MODAL = "fleet_approve", "fleet_reject", "fleet_reject_reason"
+DRIFT_RETRAIN, DRIFT_ROLLBACK, DRIFT_SNOOZE = (
+    "fleet_drift_retrain", "fleet_drift_rollback", "fleet_drift_snooze")
 
 
 def text(body: str) -> list[dict[str, Any]]:
@@ -34,6 +36,31 @@ def approval(ap: dict[str, Any]) -> list[dict[str, Any]]:
          "text": {"type": "plain_text", "text": "Reject"},
          "confirm": _confirm("Reject?", ap["summary"], "Reject")},
     ]}]
+
+
+def drift_alert(r: dict[str, Any], snooze_hours: float) -> list[dict[str, Any]]:
+    """A drifted report: the drifted columns' figures, and Retrain, Roll back and Snooze
+    (retrain and roll back each open an approval; nothing happens on one click)."""
+    version = f"{r['model']}:{r['version']}" if r.get("model") else "-"
+    lines = [messages.BOT_DRIFT_ALERT.format(
+        endpoint=r["endpoint"], version=version, drifted=len(r["drifted_columns"]),
+        total=len(r["columns"]), rows=r["current_rows"], reference=r["reference_rows"],
+        id=r["id"])]
+    lines += [messages.BOT_DRIFT_COLUMN.format(**c) for c in r["columns"] if c["drifted"]][:10]
+    ep = r["endpoint"]
+    return [*text("\n".join(lines)), {
+        "type": "actions", "block_id": f"drift:{r['id']}", "elements": [
+            {"type": "button", "action_id": DRIFT_RETRAIN, "style": "primary", "value": ep,
+             "text": {"type": "plain_text", "text": "Retrain"},
+             "confirm": _confirm("Retrain?", f"Ask to retrain the model behind `{ep}`; an "
+                                 "approver decides.", "Ask")},
+            {"type": "button", "action_id": DRIFT_ROLLBACK, "style": "danger", "value": ep,
+             "text": {"type": "plain_text", "text": "Roll back"},
+             "confirm": _confirm("Roll back?", f"Ask to roll `{ep}` back to its previous "
+                                 "version; an approver decides.", "Ask")},
+            {"type": "button", "action_id": DRIFT_SNOOZE, "value": f"{ep}|{snooze_hours:g}",
+             "text": {"type": "plain_text", "text": f"Snooze {snooze_hours:g}h"}},
+        ]}]
 
 
 def decided(ap: dict[str, Any]) -> list[dict[str, Any]]:

@@ -44,7 +44,11 @@ def _signed(secret: str, body: str) -> dict:
             "content-type": ["application/x-www-form-urlencoded"]}
 
 
-def _render(method: str, params: dict) -> str:
+def _render(method: str, params: dict, saved: list[str] | None = None) -> str:
+    if method == "files.completeUploadExternal":
+        thread = " (in thread)" if params.get("thread_ts") else ""
+        return f"fleet{thread}> [file] " + ", ".join(saved or []) if saved else \
+            f"fleet{thread}> [file not received]"
     items = params.get("blocks")
     body = blocks.as_text(items) if items else params.get("text", "")
     where = {"chat.postEphemeral": "(only you)", "chat.update": "(updated)",
@@ -63,9 +67,15 @@ class Session:
     """One console session: the bot app, a notifier and a stand-in Slack, for `person`."""
 
     def __init__(self, settings, gateway_url: str, store, out=sys.stdout,
-                 person: str | None = None, wait_s: float = 3.0, echo: bool = False) -> None:
-        """`echo`: print each line as typed (a scripted session, e.g. the demo's)."""
+                 person: str | None = None, wait_s: float = 3.0, echo: bool = False,
+                 files_dir=None) -> None:
+        """`echo`: print each line as typed (a scripted session, e.g. the demo's).
+        `files_dir`: where files the bot uploads (drift plots) are saved (default
+        FLEET_HOME/bot-console/files)."""
+        from pathlib import Path
+
         self.out, self.wait_s, self.store, self.echo = out, wait_s, store, echo
+        self.files_dir = Path(files_dir or Path(settings.home) / "bot-console" / "files")
         self.slack = LocalSlack()
         self.token, self._record = store.tokens.add(
             name="slack-console", scopes=["read", "invoke", "act_as", "notify"], roles=[],
@@ -81,7 +91,8 @@ class Session:
         store.outbox.register(self.consumer)
         self.notifier = Notifier(FleetAPI(gateway_url, self.token),
                                  WebClient(token="xoxb-console", base_url=self.slack.url),
-                                 CHANNEL, consumer=self.consumer, poll_s=0.2)
+                                 CHANNEL, consumer=self.consumer, poll_s=0.2,
+                                 snooze_hours=settings.bot.snooze_hours)
         self.notifier.start()
         self._shown, self._pending_reject = 0, None
 
@@ -159,8 +170,26 @@ class Session:
                 continue
             if method == "views.open":
                 self._pending_reject = params["view"]
-            self.out.write(_render(method, params) + "\n")
+            if method in ("files.getUploadURLExternal", "upload"):
+                continue
+            saved = self._save_files(params) if method == "files.completeUploadExternal" \
+                else None
+            self.out.write(_render(method, params, saved) + "\n")
         self.out.flush()
+
+    def _save_files(self, params: dict) -> list[str]:
+        """Files shared in the console, written to files_dir: their paths."""
+        files = params.get("files")
+        files = json.loads(files) if isinstance(files, str) else files or []
+        paths = []
+        for f in files:
+            known = self.slack.files.get(f.get("id"))
+            if known and known.get("content"):
+                self.files_dir.mkdir(parents=True, exist_ok=True)
+                path = self.files_dir / (known["name"] or f"{known['id']}.bin")
+                path.write_bytes(known["content"])
+                paths.append(str(path))
+        return paths
 
     def watch(self, seconds: float, until=None) -> None:
         """Print what arrives for `seconds`, or until `until()` is true."""

@@ -54,6 +54,14 @@ class FleetAPI:
         """As the bot itself: anyone in the channel may read."""
         return self._call("GET", path, None, params=params or None)
 
+    def read_bytes(self, path: str) -> bytes | None:
+        """A binary resource (a plot) as the bot itself; None if it cannot be had."""
+        try:
+            r = self._http.get(path)
+        except httpx.HTTPError:
+            return None
+        return r.content if r.status_code == 200 else None
+
     def as_bot(self, method: str, path: str, **kw) -> Answer:
         """As the bot itself, for what only it does: claiming and reporting outbox
         deliveries (the notify scope)."""

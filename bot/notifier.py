@@ -37,7 +37,8 @@ from fleet.store.rollouts import FINAL_STATUSES
 
 log = logging.getLogger("fleet.bot.notifier")
 CONSUMER = "slack"
-MAIN, LINE, APPROVAL = "fleet_rollout", "fleet_event", "fleet_approval"  # metadata types
+MAIN, LINE, APPROVAL, DRIFT = ("fleet_rollout", "fleet_event", "fleet_approval",
+                               "fleet_drift")  # metadata types
 
 
 class Retry(Exception):
@@ -62,9 +63,10 @@ def _retry_after(exc: SlackApiError) -> float | None:
 class Notifier:
     def __init__(self, api: FleetAPI, client: WebClient, channel: str, *,
                  consumer: str = CONSUMER, holder: str | None = None, lease_s: float = 30.0,
-                 poll_s: float = 0.2, batch: int = 50) -> None:
+                 poll_s: float = 0.2, batch: int = 50, snooze_hours: float = 4.0) -> None:
         self.api, self.client, self.channel = api, client, channel
         self.consumer, self.lease_s, self.poll_s, self.batch = consumer, lease_s, poll_s, batch
+        self.snooze_hours = snooze_hours
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.delivered = 0
         self._stop = threading.Event()
@@ -144,6 +146,8 @@ class Notifier:
                 return self._approval_requested(e)
             if e["kind"] == "approval.decided":
                 return self._approval_decided(e)
+            if e["kind"] == "drift.detected":
+                return self._drift(e)
             return {"skipped": e["kind"]}, None
         except SlackApiError as exc:
             error = exc.response.get("error") if hasattr(exc.response, "get") else None
@@ -264,6 +268,33 @@ class Notifier:
             return {"skipped": "message deleted"}, None
         return {"message": thread}, thread
 
+    def _drift(self, e: dict) -> tuple[dict | None, dict | None]:
+        """A drift alert: the endpoint's first posts its message; later ones (after the
+        earlier was answered, or a snooze ran out) reply in that message's thread. The
+        summary plot follows in the same thread (Slack's external upload flow)."""
+        p = e["payload"]
+        got = self._read(f"/v1/drift/{p['endpoint']}/reports/{p['report']}")
+        if got is None:
+            return {"skipped": "report not found"}, None
+        report = got["report"]
+        body = blocks.drift_alert(report, self.snooze_hours)
+        thread = e.get("thread")
+        if thread is None:
+            msg = thread = self._post(DRIFT, e, text=blocks.as_text(body), blocks_=body)
+        else:
+            msg = self._post(DRIFT, e, text=blocks.as_text(body), blocks_=body,
+                             channel=thread["channel"], thread_ts=thread["ts"])
+        png = None
+        if "summary" in (report.get("plots") or {}):
+            png = self.api.read_bytes(f"/v1/drift/{p['endpoint']}/reports/{report['id']}"
+                                      "/plots/summary")
+        if png:
+            title = messages.BOT_DRIFT_PLOT.format(endpoint=p["endpoint"], id=report["id"])
+            self.client.files_upload_v2(
+                channel=self._resolve(msg["channel"]), thread_ts=thread["ts"], content=png,
+                filename=f"drift-{p['endpoint']}-{report['id']}.png", title=title)
+        return {"message": msg, "plot": bool(png)}, thread
+
     def _update(self, thread: dict, text: str, body: list) -> bool:
         """chat.update in place; False if the message is gone (deleted in Slack)."""
         try:
@@ -280,5 +311,5 @@ def from_env(settings, env, **kw) -> Notifier:
     """A notifier with the bot's own tokens and channel (bot.server.env_from)."""
     client = WebClient(token=env.bot_token, base_url=env.api_url, timeout=10)
     return Notifier(FleetAPI(env.gateway_url, env.fleet_token), client, settings.bot.channel,
-                    **kw)
+                    snooze_hours=settings.bot.snooze_hours, **kw)
 

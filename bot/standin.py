@@ -28,6 +28,8 @@ class LocalSlack:
         self.ws_url = ""  # what apps.connections.open hands out (Socket Mode)
         self.groups: dict[str, list[str]] = {}  # user group id -> member user ids
         self.strict_updates = False  # True: chat.update of an unknown ts is message_not_found
+        self.files: dict[str, dict] = {}  # file id -> name, title, content, channel, thread
+        self._file_ids = itertools.count(1)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._limited_until, self._retry_after = 0.0, 1
@@ -80,6 +82,15 @@ class LocalSlack:
 
             def do_POST(self):  # noqa: N802
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                if "/upload/" in self.path:  # step 2 of files_upload_v2: the bytes
+                    ok = fake.receive(self.path.rsplit("/", 1)[-1], raw)
+                    out = f"OK - {len(raw)}".encode() if ok else b"unknown upload"
+                    self.send_response(200 if ok else 404)
+                    self.send_header("content-type", "text/plain")
+                    self.send_header("content-length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out)
+                    return
                 if "json" in (self.headers.get("content-type") or ""):
                     params = json.loads(raw or b"{}")
                 else:
@@ -187,10 +198,45 @@ class LocalSlack:
             if params.get("usergroup") not in self.groups:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": self.groups[params["usergroup"]]}
-        if method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
-            return {"ok": True, "upload_url": self.url + "upload", "file_id": "F1",
-                    "files": [{"id": "F1"}]}
+        if method == "files.getUploadURLExternal":
+            fid = f"F{next(self._file_ids):06d}"
+            self.files[fid] = {"id": fid, "name": params.get("filename"), "content": None,
+                               "length": int(params.get("length") or 0)}
+            return {"ok": True, "upload_url": f"{self.url}upload/{fid}", "file_id": fid}
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(params, ts)
+        if method == "files.upload":  # retired by Slack: new apps get this error
+            return {"ok": False, "error": "method_deprecated"}
         return {"ok": True}
+
+    def receive(self, fid: str, content: bytes) -> bool:
+        with self._lock:
+            f = self.files.get(fid)
+            if f is None:
+                return False
+            f["content"] = content
+            return True
+
+    def _complete_upload(self, params: dict, ts: str) -> dict:
+        """Share uploaded files in a channel (and thread), as a message, as Slack does."""
+        files = params.get("files")
+        files = json.loads(files) if isinstance(files, str) else files or []
+        shared = []
+        for f in files:
+            known = self.files.get(f.get("id"))
+            if known is None or known["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            known.update(title=f.get("title") or known["name"],
+                         channel=params.get("channel_id"), thread_ts=params.get("thread_ts"))
+            shared.append({k: v for k, v in known.items() if k != "content"})
+        channel = params.get("channel_id")
+        if channel:
+            msg = {"type": "message", "ts": ts, "text": params.get("initial_comment") or "",
+                   "files": shared, "user": "UBOT"}
+            if params.get("thread_ts"):
+                msg["thread_ts"] = params["thread_ts"]
+            self.messages.setdefault(channel, []).append(msg)
+        return {"ok": True, "files": shared}
 
     @staticmethod
     def _shown(msgs: list[dict], params: dict) -> list[dict]:

@@ -30,10 +30,12 @@ PENDING = "pending"
 
 class Approvals:
     def __init__(self, store: Store, settings: Settings,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, invoke: Callable | None = None
+                 ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self._invoke = invoke  # how an approved action runs (default: a runtime Client)
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -77,7 +79,36 @@ class Approvals:
                     messages.APPROVAL_EXPIRED.format(id=aid)))
             self._refuse(ap, who, "already decided", Conflict(messages.APPROVAL_DECIDED.format(
                 id=aid, status=won.status, who=won.decided_by or "expiry")))
+        ap = self.store.approvals.get(aid)
+        if approve and ap.gate == "action":
+            self.run_action(ap)
         return self.store.approvals.get(aid)
+
+    def run_action(self, ap: Approval):
+        """Run an approved action (payload: function, input) as its requester, once: the
+        idempotency key is the approval's, so a retry or the scheduler's sweep of approved
+        actions (run_approved_actions) finds the same invocation."""
+        p = ap.payload or {}
+        invoke = self._invoke
+        if invoke is None:
+            from fleet.runtime import Client
+
+            invoke = self._invoke = Client(self.settings).invoke
+        return invoke(p["function"], p.get("input") or {}, caller=ap.requested_by,
+                      via="approval", idempotency_key=f"approval:{ap.id}", wait=False)
+
+    def run_approved_actions(self, within_s: float = 86_400) -> int:
+        """Start the approved actions whose run has not started (the process that approved
+        them died first); returns how many were looked at."""
+        since = self.clock() - within_s
+        done = 0
+        for ap in self.store.approvals.list(status="approved", limit=200):
+            if ap.gate != "action" or (ap.decided_at or 0) < since:
+                continue
+            if self.store.invocations.by_idempotency_key(f"approval:{ap.id}") is None:
+                self.run_action(ap)
+            done += 1
+        return done
 
     # -- external gates -----------------------------------------------------------------------
 

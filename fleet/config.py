@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from fleet import messages
+from fleet.drift.options import DriftConfig
 from fleet.errors import DefinitionError
 
 Scope = Literal["read", "invoke", "admin", "act_as", "notify"]
@@ -242,6 +243,7 @@ class BotConfig(BaseModel):
     users: dict[str, str] = Field(default_factory=dict)
     # Slack user group id -> Fleet identity, for members not mapped one by one (bot.people)
     groups: dict[str, str] = Field(default_factory=dict)
+    snooze_hours: float = Field(default=4.0, gt=0, le=720)  # a drift alert's Snooze button
 
 
 class ArtifactsConfig(BaseModel):
@@ -346,6 +348,7 @@ class Settings(BaseModel):
     outbox: OutboxConfig = OutboxConfig()
     rag: RagConfig = RagConfig()
     llm: LLMConfig = LLMConfig()
+    drift: DriftConfig = DriftConfig()
     # Where requests may read and write data (paths, file:// or s3://bucket/prefix), besides
     # the artifact root. Empty: FLEET_HOME/data. FLEET_HOME's own files and ~/.ray are never
     # reachable, whatever is listed here (fleet.artifacts.access).

@@ -157,6 +157,12 @@ def _run() -> None:
     from fleet.demo_rag import knowledge_story
 
     knowledge_story(client, _step)
+    from fleet.demo_drift import Recorded, drift_story
+    from fleet.demo_serving import APPROVER_NAME, _Transcript
+    from fleet.serving import router_url
+
+    drift_story(client, info, f"{router_url(settings)}/endpoints/churn", good, _step,
+                Recorded(_Transcript()), APPROVER_NAME)
 
     console.rule("[bold green]Done")
     console.print(f"""Fleet stays up for you to explore:
@@ -173,6 +179,7 @@ def _run() -> None:
   .venv/bin/fleet runs; .venv/bin/fleet models; .venv/bin/fleet model churn
   .venv/bin/fleet endpoints; .venv/bin/fleet rollouts; .venv/bin/fleet approvals --all
   .venv/bin/fleet ask "What does the warm option of a function do?" --kb fleet-docs
+  .venv/bin/fleet drift churn --history; .venv/bin/fleet bot console --as admin
   .venv/bin/fleet down          # stop it (data stays in {settings.home})""")
 
 

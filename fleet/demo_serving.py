@@ -6,6 +6,7 @@ Every rollout event is printed as it happens (the ladder)."""
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from fleet.serving import router_url
 console = Console()
 ROW = {"instances": [{"age": 61, "income": 18000.0}]}
 APPROVER = "approver"
+APPROVER_NAME = "demo-approver"  # the second person, who approves
 
 
 def _step(n: int, title: str) -> None:
@@ -35,10 +37,10 @@ def approver_token(client) -> str:
     from fleet.errors import NotFound
 
     try:
-        client.store.tokens.revoke("demo-approver", actor="demo")
+        client.store.tokens.revoke(APPROVER_NAME, actor="demo")
     except NotFound:
         pass
-    token, _ = client.store.tokens.add(name="demo-approver", scopes=["read", "invoke"],
+    token, _ = client.store.tokens.add(name=APPROVER_NAME, scopes=["read", "invoke"],
                                        roles=[APPROVER], actor="demo")
     console.print(f"  added identity 'demo-approver' (role {APPROVER}); `fleet tokens` lists it")
     return token
@@ -47,8 +49,9 @@ def approver_token(client) -> str:
 class Load:
     """Bounded background traffic: 2 loops, each at most `limit` requests."""
 
-    def __init__(self, url: str, limit: int = 4000) -> None:
-        self.url, self.limit = url, limit
+    def __init__(self, url: str, limit: int = 4000, rows: list[dict] | None = None) -> None:
+        """`rows`: customers to send, one per request at random (default: always ROW)."""
+        self.url, self.limit, self.rows = url, limit, rows
         self.seen: Counter = Counter()
         self.errors: Counter = Counter()
         self._stop = threading.Event()
@@ -60,7 +63,8 @@ class Load:
                 if self._stop.is_set():
                     return
                 try:
-                    r = c.post(self.url, json=ROW)
+                    body = {"instances": [random.choice(self.rows)]} if self.rows else ROW
+                    r = c.post(self.url, json=body)
                     version = r.headers.get("x-fleet-version", "?")
                     self.seen[version] += 1
                     if r.status_code >= 500:
@@ -118,6 +122,10 @@ def serving_story(client, info, token: str, good: Path) -> None:
     settings = client.settings
     approver = approver_token(client)
     url = f"{router_url(settings)}/endpoints/churn"
+    import pandas as pd
+
+    # the customers the endpoint sees: the training table's own (step 18 shifts them)
+    customers = pd.read_parquet(good, columns=["age", "income"]).to_dict("records")
     with httpx.Client(base_url=info.gateway_url, timeout=900,
                       headers={"Authorization": f"Bearer {token}"}) as http:
         ep = client.store.endpoints.find("churn")
@@ -153,7 +161,7 @@ def serving_story(client, info, token: str, good: Path) -> None:
         spec = {"steps": [10, 25, 50, 100], "interval_s": 3, "hold_s": 3, "drain_s": 2,
                 "gates": ["start"], "thresholds": {"min_requests": 5, "success_rate_min": 99,
                                                    "p99_ms_max": 1000}}
-        with Load(url) as load:
+        with Load(url, rows=customers) as load:
             rid = _invoke(http, "rollout", {"action": "start", "endpoint": "churn",
                                             "model": f"churn:{v2}", "spec": spec})["rollout"]["id"]
             status = _follow(client, rid, on_approval=approve)
@@ -167,7 +175,7 @@ def serving_story(client, info, token: str, good: Path) -> None:
             tags={"demo": "deployed with fault_error_rate 0.5"}).version
         spec = {"steps": [10, 25, 50, 100], "interval_s": 3, "drain_s": 2,
                 "thresholds": {"min_requests": 5, "success_rate_min": 99}}
-        with Load(url) as load:
+        with Load(url, rows=customers) as load:
             rid = _invoke(http, "rollout", {"action": "start", "endpoint": "churn",
                                             "model": f"churn:{v3}", "spec": spec,
                                             "serving": {"fault_error_rate": 0.5}})["rollout"]["id"]
@@ -176,7 +184,7 @@ def serving_story(client, info, token: str, good: Path) -> None:
         routes = [f"{v['model']}:{v['version']} {v['weight']:g}%"
                   for v in client.store.endpoints.get("churn").routing["versions"]]
         console.print(f"  endpoint 'churn' now routes: {', '.join(routes)}")
-        bot_transcript(client, info, http, url, bad)
+        bot_transcript(client, info, http, url, bad, customers)
         console.print(f"\n  Try it:  curl -s -X POST {url} -d '{{\"instances\": "
                       f"[{{\"age\": 61, \"income\": 18000}}]}}'")
 
@@ -192,7 +200,8 @@ class _Transcript:
         pass
 
 
-def bot_transcript(client, info, http: httpx.Client, url: str, base) -> None:
+def bot_transcript(client, info, http: httpx.Client, url: str, base,
+                   customers: list[dict]) -> None:
     """The Slack bot with no workspace (`fleet bot console`'s session, scripted): the
     rollout's one message is posted, then updated in place step by step with details in its
     thread, and a second person clicks Approve."""
@@ -211,11 +220,11 @@ def bot_transcript(client, info, http: httpx.Client, url: str, base) -> None:
         spec = {"steps": [50, 100], "interval_s": 2, "hold_s": 1, "drain_s": 1,
                 "gates": ["start"], "thresholds": {"min_requests": 5}}
         console.print(f"  (the admin starts a canary of churn:{v4} behind an approval)")
-        with Load(url) as load:
+        with Load(url, rows=customers) as load:
             rid = _invoke(http, "rollout", {"action": "start", "endpoint": "churn",
                                             "model": f"churn:{v4}", "spec": spec})["rollout"]["id"]
             session.watch(60, until=lambda: session.has_button("fleet_approve"))
-            session.send("as demo-approver")
+            session.send(f"as {APPROVER_NAME}")
             session.send("click fleet_approve")
             session.watch(120, until=lambda: client.store.rollouts.get(rid).status in (
                 "succeeded", "rolled_back", "failed") and not client.store.outbox.pending(

@@ -122,6 +122,25 @@ DRIFT_ALL_NULL_FIX = "Leave the column out, or fix what writes it."
 DRIFT_TOO_FEW = ("'{column}' has {rows} non-null rows on one side; a drift test needs at "
                  "least {needed}")
 DRIFT_TOO_FEW_FIX = "Widen the window, or lower min_rows for this endpoint."
+DRIFT_NO_VERSION = "No model version to check: give endpoint or model."
+DRIFT_NO_LINEAGE = ("{version} has no training data in its lineage, so it cannot be the "
+                    "reference.")
+DRIFT_BAD_URI = "Cannot read '{uri}' as a table: name a .parquet or .csv file."
+DRIFT_NO_PREVIOUS = ("No version to roll back to: {version} did not replace another on "
+                     "'{endpoint}' through a rollout.")
+DRIFT_NO_RETRAIN = ("{model}:{version} records no training data, so it cannot be retrained "
+                    "from its params; run train yourself.")
+DRIFT_BAD_ACTION = "Unknown drift action '{action}'."
+DRIFT_RETRAIN_SUMMARY = ("Retrain {model} (serving '{endpoint}' as v{version}) with its "
+                         "recorded params on the data now at {data}.")
+DRIFT_ROLLBACK_SUMMARY = "Roll '{endpoint}' back from {current} to {previous}."
+DRIFT_BAD_PERIOD = "{option} '{text}' is not a duration."
+DRIFT_NO_PLOT = "Drift report '{id}' has no plot '{name}'."
+DRIFT_BAD_SNOOZE = "Cannot snooze drift alerts for {hours} hours."
+UNKNOWN_DRIFT_REPORT = "No drift report '{id}'."
+NO_DRIFT_REPORT = ("Endpoint '{endpoint}' has no drift report yet. Run one with "
+                   "'fleet drift check {endpoint}', or schedule them with "
+                   "'fleet drift watch {endpoint} --every 1h'.")
 RAG_NO_KB = (
     "Knowledge base '{kb}' does not exist. Ingest documents into it with rag_ingest first."
 )
@@ -427,6 +446,13 @@ BOT_ROLLOUT_EVENTS = {
     "retired": "Retired the versions it left behind.",
 }
 BOT_ROLLOUT_EVENT_DEFAULT = "{kind}: {to}"
+BOT_DRIFT_ALERT = (":warning: *Drift on `{endpoint}`* ({version}): {drifted} of {total} "
+                   "columns drifted in the last window ({rows} rows against {reference} "
+                   "reference rows). Report `{id}`.")
+BOT_DRIFT_COLUMN = "• `{column}`: {method} {score:.3g} (threshold {threshold:g}), PSI {psi:.2f}"
+BOT_DRIFT_ASKED = "{who} asked to {action} `{endpoint}`: approval `{id}` waits for an approver."
+BOT_DRIFT_SNOOZED = "{who} snoozed drift alerts of `{endpoint}` until {until}."
+BOT_DRIFT_PLOT = "Drift of {endpoint}, report {id}"
 BOT_NOTIFIER_STARTED = "Notifier {holder}: delivering '{consumer}' outbox events to {channel}"
 
 # -- the outbox ------------------------------------------------------------------------------

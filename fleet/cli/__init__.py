@@ -13,6 +13,7 @@ from fleet.cli import rag, render
 from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT
 from fleet.cli.common import identity_of as _identity
 from fleet.cli.common import open_client as _client
+from fleet.cli.drift import drift_app
 from fleet.cli.outbox import outbox_app
 from fleet.config import load_settings
 from fleet.errors import FieldProblem, FleetError, InvalidInput, exit_code
@@ -27,6 +28,7 @@ tokens_app = typer.Typer(help="List, add and revoke tokens (stored as hashes).",
                          invoke_without_command=True)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(drift_app, name="drift")
 app.command()(rag.ingest)
 app.command()(rag.ask)
 

@@ -1,8 +1,22 @@
 """Drift monitoring: statistics that compare a reference sample with a current one
-(stats), and a comparison of two tables column by column with its verdicts (report)."""
+(stats), a comparison of two tables column by column with its verdicts (report), where the
+data comes from (sources) and the plots (plots).
 
-from fleet.drift.report import ColumnDrift, DriftOptions, DriftResult, compare
-from fleet.drift.stats import THRESHOLDS, Column, categorical, choose, drifted, numeric, psi, score
+Only the options are imported eagerly: fleet.config needs them, and the rest brings numpy
+and scipy, which a process that only reads settings should not pay for."""
 
-__all__ = ["THRESHOLDS", "Column", "ColumnDrift", "DriftOptions", "DriftResult", "categorical",
-           "choose", "compare", "drifted", "numeric", "psi", "score"]
+from fleet.drift.options import DriftConfig, DriftOptions
+
+_LAZY = {"ColumnDrift": "report", "DriftResult": "report", "compare": "report",
+         "THRESHOLDS": "stats", "Column": "stats", "categorical": "stats", "choose": "stats",
+         "drifted": "stats", "numeric": "stats", "psi": "stats", "score": "stats"}
+
+__all__ = ["DriftConfig", "DriftOptions", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"fleet.drift.{_LAZY[name]}"), name)
+    raise AttributeError(name)

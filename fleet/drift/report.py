@@ -13,29 +13,10 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from fleet import messages
 from fleet.drift import stats
+from fleet.drift.options import DriftOptions
 from fleet.errors import FieldProblem, InvalidInput
-
-Method = str  # one of stats.THRESHOLDS
-
-
-class DriftOptions(BaseModel):
-    """How an endpoint's drift is judged; every field has Evidently's default."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    methods: dict[str, str] = Field(default_factory=dict,
-                                    description="column -> ks, wasserstein, chisquare, z or "
-                                                "jensenshannon, instead of the default choice.")
-    thresholds: dict[str, float] = Field(default_factory=dict,
-                                         description="method or column -> threshold.")
-    categorical: tuple[str, ...] = Field(default=(), description="Numeric-looking columns to "
-                                         "treat as categories (codes, ids).")
-    drift_share: float = Field(default=0.5, gt=0, le=1, description="The dataset has drifted "
-                               "when at least this share of its columns has.")
-    min_rows: int = Field(default=30, ge=2, description="Non-null rows each side needs.")
 
 
 @dataclass(frozen=True)
@@ -70,6 +51,8 @@ def compare(reference, current, columns: list[str], options: DriftOptions | None
     """Compare `columns` of two pandas DataFrames."""
     options = options or DriftOptions()
     problems = _table_problems(reference, current, columns, options)
+    if problems and not (len(reference) and len(current)):  # an empty side says it all
+        raise InvalidInput(messages.DRIFT_INPUT_INVALID.format(count=len(problems)), problems)
     named = {p.field for p in problems}
     wanted = [name for name in columns if name not in named]
 
@@ -113,9 +96,9 @@ def _table_problems(reference, current, columns, options) -> list[FieldProblem]:
     if not columns:
         problems.append(FieldProblem("columns", "no columns to compare",
                                      "Name the features (and the prediction) to compare."))
-    for name in columns:
+    for name in columns:  # an empty side is one problem, not one per column
         missing = [side for side, t in (("reference", reference), ("current", current))
-                   if name not in t.columns]
+                   if len(t) and name not in t.columns]
         if missing:
             problems.append(FieldProblem(name, messages.DRIFT_MISSING.format(
                 column=name, side=" and ".join(missing)), messages.DRIFT_MISSING_FIX))

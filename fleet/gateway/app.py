@@ -22,6 +22,7 @@ from fleet.approvals import Approvals
 from fleet.config import Settings, load_settings
 from fleet.errors import FieldProblem, FleetError, InvalidInput
 from fleet.gateway.auth import Identity, TokenAuth
+from fleet.gateway.drift_routes import drift_router
 from fleet.gateway.fast_path import FastInvoke, parse_body
 from fleet.gateway.limits import BodyLimit
 from fleet.gateway.metrics import GatewayMetrics, RequestCounter
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     settings = settings or load_settings()
     client = client or Client(settings)
     auth = TokenAuth(settings, client.store)
-    approvals = Approvals(client.store, settings)
+    approvals = Approvals(client.store, settings, invoke=client.invoke)
     metrics = GatewayMetrics(client.store)
     gw = settings.gateway
     read, invoke_scope, admin = (auth.require(s) for s in ("read", "invoke", "admin"))
@@ -315,6 +316,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                             status_code=200 if ok else 403)
 
     app.include_router(outbox_router(client, settings, auth))
+    app.include_router(drift_router(client, settings, auth))
 
     names = set(client.registry.names())
     app.add_middleware(FastInvoke, auth=auth, known=names.__contains__, run=run,

@@ -44,7 +44,26 @@ class StoreCollector:
             buckets = [(str(b), c) for b, c in zip(DURATION_BUCKETS, cumulative, strict=True)]
             buckets.append(("+Inf", count))
             hist.add_metric([function], buckets, total_s)
-        return [total, inflight, hist]
+        return [total, inflight, hist, *self._drift()]
+
+    def _drift(self) -> list:
+        """Each endpoint's newest drift report, for dashboards and alert rules."""
+        score = GaugeMetricFamily("fleet_drift_score", "Drift score of a column in the "
+                                  "endpoint's latest report (p-value for ks, chisquare and z; "
+                                  "distance for wasserstein and jensenshannon).",
+                                  labels=["endpoint", "column", "method"])
+        drifted = GaugeMetricFamily("fleet_drift_detected", "1 if the column drifted in the "
+                                    "endpoint's latest report.", labels=["endpoint", "column"])
+        share = GaugeMetricFamily("fleet_drift_share", "Share of drifted columns in the "
+                                  "endpoint's latest report.", labels=["endpoint"])
+        shares: dict[str, float] = {}
+        for r in self.store.drift.latest_scores():
+            score.add_metric([r["endpoint"], r["column"], r["method"]], r["score"])
+            drifted.add_metric([r["endpoint"], r["column"]], 1.0 if r["drifted"] else 0.0)
+            shares[r["endpoint"]] = r["drifted_share"]
+        for endpoint, value in sorted(shares.items()):
+            share.add_metric([endpoint], value)
+        return [score, drifted, share]
 
     def collect(self):
         with self._lock:

@@ -17,7 +17,7 @@ SCHEDULER_NAME = "fleet-scheduler"
 
 
 class Scheduler:
-    """Three loops, each on its own thread, so none waits for another: a slow Prometheus
+    """Four loops, each on its own thread, so none waits for another: a slow Prometheus
     query in a rollout analysis, or a restarting supervisor, never delays a schedule."""
 
     def __init__(self) -> None:
@@ -35,7 +35,8 @@ class Scheduler:
             threading.Thread(target=self._every_tick, args=(step, what), name=f"fleet-{what}",
                              daemon=True)
             for what, step in (("pings", self._ping_all), ("schedules", self.core.tick),
-                               ("rollouts", self.rollouts.tick))]
+                               ("rollouts", self.rollouts.tick),
+                               ("actions", self.core.run_approved_actions))]
         for t in self._threads:
             t.start()
 

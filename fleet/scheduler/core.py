@@ -29,23 +29,35 @@ class SchedulerCore:
     def __init__(self, client: Client) -> None:
         self.client = client
         self.store = client.store
+        self._approvals = None
 
     def sync_code_schedules(self) -> None:
         wanted = {spec.name: (spec.name, spec.schedule)
                   for spec in self.client.registry if spec.schedule}
         self.store.schedules.sync_from_code(wanted, actor="scheduler")
 
+    def run_approved_actions(self) -> None:
+        """Approved actions (retrain, roll back) whose run never started: the approver's
+        process died between deciding and invoking. Each runs once (its approval's key)."""
+        from fleet.approvals import Approvals
+
+        if self._approvals is None:
+            self._approvals = Approvals(self.store, self.client.settings,
+                                        invoke=self.client.invoke)
+        self._approvals.run_approved_actions()
+
     def tick(self, now: float | None = None) -> list[str]:
         """Run every due slot once; returns the invocation ids started by this tick."""
         now = time.time() if now is None else now
         started: list[str] = []
-        catchup = max(1, self.client.settings.scheduler.max_catchup)
+        default_catchup = max(1, self.client.settings.scheduler.max_catchup)
         for sched in self.store.schedules.list():
             if not sched.enabled:
                 continue
             due = parse_schedule(sched.spec).due(sched.last_slot or now, now)
             if not due:
                 continue
+            catchup = sched.max_catchup or default_catchup
             run, skipped = due[-catchup:], due[:-catchup]
             for slot in run:
                 try:

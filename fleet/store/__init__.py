@@ -14,6 +14,7 @@ from fleet import messages
 from fleet.errors import Unavailable
 from fleet.store import audit
 from fleet.store.approvals import Approval, ApprovalRepo
+from fleet.store.drift import DriftRepo
 from fleet.store.endpoints import Endpoint, EndpointRepo
 from fleet.store.engine import SCHEMA_VERSION, Engines, dispose, make_engines, migrate
 from fleet.store.invocations import DURATION_BUCKETS, InvocationRepo
@@ -55,6 +56,7 @@ class Store:
         self.outbox = OutboxRepo(self.engines)
         self.tokens = TokenRepo(self.engines)
         self.kv = KeyValueRepo(self.engines)
+        self.drift = DriftRepo(self.engines)
 
     @property
     def dialect(self) -> str:

@@ -19,7 +19,7 @@ from fleet.store.engine import Engines
 from fleet.store.ids import find_row
 from fleet.store.schema import approvals as P
 
-GATES = ("start", "step", "promotion", "alias")
+GATES = ("start", "step", "promotion", "alias", "action")  # action: run a function
 PENDING, APPROVED, REJECTED, EXPIRED = "pending", "approved", "rejected", "expired"
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -32,7 +32,15 @@ MIGRATIONS: dict[int, object] = {
     6: lambda conn: _v6_retired_at(conn),
     7: lambda conn: schema.metadata.create_all(conn, tables=schema.V7_TABLES),
     8: lambda conn: _v8_outbox_deliveries(conn),
+    9: lambda conn: _v9_drift(conn),
 }
+
+
+def _v9_drift(conn) -> None:
+    """Drift reports and alerts; a schedule's own catch-up limit (a drift check reads the
+    last hour whenever it runs, so missed slots are one run, not one each)."""
+    schema.metadata.create_all(conn, tables=schema.V9_TABLES)
+    _add_column(conn, "schedules", "max_catchup", "INTEGER")
 
 
 def _v8_outbox_deliveries(conn) -> None:

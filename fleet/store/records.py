@@ -47,7 +47,7 @@ def sources_of(target: Status) -> tuple[str, ...]:
     return tuple(s.value for s, dests in TRANSITIONS.items() if target in dests)
 
 
-ENTRY_POINTS = ("python", "http", "job", "cli", "slack", "schedule")
+ENTRY_POINTS = ("python", "http", "job", "cli", "slack", "schedule", "approval")
 
 
 def _iso(t: float | None) -> str | None:

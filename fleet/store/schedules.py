@@ -26,6 +26,7 @@ class Schedule:
     last_slot: float | None
     created_at: float
     created_by: str
+    max_catchup: int | None = None
 
     @classmethod
     def from_row(cls, row) -> Schedule:
@@ -34,7 +35,7 @@ class Schedule:
     def public(self) -> dict[str, Any]:
         return {"name": self.name, "function": self.function, "schedule": self.spec,
                 "input": self.payload, "origin": self.origin, "enabled": self.enabled,
-                "last_slot": self.last_slot}
+                "last_slot": self.last_slot, "max_catchup": self.max_catchup}
 
 
 class ScheduleRepo:
@@ -55,7 +56,8 @@ class ScheduleRepo:
         return Schedule.from_row(r)
 
     def add(self, *, name: str, function: str, spec: str, payload: Any, actor: str,
-            origin: str = "runtime", start_after: float | None = None) -> Schedule:
+            origin: str = "runtime", start_after: float | None = None,
+            max_catchup: int | None = None) -> Schedule:
         """Add a schedule. Its first slot is the first one after now (no back-fill)."""
         with self._e.write.begin() as conn:
             if conn.execute(select(T.c.name).where(T.c.name == name)).first():
@@ -63,9 +65,10 @@ class ScheduleRepo:
             conn.execute(insert(T).values(
                 name=name, function=function, spec=spec, payload=payload, origin=origin,
                 enabled=True, last_slot=start_after if start_after is not None else time.time(),
-                created_at=time.time(), created_by=actor))
+                created_at=time.time(), created_by=actor, max_catchup=max_catchup))
             audit.record(conn, actor=actor, action="schedule.add", target=f"schedule:{name}",
-                         detail={"function": function, "schedule": spec, "origin": origin})
+                         detail={"function": function, "schedule": spec, "origin": origin,
+                                 "max_catchup": max_catchup})
         return self.get(name)
 
     def sync_from_code(self, wanted: dict[str, tuple[str, str]], actor: str) -> None:

@@ -70,6 +70,8 @@ schedules = Table(
     Column("origin", String(16), nullable=False),  # "code" (decorator) or "runtime"
     Column("enabled", Boolean, nullable=False, default=True),
     Column("last_slot", Float, nullable=True),
+    # late slots run at most this many (null: scheduler.max_catchup); schema v9
+    Column("max_catchup", Integer, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("created_by", String(128), nullable=False),
 )
@@ -354,3 +356,55 @@ outbox_threads = Table(  # a subject's own message (a rollout's), updated in pla
 )
 
 V8_TABLES = [outbox_consumers, outbox_deliveries, outbox_threads]
+
+# -- schema version 9: drift reports and drift alerts -----------------------------------------
+
+drift_reports = Table(
+    "drift_reports",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("endpoint", String(128), nullable=False),  # "" for a comparison of two URIs
+    Column("model", String(128), nullable=True),
+    Column("version", Integer, nullable=True),
+    Column("kind", String(16), nullable=False),  # drift, performance
+    Column("reference", JSON, nullable=False),  # what was compared with what
+    Column("window_start", Float, nullable=True),
+    Column("window_end", Float, nullable=True),
+    Column("reference_rows", Integer, nullable=False),
+    Column("current_rows", Integer, nullable=False),
+    Column("drift_share", Float, nullable=False),
+    Column("drifted_share", Float, nullable=False),
+    Column("drifted", Boolean, nullable=False),
+    Column("plots", JSON, nullable=False),  # name -> artifact URI
+    Column("detail", JSON, nullable=True),  # performance figures, estimates
+    Column("alert", String(24), nullable=False),  # sent, snoozed, open, none
+    Column("invocation_id", String(40), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Index("ix_drift_reports_endpoint", "endpoint", "created_at"),
+)
+
+drift_columns = Table(
+    "drift_columns",
+    metadata,
+    Column("report_id", String(40), primary_key=True),
+    Column("name", String(128), primary_key=True),  # the column compared
+    Column("kind", String(16), nullable=False),  # numeric, categorical
+    Column("method", String(24), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("drifted", Boolean, nullable=False),
+    Column("psi", Float, nullable=False),
+)
+
+drift_alerts = Table(  # per endpoint: one open alert at a time, and snoozes
+    "drift_alerts",
+    metadata,
+    Column("endpoint", String(128), primary_key=True),
+    Column("open_report", String(40), nullable=True),  # the alert nobody answered yet
+    Column("snoozed_until", Float, nullable=True),
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+V9_TABLES = [drift_reports, drift_columns, drift_alerts]

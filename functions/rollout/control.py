@@ -16,7 +16,6 @@ from fleet.config import load_settings
 from fleet.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from fleet.rollouts import RolloutSpec, build_controller
 from fleet.runtime import context
-from fleet.serving.routing import RoutingTable
 from fleet.store import open_store
 from serve_apps.model import ServingOptions, deploy_version
 
@@ -43,11 +42,7 @@ def _view(store, rid: str) -> RolloutResult:
 
 
 def _baseline(store, endpoint: str) -> dict:
-    ep = store.endpoints.get(endpoint)
-    live = RoutingTable.model_validate(ep.routing).live
-    if not live:
-        raise Conflict(messages.ENDPOINT_ROUTES_NOWHERE.format(endpoint=endpoint))
-    top = max(live, key=lambda a: a.weight)
+    top = store.endpoints.primary(endpoint)
     return {"model": top.model, "version": top.version, "app": top.app}
 
 

@@ -87,6 +87,7 @@ serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['ro
                   {{name: rag, import_path: 'serve_apps.rag:build', route_prefix: /rag,
                     args: {{max_replicas: 1}}}}]}}
 scheduler: {{tick_s: 0.5, max_catchup: 5}}
+drift: {{endpoints: {{drifty: {{drift_share: 0.3}}}}}}
 llm: {{cache_dir: '{TMP / "models"}'}}
 outbox: {{base_backoff_s: 0.5, max_backoff_s: 3, max_attempts: 100}}
 cluster: {{num_cpus: 2, gcs_port: {ports[1]}, dashboard_port: {ports[2]}}}

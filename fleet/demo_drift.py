@@ -1,0 +1,110 @@
+"""The demo's drift story: the customers the churn endpoint sees get older and richer; a
+drift check scheduled with `fleet drift watch` catches it; its alert reaches Slack (the
+bot console) with its plot saved to a file; someone asks to retrain from the alert, and a
+second person approves it, which trains a new version as the person who asked."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+from rich.console import Console
+
+console = Console(highlight=False)
+SHIFT = {"age": 20, "income": 2.0}  # years added, income multiplied
+
+
+def shifted_rows(good: Path, n: int = 2000, seed: int = 11) -> list[dict]:
+    df = pd.read_parquet(good, columns=["age", "income"]).sample(n, random_state=seed,
+                                                                replace=True)
+    return [{"age": int(a) + SHIFT["age"], "income": round(float(i) * SHIFT["income"], 2)}
+            for a, i in zip(df["age"], df["income"], strict=True)]
+
+
+def _fleet(*args: str) -> str:
+    out = subprocess.run([str(Path(sys.executable).parent / "fleet"), *args],
+                         capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    return (out.stdout or out.stderr).strip()
+
+
+def drift_story(client, info, url: str, good: Path, step, transcript, approver: str) -> None:
+    from fleet.cli.drift import schedule_name
+    from fleet.demo import DemoError
+
+    step(18, "drift: the inputs shift; a scheduled check catches it; the alert in Slack; "
+             "a retrain behind an approval")
+    rows = shifted_rows(good)
+    console.print(f"  customers get older (+{SHIFT['age']} years) and richer "
+                  f"(x{SHIFT['income']:g} income): {len(rows)} of them, in batches of 20")
+    with httpx.Client(timeout=60) as c:
+        for i in range(0, len(rows), 20):
+            c.post(url, json={"instances": rows[i:i + 20]})
+    session = __import__("bot.console", fromlist=["Session"]).Session(
+        client.settings, info.gateway_url, client.store, out=transcript, wait_s=3.0,
+        echo=True)
+    name = schedule_name("churn")
+    try:
+        try:
+            client.store.schedules.remove(name, actor="demo")  # left by an interrupted demo
+        except Exception:
+            pass
+        client.store.drift.snooze("churn", 0, actor="demo")  # no alert left open
+        console.print("  $ fleet drift watch churn --every 20s --window 10m")
+        _fleet("drift", "watch", "churn", "--every", "20s", "--window", "10m")
+        console.print("  (the replicas flush their prediction logs every 10 s; the next "
+                      "slot's check reads the last 10 minutes)")
+        session.watch(150, until=lambda: "[file]" in transcript.text)
+        if "[file]" not in transcript.text:
+            raise DemoError("the scheduled drift check raised no alert in 150 s; see "
+                            "`fleet drift churn` and `fleet invocations -f drift_check`")
+        for line in _fleet("drift", "churn").splitlines():
+            console.print("  " + line)
+        session.send("as admin")
+        session.send("click fleet_drift_retrain churn")
+        asked = [a for a in client.store.approvals.list(status="pending", limit=20)
+                 if a.target == "endpoint:churn" and a.requested_by == "admin"]
+        if not asked:
+            raise DemoError("the Retrain click opened no approval")
+        session.watch(20, until=lambda: session.has_button("fleet_approve"))
+        session.send(f"as {approver}")
+        session.send(f"click fleet_approve {asked[0].id}")
+        key = f"approval:{asked[0].id}"
+        deadline = time.monotonic() + 600
+        inv = None
+        while time.monotonic() < deadline:
+            inv = client.store.invocations.by_idempotency_key(key)
+            if inv is not None and inv.done:
+                break
+            time.sleep(1)
+        if inv is None or inv.status.value != "succeeded":
+            raise DemoError(f"the approved retrain did not finish: "
+                            f"{inv.error_message if inv else 'never started'}")
+        console.print(f"  retrained as {inv.caller} (via {inv.via}): "
+                      f"churn:{inv.result['version']} registered; roll it out with "
+                      f"`fleet invoke rollout action=start endpoint=churn "
+                      f"model=churn:{inv.result['version']}`")
+    finally:
+        try:
+            client.store.schedules.remove(name, actor="demo")
+        except Exception:
+            pass
+        session.close()
+
+
+class Recorded:
+    """A console transcript that prints each line and keeps the text (to wait on)."""
+
+    def __init__(self, sink) -> None:
+        self.sink, self.text = sink, ""
+
+    def write(self, text: str) -> None:
+        self.text += text
+        self.sink.write(text)
+
+    def flush(self) -> None:
+        self.sink.flush()

@@ -1,0 +1,202 @@
+"""`drift_check`: compare what an endpoint sees now with what its model learned from.
+
+Reference: the training data of the serving version (its lineage), a pinned window of
+logged inputs, or a table at a URI. Current: the endpoint's logged inputs and predictions
+over the last `window_s` seconds, per version, or a table at a URI. Every feature and the
+prediction are judged (fleet.drift); the report, its plots and, when it drifted, its alert
+are stored together (fleet.store.drift). A scheduled check (`fleet drift watch`) is this
+function on a schedule.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fleet import function, messages
+from fleet.artifacts import ArtifactStore, ReadLocation
+from fleet.config import load_settings
+from fleet.drift.options import DriftOptions
+from fleet.errors import FieldProblem, InvalidInput
+from fleet.runtime import context
+from fleet.store import open_store
+
+PREDICTION = "prediction"
+
+
+class ReferenceSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["training", "window", "uri"] = Field(
+        "training", description="training: the version's training data (its lineage); "
+        "window: the version's own logged inputs between since and until (a pinned, "
+        "known-good window); uri: a parquet or CSV table.")
+    uri: ReadLocation | None = None
+    since: float | None = Field(None, description="window: start, UTC epoch seconds.")
+    until: float | None = Field(None, description="window: end, UTC epoch seconds.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> ReferenceSpec:
+        if self.kind == "uri" and not self.uri:
+            raise ValueError("reference.kind 'uri' needs reference.uri")
+        if self.kind == "window" and (self.since is None or self.until is None
+                                      or self.until <= self.since):
+            raise ValueError("reference.kind 'window' needs since < until (epoch seconds)")
+        return self
+
+
+class DriftCheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    endpoint: str | None = Field(None, description="Whose logged predictions to check.")
+    model: str | None = Field(None, description="The version to check, name:version; "
+                              "default: the one taking most of the endpoint's traffic.")
+    window_s: float | None = Field(None, gt=0, le=90 * 86_400,
+                                   description="The current window: the last N seconds "
+                                   "(default drift.window_s).")
+    until: float | None = Field(None, description="The window's end (default now).")
+    reference: ReferenceSpec = Field(default_factory=ReferenceSpec)
+    current_uri: ReadLocation | None = Field(None, description="Compare this table instead "
+                                             "of the logged window.")
+    columns: list[str] | None = Field(None, max_length=500, description="Default: the "
+                                      "model's features and its prediction.")
+    options: DriftOptions | None = Field(None, description="Default: drift.endpoints.<name> "
+                                         "or drift.defaults in fleet.yaml.")
+
+    @model_validator(mode="after")
+    def _something_to_compare(self) -> DriftCheckRequest:
+        if not self.endpoint and not self.current_uri:
+            raise ValueError("give endpoint (its logged predictions) or current_uri")
+        if not self.endpoint and not self.model and self.reference.kind != "uri":
+            raise ValueError("without an endpoint, give model or reference.kind 'uri'")
+        return self
+
+
+class DriftCheckResult(BaseModel):
+    report: dict[str, Any]
+
+
+@function(cpus=0.5, timeout_s=1800, retries=0)
+def drift_check(req: DriftCheckRequest) -> DriftCheckResult:
+    """Compare an endpoint's recent inputs and predictions with its training data."""
+    from fleet.drift import compare
+    from fleet.store.drift import new_report_id
+
+    settings = load_settings()
+    store = open_store(settings.resolved_store_url)
+    artifacts = ArtifactStore(settings)
+    cfg = settings.drift
+    version = _version(store, req)
+    until = req.until or time.time()
+    since = until - (req.window_s or cfg.window_s)
+    current = _current(artifacts, settings, req, version, since, until)
+    reference, loaded = _reference(artifacts, settings, req, version, current)
+    columns = req.columns or _default_columns(reference, current, loaded)
+    options = req.options or cfg.options_for(req.endpoint)
+    if loaded is not None and loaded.spec["task"] != "regression" and PREDICTION in columns:
+        options = options.model_copy(update={"categorical": (*options.categorical,
+                                                             PREDICTION)})
+    result = compare(reference, current, columns, options).public()
+    rid = new_report_id()
+    plots = _plots(artifacts, settings, rid, req.endpoint, result, reference, current) \
+        if cfg.plots else {}
+    ctx = context.current()
+    report = store.drift.save(
+        endpoint=req.endpoint or "", model=version.model if version else None,
+        version=version.version if version else None, kind="drift",
+        reference=req.reference.model_dump(exclude_none=True) | (
+            {"data_uri": version.lineage.get("data_uri")}
+            if version and req.reference.kind == "training" else {}),
+        window=(None, None) if req.current_uri else (since, until), result=result,
+        plots=plots, actor=context.caller(), report_id=rid,
+        invocation_id=ctx.invocation_id if ctx else None)
+    return DriftCheckResult(report=report)
+
+
+def _version(store, req: DriftCheckRequest):
+    if req.model:
+        return store.models.resolve(req.model)
+    if req.endpoint:
+        top = store.endpoints.primary(req.endpoint)
+        return store.models.get(top.model, top.version)
+    return None
+
+
+def _current(artifacts, settings, req, version, since, until):
+    from fleet.drift.sources import logged_window, read_uri
+
+    if req.current_uri:
+        return read_uri(artifacts, req.current_uri, "current_uri")
+    return logged_window(artifacts, settings.artifact_root, version.model, version.version,
+                         since, until, max_rows=settings.drift.max_rows)
+
+
+def _reference(artifacts, settings, req, version, current):
+    """The reference table, and the loaded model when predictions were made for it."""
+    from fleet.drift.sources import logged_window, read_uri
+
+    ref = req.reference
+    if ref.kind == "uri":
+        return read_uri(artifacts, ref.uri, "reference.uri"), None
+    if version is None:
+        raise InvalidInput(messages.DRIFT_NO_VERSION, [FieldProblem(
+            "model", "missing", "Give endpoint or model=name:version.")])
+    if ref.kind == "window":
+        return logged_window(artifacts, settings.artifact_root, version.model, version.version,
+                             ref.since, ref.until, max_rows=settings.drift.max_rows), None
+    data_uri = (version.lineage or {}).get("data_uri")
+    if not data_uri:
+        raise InvalidInput(messages.DRIFT_NO_LINEAGE.format(
+            version=f"{version.model}:{version.version}"), [FieldProblem(
+                "reference.kind", "no training data recorded",
+                "Use reference.kind 'window' (a known-good logged window) or 'uri'.")])
+    table = read_uri(artifacts, data_uri, "reference")
+    loaded = _load(artifacts, settings, version)
+    features = [f for f in loaded.features if f in table.columns]
+    if len(features) == len(loaded.features) and len(table) and PREDICTION in current.columns:
+        import numpy as np
+
+        table[PREDICTION] = loaded.predict(table[features].to_numpy(np.float32))[PREDICTION]
+    return table, loaded
+
+
+def _load(artifacts, settings, version):
+    import tempfile
+
+    from fleet.flavors.torch import LoadedModel, load_bundle
+
+    with tempfile.TemporaryDirectory() as d:
+        path = artifacts.get_file(version.artifact_uri, Path(d) / "model.pt")
+        return LoadedModel(load_bundle(path), settings=settings)
+
+
+def _default_columns(reference, current, loaded) -> list[str]:
+    if loaded is not None:
+        return [*loaded.features, *([PREDICTION] if PREDICTION in current.columns else [])]
+    if len(current.columns):
+        skip = {"at", "probability"}
+        return [c for c in current.columns if c not in skip]
+    return [c for c in reference.columns if c != "at"]
+
+
+def _plots(artifacts, settings, rid, endpoint, result, reference, current) -> dict[str, str]:
+    """PNGs in artifact storage: the summary, and one per drifted column."""
+    from fleet.drift import plots
+
+    prefix = f"{settings.artifact_root.rstrip('/')}/drift/{endpoint or 'adhoc'}/{rid}"
+    title = (f"{endpoint or 'drift'}: {len(result['drifted_columns'])} of "
+             f"{len(result['columns'])} columns drifted")
+    out = {"summary": artifacts.put_bytes(plots.summary(title, result["columns"]),
+                                          f"{prefix}/summary.png")}
+    for c in result["columns"]:
+        if c["drifted"]:
+            verdict = f"{c['method']} {c['score']:.3g} vs {c['threshold']:g}"
+            png = plots.column(c["column"], c["kind"], reference[c["column"]],
+                               current[c["column"]], verdict)
+            out[c["column"]] = artifacts.put_bytes(png, f"{prefix}/{_safe(c['column'])}.png")
+    return out
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:100] or "column"
