@@ -8,7 +8,7 @@ export RAY_TMPDIR ?= $(CURDIR)/.tmp/r
 # would pull a multi-GB CUDA build), so it is installed first and pinned.
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup demo test test-unit test-integration bench lint down clean
+.PHONY: setup demo test test-slow test-unit test-integration bench lint down clean
 
 setup: $(STAMP)
 
@@ -28,7 +28,11 @@ demo: setup
 	$(VENV)/bin/fleet demo
 
 test: setup
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" tests
+
+# Scenarios of minutes each (marked slow); CI (.ci/run) runs them after `make test`.
+test-slow: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m slow tests
 
 test-unit: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit

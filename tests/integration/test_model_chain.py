@@ -95,6 +95,7 @@ def test_chain_over_http(http, client, place):
         "epoch-2.pt") and run.checkpoint_uri.startswith(place["root"])
 
 
+@pytest.mark.slow
 def test_chain_through_ray_job_submit(client, place):
     info = json.loads((Path(os.environ["FLEET_HOME"]) / "run" / "cluster.json").read_text())
     env = {**os.environ, "RAY_API_SERVER_ADDRESS": info["dashboard_url"],

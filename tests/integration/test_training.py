@@ -41,6 +41,7 @@ def starts(client, run_id):
                    if e["action"] == "run.start")
 
 
+@pytest.mark.slow
 def test_a_killed_worker_resumes_from_the_last_checkpoint(client, table):
     from ray.util.state import list_actors
 
@@ -61,6 +62,7 @@ def test_a_killed_worker_resumes_from_the_last_checkpoint(client, table):
     assert len(versions) == 1 and done.result["version"] == versions[0].version
 
 
+@pytest.mark.slow
 def test_a_stopped_run_resumes_by_run_id(client, table):
     exp = f"resume-{uuid.uuid4().hex[:6]}"
     inv = client.invoke("train", train_payload(table, exp), wait=False)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, TMP
 from tests.integration.conftest import ADMIN, fleet_cli
 from tests.support.postgres import free_port
@@ -44,6 +46,7 @@ def _ray_job(info: dict, env: dict, path: Path, tag: str) -> str:
     return sub.stdout
 
 
+@pytest.mark.slow
 def test_two_installations_run_side_by_side_with_job_submission(fleet_home, client, tmp_path):
     home2 = _second_home()
     env2 = {**os.environ, "FLEET_HOME": str(home2)}
