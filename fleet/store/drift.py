@@ -97,14 +97,8 @@ class DriftRepo:
         return SENT
 
     def _open(self, conn, endpoint: str, rid: str, actor: str, now: float) -> None:
-        """Mark `rid` the endpoint's open alert. The update's condition keeps it one: a
-        second writer that got here first (PostgreSQL read committed) wins, and this one's
-        event is still the same thread's, never a second open alert."""
-        values = {"open_report": rid, "updated_at": now, "updated_by": actor}
-        if conn.execute(select(A.c.endpoint).where(A.c.endpoint == endpoint)).first():
-            conn.execute(update(A).where(A.c.endpoint == endpoint).values(**values))
-        else:
-            conn.execute(insert(A).values(endpoint=endpoint, snoozed_until=None, **values))
+        """Mark `rid` the endpoint's open alert."""
+        _set_alert(conn, endpoint, open_report=rid, updated_at=now, updated_by=actor)
 
     def request_action(self, endpoint: str, *, action: str, actor: str,
                        approval: dict[str, Any]) -> str:
@@ -116,8 +110,8 @@ class DriftRepo:
             aid = request_approval(conn, requested_by=actor, **approval)
             row = conn.execute(select(A).where(A.c.endpoint == endpoint)).first()
             if row is not None:
-                conn.execute(update(A).where(A.c.endpoint == endpoint).values(
-                    open_report=None, updated_at=time.time(), updated_by=actor))
+                _set_alert(conn, endpoint, open_report=None, updated_at=time.time(),
+                           updated_by=actor)
             audit.record(conn, actor=actor, action="drift.answer", target=subject(endpoint),
                          detail={"action": action, "approval": aid,
                                  "report": row.open_report if row is not None else None})
@@ -131,12 +125,8 @@ class DriftRepo:
         now = time.time()
         until = now + hours * 3600 if hours else None
         with self._e.write.begin() as conn:
-            values = {"snoozed_until": until, "open_report": None, "updated_at": now,
-                      "updated_by": actor}
-            if conn.execute(select(A.c.endpoint).where(A.c.endpoint == endpoint)).first():
-                conn.execute(update(A).where(A.c.endpoint == endpoint).values(**values))
-            else:
-                conn.execute(insert(A).values(endpoint=endpoint, **values))
+            _set_alert(conn, endpoint, snoozed_until=until, open_report=None, updated_at=now,
+                       updated_by=actor)
             audit.record(conn, actor=actor, action="drift.snooze", target=subject(endpoint),
                          detail={"hours": hours, "until": until})
         return self.alert(endpoint)
@@ -205,6 +195,14 @@ class DriftRepo:
              .join(C, C.c.report_id == R.c.id))
         with self._e.read.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _set_alert(conn, endpoint: str, **values) -> None:
+    """Update the endpoint's alert row, or make it (the three writers of it share this)."""
+    if conn.execute(select(A.c.endpoint).where(A.c.endpoint == endpoint)).first():
+        conn.execute(update(A).where(A.c.endpoint == endpoint).values(**values))
+    else:
+        conn.execute(insert(A).values(endpoint=endpoint, **values))
 
 
 def _finite(x: float) -> float:
