@@ -358,6 +358,7 @@ def _notifier(slack, log_path):
                             stdout=open(log_path, "ab"), stderr=subprocess.STDOUT)
 
 
+@pytest.mark.slow
 def test_slack_down_then_rate_limiting_then_a_killed_notifier_lose_and_repeat_nothing(
         http, client, model, router, tmp_path):
     """The rollout runs while the Slack API is down for 60 s; a notifier is SIGKILLed while

@@ -99,6 +99,7 @@ def test_the_registered_model_predicts_like_the_final_checkpoint(client, table):
     assert set(registered.predict(x)["prediction"]) <= {0, 1}
 
 
+@pytest.mark.slow
 def test_batch_infer_shows_its_progress_in_the_record_while_it_runs(client, table, tmp_path):
     exp = f"prog-{uuid.uuid4().hex[:6]}"
     trained = client.invoke("train", train_payload(table, exp, epochs=1, num_workers=1))
@@ -160,6 +161,7 @@ def small_table(tmp_path_factory):
     return str(good)
 
 
+@pytest.mark.slow
 def test_same_seed_same_model_and_a_user_model_by_dotted_path(client, small_table):
     results = []
     for _ in range(2):
