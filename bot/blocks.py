@@ -42,11 +42,15 @@ def drift_alert(r: dict[str, Any], snooze_hours: float) -> list[dict[str, Any]]:
     """A drifted report: the drifted columns' figures, and Retrain, Roll back and Snooze
     (retrain and roll back each open an approval; nothing happens on one click)."""
     version = f"{r['model']}:{r['version']}" if r.get("model") else "-"
-    lines = [messages.BOT_DRIFT_ALERT.format(
+    perf = (r.get("detail") or {}).get("performance")
+    head = messages.BOT_DRIFT_ALERT if r["drifted"] or not perf else messages.BOT_DEGRADED_ALERT
+    lines = [head.format(
         endpoint=r["endpoint"], version=version, drifted=len(r["drifted_columns"]),
         total=len(r["columns"]), rows=r["current_rows"], reference=r["reference_rows"],
         id=r["id"])]
     lines += [messages.BOT_DRIFT_COLUMN.format(**c) for c in r["columns"] if c["drifted"]][:10]
+    if perf:
+        lines.append(performance_line(perf))
     ep = r["endpoint"]
     return [*text("\n".join(lines)), {
         "type": "actions", "block_id": f"drift:{r['id']}", "elements": [
@@ -61,6 +65,17 @@ def drift_alert(r: dict[str, Any], snooze_hours: float) -> list[dict[str, Any]]:
             {"type": "button", "action_id": DRIFT_SNOOZE, "value": f"{ep}|{snooze_hours:g}",
              "text": {"type": "plain_text", "text": f"Snooze {snooze_hours:g}h"}},
         ]}]
+
+
+def performance_line(p: dict[str, Any]) -> str:
+    """Realised (from labels), registered and estimated figures of a version, one line."""
+    def fig(x):
+        return "-" if x is None else f"{x:.3f}"
+
+    return messages.BOT_PERFORMANCE.format(
+        metric=p["metric"], realised=fig(p["realised"]), labelled=p["labelled"],
+        registered=fig(p["registered"]), estimated=fig(p["estimated"]),
+        verdict=messages.BOT_PERFORMANCE_DEGRADED if p["degraded"] else "")
 
 
 def decided(ap: dict[str, Any]) -> list[dict[str, Any]]:

@@ -19,11 +19,14 @@ console = Console(highlight=False)
 SHIFT = {"age": 20, "income": 2.0}  # years added, income multiplied
 
 
-def shifted_rows(good: Path, n: int = 2000, seed: int = 11) -> list[dict]:
-    df = pd.read_parquet(good, columns=["age", "income"]).sample(n, random_state=seed,
-                                                                replace=True)
-    return [{"age": int(a) + SHIFT["age"], "income": round(float(i) * SHIFT["income"], 2)}
+def shifted_rows(good: Path, n: int = 2000, seed: int = 11) -> tuple[list[dict], list[int]]:
+    """Customers moved by SHIFT, and whether each churned (what they really did: the labels
+    that come back later, which the older, richer customers no longer match the model on)."""
+    df = pd.read_parquet(good, columns=["age", "income", "churned"]).sample(
+        n, random_state=seed, replace=True)
+    rows = [{"age": int(a) + SHIFT["age"], "income": round(float(i) * SHIFT["income"], 2)}
             for a, i in zip(df["age"], df["income"], strict=True)]
+    return rows, [int(c) for c in df["churned"]]
 
 
 def _fleet(*args: str) -> str:
@@ -38,12 +41,21 @@ def drift_story(client, info, url: str, good: Path, step, transcript, approver: 
 
     step(18, "drift: the inputs shift; a scheduled check catches it; the alert in Slack; "
              "a retrain behind an approval")
-    rows = shifted_rows(good)
+    rows, churned = shifted_rows(good)
     console.print(f"  customers get older (+{SHIFT['age']} years) and richer "
-                  f"(x{SHIFT['income']:g} income): {len(rows)} of them, in batches of 20")
+                  f"(x{SHIFT['income']:g} income): {len(rows)} of them, in batches of 20; "
+                  "whether each churned comes back as labels (POST .../feedback)")
+    labelled = 0
     with httpx.Client(timeout=60) as c:
         for i in range(0, len(rows), 20):
-            c.post(url, json={"instances": rows[i:i + 20]})
+            r = c.post(url, json={"instances": rows[i:i + 20]})
+            rid = r.headers.get("x-fleet-request-id")
+            if r.status_code == 200 and rid:
+                fb = c.post(f"{url}/feedback", json={"request_id": rid,
+                                                     "labels": churned[i:i + 20]})
+                labelled += fb.json().get("labelled", 0) if fb.status_code == 200 else 0
+    console.print(f"  {labelled} labels sent; the drift report shows the realised accuracy "
+                  "next to its estimate from confidence (CBPE) and the figure at registration")
     session = __import__("bot.console", fromlist=["Session"]).Session(
         client.settings, info.gateway_url, client.store, out=transcript, wait_s=3.0,
         echo=True)

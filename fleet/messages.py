@@ -237,13 +237,24 @@ ROUTER_ROUTES = (
     "and /healthz."
 )
 FEEDBACK_INVALID = (
-    "Feedback must be JSON like {\"request_id\": \"...\", \"reward\": 1}; reward is a number "
-    "from 0 to 1 and request_id is the x-fleet-request-id header of the answer."
+    "Feedback must be JSON like {\"request_id\": \"...\", \"reward\": 1} or "
+    "{\"request_id\": \"...\", \"labels\": [...]}; request_id is the x-fleet-request-id "
+    "header of the answer, reward a number from 0 to 1."
 )
 FEEDBACK_UNKNOWN = (
-    "Request id '{id}' is unknown to this endpoint. Send the x-fleet-request-id of an answer "
-    "from this endpoint while it runs a bandit rollout."
+    "Request id '{id}' is unknown to this endpoint. Send the x-fleet-request-id header of an "
+    "answer from this endpoint."
 )
+FEEDBACK_NOT_BANDIT = (
+    "Answer '{id}' was not chosen by a bandit rollout, so a reward has nothing to teach. "
+    "Send its ground truth as \"labels\" instead."
+)
+FEEDBACK_LABELS_INVALID = (
+    "labels must be a list with one label per instance of the request (null for one you do "
+    "not know, at most 10000), or label one value for a one-instance request; each label a "
+    "number, a string of at most 200 characters, or a boolean."
+)
+LABEL_DUPLICATE = "Answer '{id}' already has its labels; each instance is labelled once."
 VERSION_STARTING = (
     "Version {version} of endpoint '{endpoint}' is not running yet (it is being deployed or "
     "restored). Retry in a few seconds."
@@ -449,6 +460,11 @@ BOT_ROLLOUT_EVENT_DEFAULT = "{kind}: {to}"
 BOT_DRIFT_ALERT = (":warning: *Drift on `{endpoint}`* ({version}): {drifted} of {total} "
                    "columns drifted in the last window ({rows} rows against {reference} "
                    "reference rows). Report `{id}`.")
+BOT_DEGRADED_ALERT = (":warning: *Performance dropped on `{endpoint}`* ({version}) in the "
+                      "last window; no column drifted ({total} checked). Report `{id}`.")
+BOT_PERFORMANCE = ("• {metric}: {realised} on {labelled} labels (at registration {registered}; "
+                   "estimated from confidence {estimated}){verdict}")
+BOT_PERFORMANCE_DEGRADED = ": *degraded*"
 BOT_DRIFT_COLUMN = "• `{column}`: {method} {score:.3g} (threshold {threshold:g}), PSI {psi:.2f}"
 BOT_DRIFT_ASKED = "{who} asked to {action} `{endpoint}`: approval `{id}` waits for an approver."
 BOT_DRIFT_SNOOZED = "{who} snoozed drift alerts of `{endpoint}` until {until}."

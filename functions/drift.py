@@ -91,13 +91,17 @@ def drift_check(req: DriftCheckRequest) -> DriftCheckResult:
     until = req.until or time.time()
     since = until - (req.window_s or cfg.window_s)
     current = _current(artifacts, settings, req, version, since, until)
-    reference, loaded = _reference(artifacts, settings, req, version, current)
+    reference, loaded, ref_out = _reference(artifacts, settings, req, version, current)
     columns = req.columns or _default_columns(reference, current, loaded)
     options = req.options or cfg.options_for(req.endpoint)
     if loaded is not None and loaded.spec["task"] != "regression" and PREDICTION in columns:
         options = options.model_copy(update={"categorical": (*options.categorical,
                                                              PREDICTION)})
     result = compare(reference, current, columns, options).public()
+    performance = None
+    if version is not None and not req.current_uri:
+        performance = _performance(store, req.endpoint, version, loaded, reference, ref_out,
+                                   current, (since, until), options)
     rid = new_report_id()
     plots = _plots(artifacts, settings, rid, req.endpoint, result, reference, current) \
         if cfg.plots else {}
@@ -109,7 +113,7 @@ def drift_check(req: DriftCheckRequest) -> DriftCheckResult:
             {"data_uri": version.lineage.get("data_uri")}
             if version and req.reference.kind == "training" else {}),
         window=(None, None) if req.current_uri else (since, until), result=result,
-        plots=plots, actor=context.caller(), report_id=rid,
+        plots=plots, actor=context.caller(), report_id=rid, performance=performance,
         invocation_id=ctx.invocation_id if ctx else None)
     return DriftCheckResult(report=report)
 
@@ -133,18 +137,19 @@ def _current(artifacts, settings, req, version, since, until):
 
 
 def _reference(artifacts, settings, req, version, current):
-    """The reference table, and the loaded model when predictions were made for it."""
+    """The reference table; the loaded model and its outputs on the table when it is the
+    version's training data (None otherwise)."""
     from fleet.drift.sources import logged_window, read_uri
 
     ref = req.reference
     if ref.kind == "uri":
-        return read_uri(artifacts, ref.uri, "reference.uri"), None
+        return read_uri(artifacts, ref.uri, "reference.uri"), None, None
     if version is None:
         raise InvalidInput(messages.DRIFT_NO_VERSION, [FieldProblem(
             "model", "missing", "Give endpoint or model=name:version.")])
     if ref.kind == "window":
         return logged_window(artifacts, settings.artifact_root, version.model, version.version,
-                             ref.since, ref.until, max_rows=settings.drift.max_rows), None
+                             ref.since, ref.until, max_rows=settings.drift.max_rows), None, None
     data_uri = (version.lineage or {}).get("data_uri")
     if not data_uri:
         raise InvalidInput(messages.DRIFT_NO_LINEAGE.format(
@@ -154,11 +159,41 @@ def _reference(artifacts, settings, req, version, current):
     table = read_uri(artifacts, data_uri, "reference")
     loaded = _load(artifacts, settings, version)
     features = [f for f in loaded.features if f in table.columns]
+    out = None
     if len(features) == len(loaded.features) and len(table) and PREDICTION in current.columns:
         import numpy as np
 
-        table[PREDICTION] = loaded.predict(table[features].to_numpy(np.float32))[PREDICTION]
-    return table, loaded
+        out = loaded.predict(table[features].to_numpy(np.float32))
+        table[PREDICTION] = out[PREDICTION]
+    return table, loaded, out
+
+
+def _performance(store, endpoint, version, loaded, reference, ref_out, current, window,
+                 options):
+    """The report's performance section: the version's labels in the window joined with its
+    logged predictions, its CBPE estimate (calibrated on its held-out training rows when the
+    reference is its training data) and its figure at registration."""
+    import pandas as pd
+
+    from fleet.drift.performance import assess, calibrate, registered_metric, right
+
+    task = (loaded.spec if loaded else version.params).get("task", "classification")
+    key = f"{version.model}:{version.version}"
+    rows = store.labels.window(endpoint, [key], *window) if endpoint else []
+    labels = pd.DataFrame(rows, columns=["request_id", "row", "label"]) if rows else None
+    calibration = None
+    label = loaded.spec.get("label") if loaded else None
+    if ref_out is not None and "probability" in ref_out and label in reference.columns:
+        from functions.training.data import validation_rows
+
+        params = version.params
+        _, val = validation_rows(len(reference), params.get("seed", 0),
+                                 params.get("validation_fraction", 0.2))
+        calibration = calibrate(ref_out["probability"][val],
+                                right(ref_out[PREDICTION][val], reference[label].to_numpy()[val]))
+    return assess(task=task, version=key, current=current, labels=labels,
+                  registered=registered_metric(task, version.metrics, version.evaluation),
+                  options=options, calibration=calibration, labels_received=len(rows))
 
 
 def _load(artifacts, settings, version):
@@ -175,7 +210,7 @@ def _default_columns(reference, current, loaded) -> list[str]:
     if loaded is not None:
         return [*loaded.features, *([PREDICTION] if PREDICTION in current.columns else [])]
     if len(current.columns):
-        skip = {"at", "probability"}
+        skip = {"at", "probability", "request_id", "row"}
         return [c for c in current.columns if c not in skip]
     return [c for c in reference.columns if c != "at"]
 

@@ -97,9 +97,10 @@ class ModelServer:
             return _problem(422, f"{len(errors)} problem(s) in instances.", errors[:50])
         return np.asarray([[row[f] for f in features] for row in req.instances], np.float32)
 
-    async def predict(self, body: bytes) -> tuple[int, dict]:
-        """The JSON predict API as (status, body): the router calls this through a handle,
-        and Serve's HTTP route below wraps it."""
+    async def predict(self, body: bytes, request_id: str | None = None) -> tuple[int, dict]:
+        """The JSON predict API as (status, body): the router calls this through a handle
+        with its request id (logged with the sampled rows, so labels sent back later find
+        their predictions), and Serve's HTTP route below wraps it."""
         started = time.perf_counter()
         if self.fault_delay_ms:
             await asyncio.sleep(self.fault_delay_ms / 1000)
@@ -119,7 +120,7 @@ class ModelServer:
         if isinstance(x, tuple):
             return x
         preds = await self.predict_rows(x) if self.batching else self._predict(x)
-        self.predlog.add(req.instances, preds, time.perf_counter() - started)
+        self.predlog.add(req.instances, preds, time.perf_counter() - started, request_id)
         return 200, {"model": self.version.model, "version": self.version.version,
                      "predictions": preds}
 

@@ -156,19 +156,39 @@ def _report(r: dict) -> None:
                   f"{c['threshold']:g}", "[red]yes[/]" if c["drifted"] else "no",
                   f"{c['psi']:.3f}")
     render.console.print(t)
+    perf = (r.get("detail") or {}).get("performance")
+    if perf:
+        render.console.print(_performance(perf))
     for name, uri in (r.get("plots") or {}).items():
         render.console.print(f"plot {name}: {uri}")
 
 
+def _fig(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _performance(p: dict) -> str:
+    """Realised from labels next to the CBPE estimate and the figure at registration."""
+    verdict = "  [red]degraded[/]" if p["degraded"] else ""
+    return (f"{p['version']} {p['metric']}: realised {_fig(p['realised'])} on "
+            f"{p['labelled']} labelled rows ({p['labels_received']} labels received), "
+            f"estimated {_fig(p['estimated'])} from confidence"
+            f"{'' if p['calibrated'] else ' (uncalibrated)'}, at registration "
+            f"{_fig(p['registered'])} ({p['registered_from'] or 'none'}){verdict}")
+
+
 def _history(endpoint: str, rows: list[dict]) -> None:
     columns = sorted({c for r in rows for c in r["scores"]})
-    t = Table("at (UTC)", "report", "version", "drifted", *columns, title=f"drift of {endpoint}")
+    t = Table("at (UTC)", "report", "version", "drifted", "realised", "estimated", *columns,
+              title=f"drift of {endpoint}")
     for r in rows:
         cells = []
         for c in columns:
             s = r["scores"].get(c)
             cells.append("-" if s is None else
                          (f"[red]{s['score']:.3g}[/]" if s["drifted"] else f"{s['score']:.3g}"))
+        p = r.get("performance") or {}
         t.add_row(_when(r["created_at"]), r["id"], f"{r['model']}:{r['version']}",
-                  "[red]yes[/]" if r["drifted"] else "no", *cells)
+                  "[red]yes[/]" if r["drifted"] else "no", _fig(p.get("realised")),
+                  _fig(p.get("estimated")), *cells)
     render.console.print(t)

@@ -20,6 +20,14 @@ class DriftOptions(BaseModel):
     drift_share: float = Field(default=0.5, gt=0, le=1, description="The dataset has drifted "
                                "when at least this share of its columns has.")
     min_rows: int = Field(default=30, ge=2, description="Non-null rows each side needs.")
+    accuracy_drop: float = Field(default=0.05, gt=0, le=1, description="A classifier has "
+                                 "degraded when its realised accuracy is this much (absolute) "
+                                 "below its accuracy at registration.")
+    rmse_rise: float = Field(default=0.25, gt=0, description="A regressor has degraded when "
+                             "its realised RMSE is this much (relative) above its RMSE at "
+                             "registration.")
+    min_labels: int = Field(default=30, ge=1, description="Labels a window needs before its "
+                            "realised performance can raise an alert.")
 
 
 class DriftConfig(BaseModel):

@@ -58,8 +58,12 @@ def logged_window(artifacts, root: str, model: str, version: int, since: float, 
     return df.reset_index(drop=True)
 
 
+KEYS = ("request_id", "row")  # which answer and instance a row is: labels join on these
+
+
 def _flatten(table):
-    """input.x -> x, output.prediction -> prediction; model, version, latency dropped."""
+    """input.x -> x, output.prediction -> prediction, plus `at` and the answer's request id
+    and instance index (KEYS) where logged; model, version, latency dropped."""
     import pyarrow as pa
 
     cols, names = [], []
@@ -72,8 +76,10 @@ def _flatten(table):
         for i, sub in enumerate(col.type):
             cols.append(pa.compute.struct_field(col, [i]))
             names.append(sub.name)
-    cols.append(table.column("at"))
-    names.append("at")
+    for name in ("at", *KEYS):
+        if name in table.column_names and name not in names:
+            cols.append(table.column(name))
+            names.append(name)
     return pa.table(dict(zip(names, cols, strict=True)))
 
 

@@ -63,7 +63,15 @@ class StoreCollector:
             shares[r["endpoint"]] = r["drifted_share"]
         for endpoint, value in sorted(shares.items()):
             share.add_metric([endpoint], value)
-        return [score, drifted, share]
+        perf = GaugeMetricFamily("fleet_model_performance", "A version's accuracy or RMSE "
+                                 "in the endpoint's latest report: realised from labels, "
+                                 "estimated from confidence (CBPE), or at registration.",
+                                 labels=["endpoint", "version", "metric", "source"])
+        for endpoint, p in sorted(self.store.drift.latest_performance().items()):
+            for source in ("realised", "estimated", "registered"):
+                if p.get(source) is not None:
+                    perf.add_metric([endpoint, p["version"], p["metric"], source], p[source])
+        return [score, drifted, share, perf]
 
     def collect(self):
         with self._lock:

@@ -32,6 +32,9 @@ class RouterMetrics:
                                  [*labels, "agree"], registry=self.registry)
         self.feedback = Counter("fleet_router_feedback", "Rewards reported per version.",
                                 labels, registry=self.registry)
+        self.labels = Counter("fleet_router_labels", "Labelled instances reported per "
+                              "version (ground truth for drift checks).", labels,
+                              registry=self.registry)
         self.unrouted = Counter("fleet_router_unrouted",
                                 "Requests refused before reaching a version.",
                                 ["endpoint", "reason"], registry=self.registry)

@@ -37,13 +37,17 @@ class PredictionLog:
         if sample_rate > 0:
             threading.Thread(target=self._timer, daemon=True, name="predlog").start()
 
-    def add(self, instances: list[dict], predictions: list[dict], latency_s: float) -> None:
+    def add(self, instances: list[dict], predictions: list[dict], latency_s: float,
+            request_id: str | None = None) -> None:
+        """Sample rows of one answer; each keeps the answer's request id and its index in
+        the request, which is how a label sent back later finds it."""
         if self.sample_rate <= 0:
             return
         now = time.time()
         picked = [{"at": now, "model": self.model, "version": self.version,
-                   "latency_ms": round(latency_s * 1000, 3), "input": x, "output": y}
-                  for x, y in zip(instances, predictions, strict=True)
+                   "latency_ms": round(latency_s * 1000, 3), "request_id": request_id,
+                   "row": i, "input": x, "output": y}
+                  for i, (x, y) in enumerate(zip(instances, predictions, strict=True))
                   if self.sample_rate >= 1 or random.random() < self.sample_rate]
         if not picked:
             return

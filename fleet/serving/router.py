@@ -2,15 +2,19 @@
 
     POST /endpoints/NAME            predict (the body goes to the chosen version as is)
     GET  /endpoints/NAME            the routing table, generation and bandit arms
-    POST /endpoints/NAME/feedback   {"request_id": ..., "reward": 0..1} for the bandit
+    POST /endpoints/NAME/feedback   {"request_id": ..., "reward": 0..1} for the bandit,
+                                    and/or {"request_id": ..., "labels": [...]} (or
+                                    "label": x) the ground truth, one per instance
     GET  /metrics  GET /healthz
 
 Facing callers: bodies over `serving.max_body_bytes` get a 413 before they are read;
 `serving.endpoint_tokens` makes chosen endpoints (or all) need a bearer token of a Fleet
 identity (off by default, for in-cluster callers). A bandit answer's request id is signed
-with a key kept in the store (it names the endpoint, the version and when it was issued),
-so feedback needs no memory of issued ids and survives a router restart, on any router:
-an id from elsewhere is a 404, an old one a 410, a second reward for one answer a 409.
+with a key kept in the store (it names the endpoint, the version, when it was issued and
+whether a bandit chose it), so feedback needs no memory of issued ids and survives a router
+restart, on any router: an id from elsewhere is a 404, an old one a 410, a second reward or
+label for one answer a 409. The id goes to the replica with the request, which logs it with
+each sampled prediction: drift checks join labels to predictions by it (fleet.drift).
 
 Why not a Serve deployment: a router deployment in front of the version apps would put a
 second Serve hop (proxy -> router replica -> model replica) on every request, about 10 ms
@@ -31,6 +35,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -46,6 +51,7 @@ log = logging.getLogger("fleet.router")
 KEY_NAME = "router.request_id_key"
 JSON = [(b"content-type", b"application/json")]
 PROBLEM = [(b"content-type", b"application/problem+json")]
+MAX_LABELS = 10_000  # labels in one feedback body (one per instance of the answer)
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[int, bytes, list]:
@@ -204,11 +210,12 @@ class Router:
                 self.metrics.unrouted.labels(endpoint, "no version").inc()
                 return _problem(503, "Service unavailable",
                                 messages.ENDPOINT_HAS_NO_VERSIONS.format(endpoint=endpoint))
+        rid = self.sign(endpoint, arm.key, bandit=table.strategy == "bandit")
         shadow = table.shadow if forced is None else None
         primary: asyncio.Future | None = None
         if shadow is not None:
             primary = asyncio.get_running_loop().create_future()
-            self._spawn(self._mirror(endpoint, shadow, body, primary))
+            self._spawn(self._mirror(endpoint, shadow, body, primary, rid))
         handle = self.handles.get(arm.app)
         if handle is None:  # the table is newer than the app (e.g. being restored)
             self.metrics.unrouted.labels(endpoint, "version not running").inc()
@@ -219,7 +226,7 @@ class Router:
         started = time.perf_counter()
         try:
             status, payload = await asyncio.wait_for(
-                handle.predict.remote(body), self.cfg.request_timeout_s)
+                handle.predict.remote(body, rid), self.cfg.request_timeout_s)
         except Exception as exc:
             ref = uuid.uuid4().hex[:12]
             log.warning("endpoint %s version %s failed (reference %s): %r", endpoint, arm.key,
@@ -232,18 +239,18 @@ class Router:
         self.metrics.observe(endpoint, arm.key, status < 500, time.perf_counter() - started)
         if primary is not None:
             primary.set_result(payload.get("predictions") if status < 400 else None)
-        rid = self.sign(endpoint, arm.key) if table.strategy == "bandit" else uuid.uuid4().hex
         out = [*(PROBLEM if status >= 400 else JSON),
                (self._vh, arm.key.encode()), (b"x-fleet-request-id", rid.encode())]
         return status, json.dumps(payload).encode(), out
 
-    async def _mirror(self, endpoint: str, shadow, body: bytes, primary: asyncio.Future):
+    async def _mirror(self, endpoint: str, shadow, body: bytes, primary: asyncio.Future,
+                      rid: str):
         """Send the same request to the shadow; record its outcome, latency and agreement.
         Nothing here can reach the caller: the caller's answer never waits for it."""
         started = time.perf_counter()
         try:
             status, payload = await asyncio.wait_for(
-                self.handles[shadow.app].predict.remote(body), self.cfg.shadow_timeout_s)
+                self.handles[shadow.app].predict.remote(body, rid), self.cfg.shadow_timeout_s)
             # (a KeyError for a shadow that is not running yet lands below: an error)
             ok = status < 500
         except Exception:
@@ -284,14 +291,17 @@ class Router:
             return status, body, hdrs
         return None
 
-    def sign(self, endpoint: str, version: str, issued: float | None = None) -> str:
+    def sign(self, endpoint: str, version: str, issued: float | None = None, *,
+             bandit: bool = True) -> str:
         issued = time.time() if issued is None else issued
-        raw = f"{endpoint}\n{version}\n{issued:.3f}\n{secrets.token_hex(6)}".encode()
+        raw = (f"{endpoint}\n{version}\n{issued:.3f}\n{secrets.token_hex(6)}"
+               f"\n{'b' if bandit else '-'}").encode()
         mac = hmac.new(self._key, raw, hashlib.sha256).hexdigest()[:32]
         return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + mac
 
-    def verify(self, rid: str) -> tuple[str, str, float] | None:
-        """(endpoint, version, issued_at) of an id this installation signed, else None."""
+    def verify(self, rid: str) -> tuple[str, str, float, bool] | None:
+        """(endpoint, version, issued_at, chosen by a bandit) of an id this installation
+        signed, else None. Ids signed before the bandit flag existed were all bandit ones."""
         try:
             data, mac = rid.rsplit(".", 1)
             raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
@@ -300,36 +310,79 @@ class Router:
         good = hmac.new(self._key, raw, hashlib.sha256).hexdigest()[:32]
         if not hmac.compare_digest(good, mac):
             return None
-        endpoint, version, issued, _nonce = raw.decode().split("\n")
-        return endpoint, version, float(issued)
+        endpoint, version, issued, _nonce, *flag = raw.decode().split("\n")
+        return endpoint, version, float(issued), flag != ["-"]
 
     async def feedback(self, endpoint: str, body: bytes):
         try:
-            data = json.loads(body or b"{}")
-            rid, reward = str(data["request_id"]), float(data["reward"])
-            if not 0 <= reward <= 1:
-                raise ValueError
-        except (ValueError, KeyError, TypeError):
-            return _problem(422, "Invalid input", messages.FEEDBACK_INVALID)
+            rid, reward, labels = parse_feedback(body)
+        except ValueError as exc:
+            return _problem(422, "Invalid input", str(exc))
         found = self.verify(rid)
         if found is None or found[0] != endpoint:
             return _problem(404, "Not found", messages.FEEDBACK_UNKNOWN.format(id=rid))
-        _, version, issued = found
+        _, version, issued, bandit = found
         if time.time() - issued > self.cfg.feedback_ttl_s:
             return _problem(410, "Gone", messages.FEEDBACK_EXPIRED.format(
                 id=rid, ttl=self.cfg.feedback_ttl_s))
+        if reward is not None and not bandit:
+            return _problem(422, "Invalid input", messages.FEEDBACK_NOT_BANDIT.format(id=rid))
+        out: dict = {"request_id": rid, "version": version}
         try:
-            await asyncio.to_thread(self.store.endpoints.record_reward, endpoint, version,
-                                    reward, rid)
+            if labels is not None:
+                out["labelled"] = await asyncio.to_thread(
+                    self.store.labels.record, endpoint=endpoint, version=version,
+                    request_id=rid, predicted_at=issued, labels=labels)
+                self.metrics.labels.labels(endpoint, version).inc(out["labelled"])
+            if reward is not None:
+                await asyncio.to_thread(self.store.endpoints.record_reward, endpoint,
+                                        version, reward, rid)
         except Conflict as exc:
             return _problem(409, "Conflict", exc.detail)
+        if reward is None:
+            return 200, json.dumps(out).encode(), JSON
         st = self.stats.setdefault(endpoint, {}).get(version) or ArmStats()
         self.stats[endpoint][version] = ArmStats(pulls=st.pulls + 1,
                                                  successes=st.successes + reward,
                                                  failures=st.failures + 1 - reward)
         self.metrics.feedback.labels(endpoint, version).inc()
-        return 200, json.dumps({"request_id": rid, "version": version,
-                                "recorded": reward}).encode(), JSON
+        return 200, json.dumps(out | {"recorded": reward}).encode(), JSON
+
+
+def parse_feedback(body: bytes) -> tuple[str, float | None, dict[int, object] | None]:
+    """(request_id, reward, labels by instance index) from a feedback body; ValueError
+    with the message a caller sees. Labels are numbers, strings or booleans: one per
+    instance ("labels", null for an instance without one) or "label" for one instance."""
+    try:
+        data = json.loads(body or b"{}")
+        rid = data["request_id"]
+        if not isinstance(rid, str) or not rid:
+            raise TypeError
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ValueError(messages.FEEDBACK_INVALID) from None
+    reward = data.get("reward")
+    if reward is not None:
+        if isinstance(reward, bool) or not isinstance(reward, (int, float)) \
+                or not 0 <= reward <= 1:
+            raise ValueError(messages.FEEDBACK_INVALID)
+        reward = float(reward)
+    labels = None
+    if "label" in data and "labels" in data:
+        raise ValueError(messages.FEEDBACK_LABELS_INVALID)
+    if "label" in data:
+        labels = {0: data["label"]}
+    elif "labels" in data:
+        if not isinstance(data["labels"], list) or not data["labels"] \
+                or len(data["labels"]) > MAX_LABELS:
+            raise ValueError(messages.FEEDBACK_LABELS_INVALID)
+        labels = {i: v for i, v in enumerate(data["labels"]) if v is not None}
+    if labels is not None and (not labels or not all(
+            isinstance(v, (int, float, str, bool)) and (not isinstance(v, str) or len(v) <= 200)
+            and (not isinstance(v, float) or math.isfinite(v)) for v in labels.values())):
+        raise ValueError(messages.FEEDBACK_LABELS_INVALID)
+    if reward is None and labels is None:
+        raise ValueError(messages.FEEDBACK_INVALID)
+    return rid, reward, labels
 
 
 async def _read_body(receive, headers: dict, limit: int) -> bytes | None:

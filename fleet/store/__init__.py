@@ -19,6 +19,7 @@ from fleet.store.endpoints import Endpoint, EndpointRepo
 from fleet.store.engine import SCHEMA_VERSION, Engines, dispose, make_engines, migrate
 from fleet.store.invocations import DURATION_BUCKETS, InvocationRepo
 from fleet.store.kv import KeyValueRepo
+from fleet.store.labels import LabelRepo
 from fleet.store.models import ModelRepo, ModelVersion
 from fleet.store.outbox import OutboxRepo
 from fleet.store.records import ACTIVE, ENTRY_POINTS, TERMINAL, Invocation, Status
@@ -57,6 +58,7 @@ class Store:
         self.tokens = TokenRepo(self.engines)
         self.kv = KeyValueRepo(self.engines)
         self.drift = DriftRepo(self.engines)
+        self.labels = LabelRepo(self.engines)
 
     @property
     def dialect(self) -> str:

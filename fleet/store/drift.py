@@ -1,12 +1,14 @@
 """Drift reports and drift alerts.
 
 A report (one comparison of a reference with a window, per column: method, score,
-threshold, verdict, PSI) is written in one transaction with its audit entry and, when it
-drifted, with the `drift.detected` outbox event that becomes the Slack alert. Whether that
-event is written is decided in the same transaction from the endpoint's alert row: no new
-alert while the endpoint is snoozed, or while an earlier alert is still unanswered (the
-report is stored either way, and says why it raised no alert). So two checks finishing at
-once raise one alert, and a crash between report and alert cannot happen.
+threshold, verdict, PSI; and the version's performance, realised from labels and
+estimated, in `detail`) is written in one transaction with its audit entry and, when it
+drifted or its performance degraded, with the `drift.detected` outbox event that becomes
+the Slack alert. Whether that event is written is decided in the same transaction from the
+endpoint's alert row: no new alert while the endpoint is snoozed, or while an earlier alert
+is still unanswered (the report is stored either way, and says why it raised no alert). So
+two checks finishing at once raise one alert, and a crash between report and alert cannot
+happen.
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ from fleet.store.schema import drift_alerts as A
 from fleet.store.schema import drift_columns as C
 from fleet.store.schema import drift_reports as R
 
-SENT, SNOOZED, OPEN, NONE = "sent", "snoozed", "open", "none"  # what a report's alert did
+# what a report's alert did: sent; held back while snoozed, while the open alert is
+# unanswered, or while the action it was answered with is still decided or run; none
+SENT, SNOOZED, OPEN, ACTING, NONE = "sent", "snoozed", "open", "acting", "none"
 EVENT = "drift.detected"
 MAX_SNOOZE_H = 24 * 30
+START_GRACE_S = 3600.0  # an approved action that has not started by then holds no alert
 
 
 def new_report_id() -> str:
@@ -50,16 +55,21 @@ class DriftRepo:
              reference: dict, window: tuple[float | None, float | None], result: dict,
              plots: dict[str, str], actor: str, invocation_id: str | None = None,
              detail: dict | None = None, alert_payload: dict | None = None,
-             report_id: str | None = None) -> dict[str, Any]:
-        """Store a report (result: fleet.drift.DriftResult.public()); when it drifted and the
-        endpoint is neither snoozed nor waiting on an earlier alert, write its alert event
-        in the same transaction. Returns the stored report."""
+             report_id: str | None = None, performance: dict | None = None
+             ) -> dict[str, Any]:
+        """Store a report (result: fleet.drift.DriftResult.public(); performance:
+        fleet.drift.performance.assess()); when it drifted or its performance degraded, and
+        the endpoint is neither snoozed nor waiting on an earlier alert, write its alert
+        event in the same transaction. Returns the stored report."""
         rid = report_id or new_report_id()
         now = time.time()
         drifted = bool(result["dataset_drift"])
+        degraded = bool(performance and performance.get("degraded"))
+        if performance is not None:
+            detail = {**(detail or {}), "performance": performance}
         with self._e.write.begin() as conn:
             alert = NONE
-            if drifted and endpoint:
+            if (drifted or degraded) and endpoint:
                 alert = self._alert_state(conn, endpoint, now)
             conn.execute(insert(R).values(
                 id=rid, endpoint=endpoint, model=model, version=version, kind=kind,
@@ -75,7 +85,8 @@ class DriftRepo:
                      "threshold": c["threshold"], "drifted": bool(c["drifted"]),
                      "psi": _finite(c["psi"])} for c in result["columns"]])
             audit.record(conn, actor=actor, action=f"{kind}.report", target=f"drift:{rid}",
-                         detail={"endpoint": endpoint, "drifted": drifted, "alert": alert,
+                         detail={"endpoint": endpoint, "drifted": drifted,
+                                 "degraded": degraded, "alert": alert,
                                  "drifted_columns": result.get("drifted_columns", [])})
             if alert == SENT:
                 self._open(conn, endpoint, rid, actor, now)
@@ -85,6 +96,8 @@ class DriftRepo:
                                      "version": version, "kind": kind,
                                      "drifted_columns": result.get("drifted_columns", []),
                                      "drifted_share": result["drifted_share"],
+                                     "drifted": drifted, "degraded": degraded,
+                                     "performance": performance,
                                      "plots": plots, **(alert_payload or {})})
         return self.get(rid)
 
@@ -94,6 +107,8 @@ class DriftRepo:
             return SNOOZED
         if row is not None and row.open_report:
             return OPEN
+        if row is not None and row.pending_action and _acting(conn, row.pending_action, now):
+            return ACTING
         return SENT
 
     def _open(self, conn, endpoint: str, rid: str, actor: str, now: float) -> None:
@@ -109,9 +124,8 @@ class DriftRepo:
         with self._e.write.begin() as conn:
             aid = request_approval(conn, requested_by=actor, **approval)
             row = conn.execute(select(A).where(A.c.endpoint == endpoint)).first()
-            if row is not None:
-                _set_alert(conn, endpoint, open_report=None, updated_at=time.time(),
-                           updated_by=actor)
+            _set_alert(conn, endpoint, open_report=None, pending_action=aid,
+                       updated_at=time.time(), updated_by=actor)
             audit.record(conn, actor=actor, action="drift.answer", target=subject(endpoint),
                          detail={"action": action, "approval": aid,
                                  "report": row.open_report if row is not None else None})
@@ -168,7 +182,7 @@ class DriftRepo:
         with self._e.read.connect() as conn:
             reports = [dict(r._mapping) for r in conn.execute(
                 select(R.c.id, R.c.created_at, R.c.model, R.c.version, R.c.drifted,
-                       R.c.drifted_share, R.c.current_rows, R.c.alert)
+                       R.c.drifted_share, R.c.current_rows, R.c.alert, R.c.detail)
                 .where(R.c.endpoint == endpoint, R.c.kind == kind)
                 .order_by(R.c.created_at.desc()).limit(limit))][::-1]
             ids = [r["id"] for r in reports]
@@ -180,6 +194,7 @@ class DriftRepo:
                         "score": c.score, "drifted": c.drifted}
         for r in reports:
             r["scores"] = scores.get(r["id"], {})
+            r["performance"] = (r.pop("detail") or {}).get("performance")
         return reports
 
     def latest_scores(self) -> list[dict[str, Any]]:
@@ -195,6 +210,39 @@ class DriftRepo:
              .join(C, C.c.report_id == R.c.id))
         with self._e.read.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+
+    def latest_performance(self) -> dict[str, dict[str, Any]]:
+        """Each endpoint's newest report's performance section (for the gauges)."""
+        newest = (select(R.c.endpoint, func.max(R.c.created_at).label("at"))
+                  .where(R.c.kind == "drift", R.c.endpoint != "")
+                  .group_by(R.c.endpoint).subquery())
+        q = select(R.c.endpoint, R.c.detail).join(newest, and_(
+            R.c.endpoint == newest.c.endpoint, R.c.created_at == newest.c.at))
+        with self._e.read.connect() as conn:
+            return {r.endpoint: r.detail["performance"] for r in conn.execute(q)
+                    if r.detail and r.detail.get("performance")}
+
+
+def _acting(conn, approval_id: str, now: float) -> bool:
+    """Whether the action an alert was answered with is still under way: its approval
+    pending (and not expired), or approved and its invocation not finished yet."""
+    from fleet.store.schema import approvals as AP
+    from fleet.store.schema import invocations as I
+
+    ap = conn.execute(select(AP.c.status, AP.c.expires_at, AP.c.decided_at)
+                      .where(AP.c.id == approval_id)).first()
+    if ap is None:
+        return False
+    if ap.status == "pending":
+        return ap.expires_at > now
+    if ap.status != "approved":
+        return False
+    inv = conn.execute(select(I.c.status).where(
+        I.c.idempotency_key == f"approval:{approval_id}")).first()
+    if inv is None:  # approved, its run not started yet; one that never starts stops holding
+        return now - (ap.decided_at or 0) < START_GRACE_S
+    return inv.status in ("queued", "running")
 
 
 def _set_alert(conn, endpoint: str, **values) -> None:

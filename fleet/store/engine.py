@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -33,7 +33,15 @@ MIGRATIONS: dict[int, object] = {
     7: lambda conn: schema.metadata.create_all(conn, tables=schema.V7_TABLES),
     8: lambda conn: _v8_outbox_deliveries(conn),
     9: lambda conn: _v9_drift(conn),
+    10: lambda conn: _v10_labels(conn),
 }
+
+
+def _v10_labels(conn) -> None:
+    """Labels for logged predictions; a drift alert's pending action (alerts wait while
+    the retrain or roll-back someone asked for is still being decided or run)."""
+    schema.metadata.create_all(conn, tables=schema.V10_TABLES)
+    _add_column(conn, "drift_alerts", "pending_action", "VARCHAR(40)")
 
 
 def _v9_drift(conn) -> None:

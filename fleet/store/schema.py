@@ -403,8 +403,26 @@ drift_alerts = Table(  # per endpoint: one open alert at a time, and snoozes
     Column("endpoint", String(128), primary_key=True),
     Column("open_report", String(40), nullable=True),  # the alert nobody answered yet
     Column("snoozed_until", Float, nullable=True),
+    Column("pending_action", String(40), nullable=True),  # v10: the answer's approval
     Column("updated_at", Float, nullable=False),
     Column("updated_by", String(128), nullable=False),
 )
 
 V9_TABLES = [drift_reports, drift_columns, drift_alerts]
+
+# -- schema version 10: labels (ground truth for logged predictions) --------------------------
+
+labels = Table(  # one row per labelled instance of an answer; each is labelled once
+    "labels",
+    metadata,
+    Column("request_id", String(200), primary_key=True),  # the answer's x-fleet-request-id
+    Column("row", Integer, primary_key=True),  # the instance's index in that request
+    Column("endpoint", String(128), nullable=False),
+    Column("version", String(160), nullable=False),  # the routing key that answered
+    Column("label", JSON, nullable=False),
+    Column("predicted_at", Float, nullable=False),  # when the answer was given (signed)
+    Column("at", Float, nullable=False),
+    Index("ix_labels_version", "endpoint", "version", "predicted_at"),
+)
+
+V10_TABLES = [labels]

@@ -74,3 +74,12 @@ def select(df: pd.DataFrame, features: list[str], label: str, task: str
         raise DataError(messages.DATA_ONE_CLASS.format(label=label, classes=classes))
     index = {c: i for i, c in enumerate(classes)}
     return x, y_raw.map(index).to_numpy(dtype=np.int64), classes
+
+
+def validation_rows(n: int, seed: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, validation rows) of a table of `n` rows, as `train` splits it: the
+    same seed gives the same split, so a drift check can find the rows a version never
+    trained on (to calibrate its confidence)."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, int(n * fraction))
+    return order[n_val:], order[:n_val]

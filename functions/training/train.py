@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from fleet import function
@@ -116,9 +115,7 @@ def train(req: TrainRequest) -> TrainResult:
     artifacts.check_writable(artifacts.root)
     df, fingerprint = data_mod.read_table(artifacts, to_uri(req.data))
     x, y, classes = data_mod.select(df, req.features, req.label, req.task)
-    order = np.random.default_rng(req.seed).permutation(len(x))
-    n_val = max(1, int(len(x) * req.validation_fraction))
-    val, tr = order[:n_val], order[n_val:]
+    tr, val = data_mod.validation_rows(len(x), req.seed, req.validation_fraction)
     mean, std = x[tr].mean(axis=0), x[tr].std(axis=0) + 1e-6
     spec = {"family": "mlp" if req.model == "mlp" else "custom", "factory": req.model,
             "kwargs": req.model_kwargs, "task": req.task, "features": req.features,

@@ -197,3 +197,96 @@ def test_retrain_goes_through_an_approval_and_trains_as_the_requester(watched, c
         client.store.invocations.get(inv.id)), timeout_s=300)
     assert done.status.value == "succeeded", done.error_message
     assert done.result["model"] == MODEL and done.result["version"] == 2
+
+
+def _log_answers(client, data_path, *, at: float, requests: int, per_request: int):
+    """Answers the endpoint gave at `at`, as its replicas log them (predlog's layout: one
+    row per instance with the router's signed request id and the instance's index), and
+    the true churn of each instance: (request ids, predictions, truths) per request."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from fleet.artifacts import ArtifactStore
+    from fleet.flavors.torch import LoadedModel, load_bundle
+    from fleet.serving.router import Router
+
+    settings = client.settings
+    artifacts = ArtifactStore(settings)
+    version = client.store.models.get(MODEL, 1)
+    with tempfile.TemporaryDirectory() as d:
+        path = artifacts.get_file(version.artifact_uri, Path(d) / "model.pt")
+        model = LoadedModel(load_bundle(path), settings=settings)
+    table = pd.read_parquet(data_path).sample(requests * per_request, random_state=5)
+    out = model.predict(table[model.features].to_numpy(np.float32))
+    signer = Router(settings, client.store, handle_for=lambda app: None)
+    rids = [signer.sign(LABELLED, f"{MODEL}:1", issued=at, bandit=False)
+            for _ in range(requests)]
+    lines = []
+    for i in range(requests * per_request):
+        lines.append(json.dumps({
+            "at": at, "model": MODEL, "version": 1, "latency_ms": 1.0,
+            "request_id": rids[i // per_request], "row": i % per_request,
+            "input": {"age": int(table["age"].iloc[i]), "income": float(table["income"].iloc[i])},
+            "output": {"prediction": int(out["prediction"][i]),
+                       "probability": float(out["probability"][i])}}))
+    day = time.strftime("%Y-%m-%d", time.gmtime(at))
+    artifacts.put_bytes(("\n".join(lines) + "\n").encode(),
+                        f"{settings.artifact_root}/predictions/{MODEL}/v1/{day}/t-{int(at)}.jsonl")
+    shape = (requests, per_request)
+    return (rids, np.asarray(out["prediction"], int).reshape(shape),
+            table["churned"].to_numpy(int).reshape(shape))
+
+
+LABELLED = "labelled"
+
+
+def test_labels_give_realised_accuracy_next_to_the_estimate_and_a_drop_alerts(watched, client,
+                                                                              http):
+    """Labels sent to the router's feedback route, joined with the logged answers: the
+    realised accuracy next to CBPE's estimate and the registered figure; half the labels
+    contradicting the model is a drop beyond 5 points, which alerts without any drift."""
+    import httpx
+
+    from fleet.serving import router_url
+
+    client.store.endpoints.set_routing(LABELLED, {"versions": [
+        {"model": MODEL, "version": 1, "app": f"{MODEL}-v1", "weight": 100}]},
+        actor="admin", reason="labels test")
+    end = time.time() - 2 * HOUR  # a window of its own, away from the shifted rows
+    rids, preds, truth = _log_answers(client, watched["data"], at=end - 600, requests=60,
+                                      per_request=10)
+    url = f"{router_url(client.settings)}/endpoints/{LABELLED}/feedback"
+    sent = np.array(truth)
+    sent[:30] = 1 - sent[:30]  # the world changed: half the answers are now wrong
+    with httpx.Client(timeout=30) as c:
+        for i, rid in enumerate(rids[:50]):  # labels for 50 of the 60 answers
+            labels = [int(v) for v in sent[i]]
+            labels[9] = None  # and one instance of each left unlabelled
+            r = c.post(url, json={"request_id": rid, "labels": labels})
+            assert r.status_code == 200 and r.json()["labelled"] == 9, r.text
+        again = c.post(url, json={"request_id": rids[0], "label": 1})
+        assert again.status_code == 409
+    got = sent[:50, :9]
+    expected = float(np.mean(preds[:50, :9] == got))
+    registered = client.store.models.get(MODEL, 1).metrics["val_accuracy"]
+    assert registered - expected > 0.05  # the scenario is a real drop
+
+    inv = client.invoke("drift_check", {"endpoint": LABELLED, "until": end,
+                                        "window_s": HOUR})
+    assert inv.status.value == "succeeded", inv.error_message
+    report = inv.result["report"]
+    perf = report["detail"]["performance"]
+    assert not report["drifted"]  # the inputs did not move; the labels did
+    assert perf["labelled"] == 450 and perf["labels_received"] == 450
+    assert perf["realised"] == pytest.approx(expected, abs=1e-12)
+    assert perf["registered"] == pytest.approx(registered) and perf["degraded"]
+    assert perf["calibrated"] and 0.5 <= perf["estimated"] <= 1.0  # CBPE, held-out calibrated
+    assert report["alert"] == "sent"
+    (event,) = client.store.outbox.recent(subject=f"drift:{LABELLED}")
+    assert event["kind"] == "drift.detected" and event["payload"]["degraded"] is True
+    shown = fleet_cli("drift", LABELLED).stdout
+    assert "realised" in shown and "degraded" in shown and f"{expected:.3f}" in shown
+    metrics = http.get("/metrics").text
+    assert (f'fleet_model_performance{{endpoint="{LABELLED}",metric="accuracy",'
+            f'source="realised",version="{MODEL}:1"}} {expected}') in metrics

@@ -120,7 +120,7 @@ def test_deploy_routes_through_the_router_with_clear_errors(http, client, model,
     out = deploy(http, model, 1, "ro-basic", log_sample_rate=1.0, log_flush_s=1.0)
     assert out["routed"] and out["weight"] == 100 and out["app"] == f"{model}-v1"
     # deploy returns once the router serves the endpoint: the first request is routed
-    r = httpx.post(f"{router}/endpoints/ro-basic", json=ROW, timeout=30)
+    r = first = httpx.post(f"{router}/endpoints/ro-basic", json=ROW, timeout=30)
     assert r.status_code == 200, r.text
     assert r.headers["x-fleet-version"] == f"{model}:1"
     direct = httpx.post(out["version_url"], json=ROW, timeout=30).json()
@@ -143,6 +143,15 @@ def test_deploy_routes_through_the_router_with_clear_errors(http, client, model,
             for line in store.get_bytes(f"{prefix}/{f}").splitlines()]
     assert rows[0]["input"] == ROW["instances"][0] and "prediction" in rows[0]["output"]
     assert rows[0]["version"] == 1 and rows[0]["latency_ms"] > 0
+    # each routed row carries the router's request id, so its label finds it later
+    rid = first.headers["x-fleet-request-id"]
+    (mine,) = [row for row in rows if row["request_id"] == rid]
+    assert mine["row"] == 0
+    label = httpx.post(f"{router}/endpoints/ro-basic/feedback", timeout=30,
+                       json={"request_id": rid, "label": mine["output"]["prediction"]})
+    assert label.status_code == 200 and label.json()["labelled"] == 1
+    assert client.store.labels.window("ro-basic", [f"{model}:1"], 0, time.time() + 1) == [
+        (rid, 0, mine["output"]["prediction"])]
 
 
 def test_canary_ladder_under_load_with_approval_and_a_controller_restart(http, client, model,

@@ -142,3 +142,20 @@ def test_roll_back_needs_a_version_that_was_replaced(store, settings):
     assert "No version to roll back to" in str(err.value)
     with pytest.raises(Forbidden):
         DriftActions(store, settings).request("web", "retrain", person("rita", scopes=("read",)))
+
+
+def test_no_new_alert_while_the_answer_is_decided_or_runs(store, settings):
+    """Someone asked to retrain: the next checks still drift (the old model still serves),
+    but they wait on that action instead of alerting again; once it is refused (or done),
+    drift alerts again."""
+    save(store)
+    actions = DriftActions(store, settings)
+    ap = actions.request("web", "retrain", person("ann", roles=()))
+    assert save(store)["alert"] == "acting"  # the approval is pending
+    approvals = Approvals(store, settings, invoke=lambda *a, **kw: None)
+    approvals.decide(ap.id, person("bob"), approve=True)
+    assert save(store)["alert"] == "acting"  # approved, its run not finished
+    second = actions.request("web", "retrain", person("ann", roles=()))
+    approvals.decide(second.id, person("bob"), approve=False, comment="not now")
+    assert save(store)["alert"] == "sent"  # refused: nothing is under way any more
+    assert len(events(store)) == 2

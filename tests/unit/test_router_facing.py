@@ -18,13 +18,15 @@ BOB, DEE = "bob-token-0123456789abcdef", "dee-token-0123456789abcdef"
 
 
 class Version:
-    """A model version's Serve handle: `predict.remote(body)` answers; calls are counted."""
+    """A model version's Serve handle: `predict.remote(body, request_id)` answers; calls
+    and the request ids it was given are recorded."""
 
     def __init__(self) -> None:
-        self.predict, self.calls = self, 0
+        self.predict, self.calls, self.ids = self, 0, []
 
-    def remote(self, body: bytes):
+    def remote(self, body: bytes, request_id: str | None = None):
         self.calls += 1
+        self.ids.append(request_id)
 
         async def answer():
             return 200, {"predictions": [{"prediction": 1}]}
@@ -48,6 +50,8 @@ def store(store_url):
     cand = Arm(model="m", version=2, app="m-v2")
     for name in ("web", "other"):
         s.endpoints.set_routing(name, bandit(base, cand).dump(), actor="ann", reason="t")
+    s.endpoints.set_routing("plain", {"versions": [base.model_dump() | {"weight": 1.0}]},
+                            actor="ann", reason="t")
     yield s
     s.close()
 
@@ -146,5 +150,35 @@ def test_endpoint_tokens_are_off_by_default_and_per_endpoint_when_set(tmp_path, 
                        headers={"Authorization": f"Bearer {BOB}"})
         assert r.status_code == 200
         assert (await call(guarded, "POST", "/endpoints/other", json={})).status_code == 200
+
+    asyncio.run(go())
+
+
+def test_labels_are_stored_once_per_instance_and_bad_ones_are_named(tmp_path, store):
+    async def go():
+        router, version = await router_for(settings_for(tmp_path), store)
+        r = await call(router, "POST", "/endpoints/plain", json={"instances": [{"a": 1}] * 3})
+        rid = r.headers["x-fleet-request-id"]
+        assert version.ids == [rid]  # the replica logs its predictions under this id
+        fb = "/endpoints/plain/feedback"
+        reward = await call(router, "POST", fb, json={"request_id": rid, "reward": 1})
+        assert reward.status_code == 422 and "not chosen by a bandit" in reward.json()["detail"]
+        for bad in ({"request_id": rid, "labels": []}, {"request_id": rid, "labels": "yes"},
+                    {"request_id": rid, "labels": [{"nested": 1}]},
+                    {"request_id": rid, "label": 1, "labels": [1]},
+                    {"request_id": rid, "labels": [None, None]}):
+            r = await call(router, "POST", fb, json=bad)
+            assert r.status_code == 422 and "labels must be a list" in r.json()["detail"], bad
+        ok = await call(router, "POST", fb, json={"request_id": rid, "labels": [1, None, "x"]})
+        assert ok.status_code == 200 and ok.json() == {
+            "request_id": rid, "version": "m:1", "labelled": 2}
+        again = await call(router, "POST", fb, json={"request_id": rid, "label": 0})
+        assert again.status_code == 409 and "labelled once" in again.json()["detail"]
+        got = store.labels.window("plain", ["m:1"], time.time() - 60, time.time() + 1)
+        assert sorted(got) == [(rid, 0, 1), (rid, 2, "x")]
+        assert store.labels.window("plain", ["m:2"], 0, time.time() + 1) == []
+        elsewhere = await call(router, "POST", "/endpoints/web/feedback",
+                               json={"request_id": rid, "label": 1})
+        assert elsewhere.status_code == 404
 
     asyncio.run(go())
