@@ -51,20 +51,43 @@ def drift_alert(r: dict[str, Any], snooze_hours: float) -> list[dict[str, Any]]:
     lines += [messages.BOT_DRIFT_COLUMN.format(**c) for c in r["columns"] if c["drifted"]][:10]
     if perf:
         lines.append(performance_line(perf))
-    ep = r["endpoint"]
-    return [*text("\n".join(lines)), {
-        "type": "actions", "block_id": f"drift:{r['id']}", "elements": [
-            {"type": "button", "action_id": DRIFT_RETRAIN, "style": "primary", "value": ep,
-             "text": {"type": "plain_text", "text": "Retrain"},
-             "confirm": _confirm("Retrain?", f"Ask to retrain the model behind `{ep}`; an "
-                                 "approver decides.", "Ask")},
-            {"type": "button", "action_id": DRIFT_ROLLBACK, "style": "danger", "value": ep,
-             "text": {"type": "plain_text", "text": "Roll back"},
-             "confirm": _confirm("Roll back?", f"Ask to roll `{ep}` back to its previous "
-                                 "version; an approver decides.", "Ask")},
-            {"type": "button", "action_id": DRIFT_SNOOZE, "value": f"{ep}|{snooze_hours:g}",
-             "text": {"type": "plain_text", "text": f"Snooze {snooze_hours:g}h"}},
-        ]}]
+    return [*text("\n".join(lines)),
+            endpoint_actions(r["endpoint"], f"drift:{r['id']}", snooze_hours)]
+
+
+def endpoint_actions(ep: str, block_id: str, snooze_hours: float | None) -> dict[str, Any]:
+    """Retrain and Roll back (each opens an approval), and Snooze for Fleet's own drift
+    alerts (Alertmanager's alerts are silenced in Alertmanager)."""
+    elements = [
+        {"type": "button", "action_id": DRIFT_RETRAIN, "style": "primary", "value": ep,
+         "text": {"type": "plain_text", "text": "Retrain"},
+         "confirm": _confirm("Retrain?", f"Ask to retrain the model behind `{ep}`; an "
+                             "approver decides.", "Ask")},
+        {"type": "button", "action_id": DRIFT_ROLLBACK, "style": "danger", "value": ep,
+         "text": {"type": "plain_text", "text": "Roll back"},
+         "confirm": _confirm("Roll back?", f"Ask to roll `{ep}` back to its previous "
+                             "version; an approver decides.", "Ask")}]
+    if snooze_hours is not None:
+        elements.append({"type": "button", "action_id": DRIFT_SNOOZE,
+                         "value": f"{ep}|{snooze_hours:g}",
+                         "text": {"type": "plain_text", "text": f"Snooze {snooze_hours:g}h"}})
+    return {"type": "actions", "block_id": block_id, "elements": elements}
+
+
+def prometheus_alert(e: dict[str, Any]) -> list[dict[str, Any]]:
+    """An Alertmanager alert: its summary and description; an endpoint's alert (error rate,
+    latency, drift) with Retrain and Roll back; a resolution without buttons."""
+    p = e["payload"]
+    notes, labels = p.get("annotations") or {}, p.get("labels") or {}
+    firing = e["kind"] == "alert.firing"
+    head = (messages.BOT_ALERT_FIRING if firing else messages.BOT_ALERT_RESOLVED).format(
+        name=p["alertname"], severity=labels.get("severity", "-"),
+        summary=notes.get("summary") or p["alertname"])
+    lines = [head] + ([notes["description"]] if firing and notes.get("description") else [])
+    body = text("\n".join(lines))
+    if firing and p.get("endpoint"):
+        body.append(endpoint_actions(p["endpoint"], f"alert:{e['id']}", None))
+    return body
 
 
 def performance_line(p: dict[str, Any]) -> str:

@@ -37,8 +37,8 @@ from fleet.store.rollouts import FINAL_STATUSES
 
 log = logging.getLogger("fleet.bot.notifier")
 CONSUMER = "slack"
-MAIN, LINE, APPROVAL, DRIFT = ("fleet_rollout", "fleet_event", "fleet_approval",
-                               "fleet_drift")  # metadata types
+MAIN, LINE, APPROVAL, DRIFT, ALERT = ("fleet_rollout", "fleet_event", "fleet_approval",
+                                      "fleet_drift", "fleet_alert")  # metadata types
 
 
 class Retry(Exception):
@@ -148,6 +148,8 @@ class Notifier:
                 return self._approval_decided(e)
             if e["kind"] == "drift.detected":
                 return self._drift(e)
+            if e["kind"] in ("alert.firing", "alert.resolved"):
+                return self._alert(e)
             return {"skipped": e["kind"]}, None
         except SlackApiError as exc:
             error = exc.response.get("error") if hasattr(exc.response, "get") else None
@@ -294,6 +296,18 @@ class Notifier:
                 channel=self._resolve(msg["channel"]), thread_ts=thread["ts"], content=png,
                 filename=f"drift-{p['endpoint']}-{report['id']}.png", title=title)
         return {"message": msg, "plot": bool(png)}, thread
+
+    def _alert(self, e: dict) -> tuple[dict | None, dict | None]:
+        """An Alertmanager alert: firing posts a message; its resolution replies in that
+        message's thread (a later firing of the same alert, too)."""
+        body = blocks.prometheus_alert(e)
+        thread = e.get("thread")
+        if thread is None:
+            msg = thread = self._post(ALERT, e, text=blocks.as_text(body), blocks_=body)
+        else:
+            msg = self._post(ALERT, e, text=blocks.as_text(body), blocks_=body,
+                             channel=thread["channel"], thread_ts=thread["ts"])
+        return {"message": msg}, thread
 
     def _update(self, thread: dict, text: str, body: list) -> bool:
         """chat.update in place; False if the message is gone (deleted in Slack)."""

@@ -460,6 +460,8 @@ BOT_ROLLOUT_EVENT_DEFAULT = "{kind}: {to}"
 BOT_DRIFT_ALERT = (":warning: *Drift on `{endpoint}`* ({version}): {drifted} of {total} "
                    "columns drifted in the last window ({rows} rows against {reference} "
                    "reference rows). Report `{id}`.")
+BOT_ALERT_FIRING = ":rotating_light: *{name}* ({severity}): {summary}"
+BOT_ALERT_RESOLVED = ":white_check_mark: *{name}* resolved: {summary}"
 BOT_DEGRADED_ALERT = (":warning: *Performance dropped on `{endpoint}`* ({version}) in the "
                       "last window; no column drifted ({total} checked). Report `{id}`.")
 BOT_PERFORMANCE = ("• {metric}: {realised} on {labelled} labels (at registration {registered}; "

@@ -21,6 +21,7 @@ from fleet import messages
 from fleet.approvals import Approvals
 from fleet.config import Settings, load_settings
 from fleet.errors import FieldProblem, FleetError, InvalidInput
+from fleet.gateway.alert_routes import alert_router
 from fleet.gateway.auth import Identity, TokenAuth
 from fleet.gateway.drift_routes import drift_router
 from fleet.gateway.fast_path import FastInvoke, parse_body
@@ -317,6 +318,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     app.include_router(outbox_router(client, settings, auth))
     app.include_router(drift_router(client, settings, auth))
+    app.include_router(alert_router(client, settings, auth))
 
     names = set(client.registry.names())
     app.add_middleware(FastInvoke, auth=auth, known=names.__contains__, run=run,

@@ -44,7 +44,47 @@ class StoreCollector:
             buckets = [(str(b), c) for b, c in zip(DURATION_BUCKETS, cumulative, strict=True)]
             buckets.append(("+Inf", count))
             hist.add_metric([function], buckets, total_s)
-        return [total, inflight, hist, *self._drift()]
+        return [total, inflight, hist, *self._serving(), *self._outbox(), *self._drift()]
+
+    def _serving(self) -> list:
+        """Routing weights per version (a canary's ladder over time) and active rollouts
+        with their last change (a stuck one stops changing)."""
+        weight = GaugeMetricFamily("fleet_endpoint_version_weight", "Traffic weight (percent) "
+                                   "of a version in the endpoint's routing table; a shadow "
+                                   "is 0.", labels=["endpoint", "version", "role"])
+        for endpoint, (_gen, table) in sorted(self.store.endpoints.tables().items()):
+            for arm in table.get("versions", []):
+                weight.add_metric([endpoint, f"{arm['model']}:{arm['version']}", "serving"],
+                                  float(arm.get("weight", 0)))
+            if table.get("shadow"):
+                sh = table["shadow"]
+                weight.add_metric([endpoint, f"{sh['model']}:{sh['version']}", "shadow"], 0.0)
+        active = GaugeMetricFamily("fleet_rollout_active", "1 per rollout not finished yet.",
+                                   labels=["endpoint", "rollout", "strategy", "status"])
+        changed = GaugeMetricFamily("fleet_rollout_updated_timestamp_seconds", "When an "
+                                    "active rollout last changed (step, pause, check).",
+                                    labels=["endpoint", "rollout"])
+        for ro in self.store.rollouts.list(active=True, limit=1000):
+            active.add_metric([ro.endpoint, ro.id, ro.strategy, ro.status], 1.0)
+            changed.add_metric([ro.endpoint, ro.id], ro.updated_at)
+        return [weight, active, changed]
+
+    def _outbox(self) -> list:
+        """Notifications waiting, being delivered, delivered and dead, per consumer."""
+        count = GaugeMetricFamily("fleet_outbox_deliveries", "Outbox deliveries per consumer "
+                                  "and state (pending, claimed, delivered, dead).",
+                                  labels=["consumer", "state"])
+        oldest = GaugeMetricFamily("fleet_outbox_oldest_undelivered_timestamp_seconds",
+                                   "When the oldest event not yet delivered to the consumer "
+                                   "was written.", labels=["consumer"])
+        waiting: dict[str, float] = {}
+        for consumer, state, n, at in self.store.outbox.counts():
+            count.add_metric([consumer, state], n)
+            if state in ("pending", "claimed"):
+                waiting[consumer] = min(at, waiting.get(consumer, at))
+        for consumer, at in sorted(waiting.items()):
+            oldest.add_metric([consumer], at)
+        return [count, oldest]
 
     def _drift(self) -> list:
         """Each endpoint's newest drift report, for dashboards and alert rules."""
@@ -56,13 +96,17 @@ class StoreCollector:
                                     "endpoint's latest report.", labels=["endpoint", "column"])
         share = GaugeMetricFamily("fleet_drift_share", "Share of drifted columns in the "
                                   "endpoint's latest report.", labels=["endpoint"])
-        shares: dict[str, float] = {}
+        dataset = GaugeMetricFamily("fleet_drift_dataset", "1 if the endpoint's latest "
+                                    "report found dataset drift (its drift_share reached).",
+                                    labels=["endpoint"])
+        shares: dict[str, tuple[float, bool]] = {}
         for r in self.store.drift.latest_scores():
             score.add_metric([r["endpoint"], r["column"], r["method"]], r["score"])
             drifted.add_metric([r["endpoint"], r["column"]], 1.0 if r["drifted"] else 0.0)
-            shares[r["endpoint"]] = r["drifted_share"]
-        for endpoint, value in sorted(shares.items()):
+            shares[r["endpoint"]] = (r["drifted_share"], bool(r["dataset_drift"]))
+        for endpoint, (value, whole) in sorted(shares.items()):
             share.add_metric([endpoint], value)
+            dataset.add_metric([endpoint], 1.0 if whole else 0.0)
         perf = GaugeMetricFamily("fleet_model_performance", "A version's accuracy or RMSE "
                                  "in the endpoint's latest report: realised from labels, "
                                  "estimated from confidence (CBPE), or at registration.",
@@ -71,7 +115,7 @@ class StoreCollector:
             for source in ("realised", "estimated", "registered"):
                 if p.get(source) is not None:
                     perf.add_metric([endpoint, p["version"], p["metric"], source], p[source])
-        return [score, drifted, share, perf]
+        return [score, drifted, share, dataset, perf]
 
     def collect(self):
         with self._lock:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from fleet import messages
 from fleet.errors import Unavailable
 from fleet.store import audit
+from fleet.store.alerts import AlertRepo
 from fleet.store.approvals import Approval, ApprovalRepo
 from fleet.store.drift import DriftRepo
 from fleet.store.endpoints import Endpoint, EndpointRepo
@@ -59,6 +60,7 @@ class Store:
         self.kv = KeyValueRepo(self.engines)
         self.drift = DriftRepo(self.engines)
         self.labels = LabelRepo(self.engines)
+        self.alerts = AlertRepo(self.engines)
 
     @property
     def dialect(self) -> str:

@@ -202,7 +202,8 @@ class DriftRepo:
         newest = (select(R.c.endpoint, func.max(R.c.created_at).label("at"))
                   .where(R.c.kind == "drift", R.c.endpoint != "")
                   .group_by(R.c.endpoint).subquery())
-        q = (select(R.c.endpoint, R.c.drifted_share, C.c.name.label("column"), C.c.method,
+        q = (select(R.c.endpoint, R.c.drifted_share, R.c.drifted.label("dataset_drift"),
+                    C.c.name.label("column"), C.c.method,
                     C.c.score,
                     C.c.threshold, C.c.drifted)
              .join(newest, and_(R.c.endpoint == newest.c.endpoint,

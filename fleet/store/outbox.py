@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import Connection, insert, literal, select, update
+from sqlalchemy import Connection, func, insert, literal, select, update
 
 from fleet.store import audit
 from fleet.store.engine import Engines
@@ -213,6 +213,14 @@ class OutboxRepo:
                                 D.c.state == CLAIMED, D.c.holder == holder)
                 .values(state=PENDING, holder=None, lease_until=None,
                         attempts=D.c.attempts - 1)).rowcount
+
+    def counts(self) -> list[tuple[str, str, int, float]]:
+        """(consumer, state, deliveries, oldest event's time) per consumer and state: the
+        backlog and dead letters an operator alerts on."""
+        q = (select(D.c.consumer, D.c.state, func.count(), func.min(O.c.at))
+             .join(O, O.c.id == D.c.event_id).group_by(D.c.consumer, D.c.state))
+        with self._e.read.connect() as conn:
+            return [(c, st, int(n), float(at)) for c, st, n, at in conn.execute(q)]
 
     def deliveries(self, *, consumer: str | None = None, state: str | None = None,
                    limit: int = 100) -> list[dict[str, Any]]:

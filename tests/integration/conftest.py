@@ -38,17 +38,19 @@ def fleet_cli(*args: str, check: bool = True, timeout: float = 300,
 
 @pytest.fixture(scope="session")
 def serving_ports():
-    return {"serve": free_port(), "router": free_port()}
+    return {"serve": free_port(), "router": free_port(), "gateway": free_port()}
 
 
 @pytest.fixture(scope="session")
 def prometheus(serving_ports):
-    """A real Prometheus scraping the router every second (started before Fleet, so the
-    controller knows its URL)."""
+    """A real Prometheus scraping the router and the gateway every second, with the
+    rules of cluster/prometheus (started before Fleet, so the controller knows its URL)."""
     from tests.support.prometheus import PrometheusServer
 
-    server = PrometheusServer(TMP / f"prom-{os.getpid()}",
-                              [f"127.0.0.1:{serving_ports['router']}"])
+    server = PrometheusServer(TMP / f"prom-{os.getpid()}", {
+        "fleet-router": [f"127.0.0.1:{serving_ports['router']}"],
+        "fleet-gateway": [f"127.0.0.1:{serving_ports['gateway']}"]},
+        rules=[ROOT / "cluster" / "prometheus" / "rules" / "fleet.rules.yml"])
     if server.binary is None:
         if os.environ.get("CI"):
             pytest.fail("prometheus is missing; .ci/run installs it (apt-get install prometheus)")
@@ -62,7 +64,7 @@ def prometheus(serving_ports):
 def fleet_home(s3_server, serving_ports, prometheus, tmp_path_factory):
     home = TMP / f"it-{os.getpid()}"
     home.mkdir(parents=True, exist_ok=True)
-    ports = [free_port() for _ in range(3)]
+    ports = [None, free_port(), free_port()]  # the gateway's is serving_ports['gateway']
     prom = f", prometheus_url: '{prometheus}'" if prometheus else ""
     (home / "fleet.yaml").write_text(f"""
 function_modules: [functions, fleet_testfuncs]
@@ -75,7 +77,7 @@ tokens:
   - {{name: cat, token: {CAT}, scopes: [invoke], roles: [approver]}}
   - {{name: slack-bot, token: {BOT}, scopes: [read, invoke, act_as, notify]}}
 approvals: {{protected_aliases: [prod]}}
-gateway: {{port: {ports[0]}, max_body_bytes: 65536}}
+gateway: {{port: {serving_ports['gateway']}, max_body_bytes: 65536}}
 serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['router']},
            refresh_s: 0.2, request_timeout_s: 8{prom},
            endpoint_tokens: {{rag: [admin, reader]}},

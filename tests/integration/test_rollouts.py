@@ -314,6 +314,25 @@ def test_analysis_through_a_real_prometheus(http, client, model, router, prometh
     r = httpx.get(f"{prometheus}/api/v1/query",
                   params={"query": 'sum(fleet_router_requests_total{endpoint="ro-prom"})'})
     assert float(r.json()["data"]["result"][0]["value"][1]) > 0
+    # cluster/grafana's dashboard against this Prometheus (scraping the router and the
+    # gateway, with cluster/prometheus's rules): every query parses; those about what ran
+    # here return data (drift and GPU panels have none in this module, on this machine)
+    from tests.unit.test_cluster_configs import dashboard_queries
+
+    needs_data = {"Invocations by function and status", "Throughput per version",
+                  "Invocation latency by function (p50, p95)", "Error rate per version",
+                  "Latency per version (p50, p95, p99)", "Canary weight over time"}
+
+    def query(expr):
+        body = httpx.get(f"{prometheus}/api/v1/query", params={"query": expr}, timeout=30).json()
+        assert body["status"] == "success", (expr, body)
+        return body["data"]["result"]
+
+    for title, expr in dashboard_queries():
+        result = query(expr)
+        if title in needs_data:
+            assert result, f"{title}: no data for {expr}"
+    assert query('endpoint_version:fleet_router_requests:rate5m{endpoint="ro-prom"}')
 
 
 def test_a_lost_version_app_is_restored_as_it_was_deployed(http, client, model, router):

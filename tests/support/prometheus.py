@@ -13,21 +13,26 @@ from tests.support.process import ServerProcess
 
 
 class PrometheusServer(ServerProcess):
-    def __init__(self, root: Path, targets: list[str]) -> None:
+    def __init__(self, root: Path, jobs: dict[str, list[str]],
+                 rules: list[Path] | None = None) -> None:
         super().__init__("prometheus", root / "prometheus.log")
         self.root = root
-        self.targets = targets
+        self.jobs = jobs  # job name -> host:port targets
+        self.rules = rules or []
         self.binary = shutil.which("prometheus")
         self.url = ""
 
     def start(self) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
         port = free_port()
-        targets = ", ".join(f"'{t}'" for t in self.targets)
-        (self.root / "prometheus.yml").write_text(
-            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-            "scrape_configs:\n"
-            f"  - job_name: fleet-router\n    static_configs: [{{targets: [{targets}]}}]\n")
+        config = ["global: {scrape_interval: 1s, evaluation_interval: 1s}"]
+        if self.rules:
+            config += ["rule_files:", *(f"  - '{r}'" for r in self.rules)]
+        config.append("scrape_configs:")
+        for job, targets in self.jobs.items():
+            listed = ", ".join(f"'{t}'" for t in targets)
+            config.append(f"  - job_name: {job}\n    static_configs: [{{targets: [{listed}]}}]")
+        (self.root / "prometheus.yml").write_text("\n".join(config) + "\n")
         self.url = f"http://127.0.0.1:{port}"
         self.launch([self.binary, f"--config.file={self.root / 'prometheus.yml'}",
                      f"--storage.tsdb.path={self.root / 'data'}",
