@@ -329,6 +329,21 @@ class LLMConfig(BaseModel):
         return self
 
 
+class UsageConfig(BaseModel):
+    """Prices per resource-second (optional): they turn each invocation's CPU- and
+    GPU-seconds into money in `fleet functions --usage`, GET /v1/usage and the record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    cpu_second: float | None = Field(default=None, ge=0, description="e.g. 0.0000131")
+    gpu_second: float | None = Field(default=None, ge=0, description="e.g. 0.000306")
+    currency: str = Field(default="USD", max_length=8)
+
+    def cost(self, cpu_s: float, gpu_s: float) -> float | None:
+        if self.cpu_second is None and self.gpu_second is None:
+            return None
+        return round(cpu_s * (self.cpu_second or 0) + gpu_s * (self.gpu_second or 0), 6)
+
+
 class Settings(BaseModel):
     """All of Fleet's configuration. Frozen: change the file, not the object."""
 
@@ -349,6 +364,7 @@ class Settings(BaseModel):
     rag: RagConfig = RagConfig()
     llm: LLMConfig = LLMConfig()
     drift: DriftConfig = DriftConfig()
+    usage: UsageConfig = UsageConfig()
     # Where requests may read and write data (paths, file:// or s3://bucket/prefix), besides
     # the artifact root. Empty: FLEET_HOME/data. FLEET_HOME's own files and ~/.ray are never
     # reachable, whatever is listed here (fleet.artifacts.access).

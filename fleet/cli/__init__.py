@@ -137,10 +137,24 @@ def status(json_out: bool = JSON_OPT) -> None:
 
 
 @app.command()
-def functions(json_out: bool = JSON_OPT) -> None:
-    """List the registered functions."""
-    specs = [s.describe() for s in _client().registry]
-    render.as_json(specs) if json_out else render.functions(specs)
+def functions(json_out: bool = JSON_OPT,
+              usage: bool = typer.Option(False, "--usage", help="Resource-seconds (and cost, "
+                                         "with usage prices set) of finished invocations."),
+              by: str = typer.Option("function", "--by", help="function or caller"),
+              since: str = typer.Option("30d", "--since", help="e.g. 1h, 7d, 30d")) -> None:
+    """List the registered functions, or what their invocations used (--usage)."""
+    client = _client()
+    if not usage:
+        specs = [s.describe() for s in client.registry]
+        render.as_json(specs) if json_out else render.functions(specs)
+        return
+    from fleet.usage import usage_report
+
+    report = usage_report(client.store, load_settings(), by=by, since=since)
+    if json_out:
+        render.as_json(report)
+    else:
+        render.usage(report["rows"], by, since, report["currency"])
 
 
 @app.command(context_settings={"allow_extra_args": False})

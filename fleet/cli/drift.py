@@ -17,10 +17,9 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from fleet import messages
 from fleet.cli import render
 from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, identity_of, open_client
-from fleet.errors import FieldProblem, InvalidInput
+from fleet.durations import parse_duration
 
 
 class _ShowByDefault(TyperGroup):
@@ -66,7 +65,7 @@ def check(endpoint: str,
     """Run a drift check of ENDPOINT now, and show its report."""
     client = open_client()
     who = identity_of(token, client=client).require("invoke")
-    payload = {"endpoint": endpoint, **({"window_s": _seconds(window, "--window")}
+    payload = {"endpoint": endpoint, **({"window_s": parse_duration(window, "--window")}
                                         if window else {})}
     inv = client.invoke("drift_check", payload, caller=who.name, via="cli")
     if inv.status.value != "succeeded":
@@ -89,9 +88,9 @@ def watch(endpoint: str,
     client = open_client()
     who = identity_of(token, client=client).require("admin")
     client.store.endpoints.get(endpoint)
-    period = _seconds(every, "--every")
+    period = parse_duration(every, "--every")
     data = validate_payload(client.registry.get("drift_check"), {
-        "endpoint": endpoint, "window_s": _seconds(window, "--window") if window else period})
+        "endpoint": endpoint, "window_s": parse_duration(window, "--window") if window else period})
     s = client.store.schedules.add(name=schedule_name(endpoint), function="drift_check",
                                    spec=f"@every {every}", payload=data, actor=who.name,
                                    max_catchup=1)
@@ -119,21 +118,6 @@ def snooze(endpoint: str, hours: float, token: Optional[str] = TOKEN_OPT) -> Non
     render.console.print(f"Drift alerts of '{endpoint}' held until "
                          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(until))}."
                          if until else f"Drift alerts of '{endpoint}' are on.")
-
-
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-
-
-def _seconds(text: str, option: str) -> float:
-    t = (text or "").strip()
-    try:
-        value = float(t[:-1]) * UNITS[t[-1]]
-    except (KeyError, ValueError, IndexError):
-        value = 0
-    if value <= 0:
-        raise InvalidInput(messages.DRIFT_BAD_PERIOD.format(option=option, text=text), [
-            FieldProblem(option, "not a duration", "Write it like 30m, 1h or 2d.")])
-    return value
 
 
 def _when(t: float | None) -> str:

@@ -62,12 +62,30 @@ def invocation(rec: dict) -> None:
 
 
 def invocations(rows: list[dict]) -> None:
-    t, short = _listing(("id", "function", "status", "via", "caller", "created", "duration_s"),
-                        [r["id"] for r in rows])
+    t, short = _listing(("id", "function", "status", "via", "caller", "created", "duration_s",
+                         "cpu_s", "gpu_s"), [r["id"] for r in rows])
     for r in rows:
         dur = f"{r['duration_s']:.3f}" if r.get("duration_s") is not None else ""
+        use = r.get("usage") or {}
         t.add_row(short[r["id"]], r["function"], status_text(r["status"]), r["via"], r["caller"],
-                  r["created_at"], dur)
+                  r["created_at"], dur, _num(use.get("cpu_s")), _num(use.get("gpu_s")))
+    console.print(t)
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:.3f}"
+
+
+def usage(rows: list[dict], by: str, since: str, currency: str | None) -> None:
+    """Resource-seconds (and cost, with prices configured) per function or caller."""
+    cols = [by, "invocations", "run_s", "cpu_s", "gpu_s", *(["cost"] if currency else [])]
+    t = Table(*cols, title=f"usage by {by} since {since}")
+    for r in rows:
+        cells = [r[by], str(r["invocations"]), f"{r['run_s']:.1f}", f"{r['cpu_s']:.1f}",
+                 f"{r['gpu_s']:.1f}"]
+        if currency:
+            cells.append(f"{r['cost']:.4f} {currency}")
+        t.add_row(*cells)
     console.print(t)
 
 

@@ -152,6 +152,15 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     async def list_functions(_: Identity = Depends(read)) -> dict:
         return {"functions": [described(spec.name) for spec in client.registry]}
 
+    @app.get("/v1/usage", tags=["functions"])
+    def usage(by: str = Query("function", description="function or caller"),
+              since: str = Query("30d", max_length=16, description="e.g. 1h, 7d, 30d"),
+              _: Identity = Depends(read)) -> dict:
+        """Resource-seconds (and cost, with `usage:` prices) of finished invocations."""
+        from fleet.usage import usage_report
+
+        return usage_report(client.store, settings, by=by, since=since)
+
     @app.get("/v1/functions/{name}", tags=["functions"])
     async def get_function(name: str, _: Identity = Depends(read)) -> dict:
         return described(client.registry.get(name).name)

@@ -44,7 +44,17 @@ class StoreCollector:
             buckets = [(str(b), c) for b, c in zip(DURATION_BUCKETS, cumulative, strict=True)]
             buckets.append(("+Inf", count))
             hist.add_metric([function], buckets, total_s)
-        return [total, inflight, hist, *self._serving(), *self._outbox(), *self._drift()]
+        cpu = CounterMetricFamily("fleet_invocation_cpu_seconds", "CPU-seconds finished "
+                                  "invocations held (declared CPUs times run time).",
+                                  labels=["function"])
+        gpu = CounterMetricFamily("fleet_invocation_gpu_seconds", "GPU-seconds finished "
+                                  "invocations held (declared GPUs times run time).",
+                                  labels=["function"])
+        for row in self.store.invocations.usage(by="function"):
+            cpu.add_metric([row["function"]], row["cpu_s"])
+            gpu.add_metric([row["function"]], row["gpu_s"])
+        return [total, inflight, hist, cpu, gpu, *self._serving(), *self._outbox(),
+                *self._drift()]
 
     def _serving(self) -> list:
         """Routing weights per version (a canary's ladder over time) and active rollouts

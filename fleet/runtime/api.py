@@ -105,7 +105,7 @@ class Client:
         return self.store.invocations.new_row(
             function=spec.name, payload=data, caller=caller, via=via,
             timeout_s=spec.timeout_s, retries=spec.retries, idempotency_key=idempotency_key,
-            ray_job_id=ray_job_id)
+            ray_job_id=ray_job_id, cpus=spec.cpus, gpus=spec.gpus)
 
     def invoke(self, name: str, payload: Any = None, *, caller: str | None = None,
                via: str = "python", idempotency_key: str | None = None, wait: bool = True,

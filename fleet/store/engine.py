@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -34,7 +34,15 @@ MIGRATIONS: dict[int, object] = {
     8: lambda conn: _v8_outbox_deliveries(conn),
     9: lambda conn: _v9_drift(conn),
     10: lambda conn: _v10_labels(conn),
+    11: lambda conn: _v11_usage(conn),
 }
+
+
+def _v11_usage(conn) -> None:
+    """The resources each invocation declared (cpus, gpus): usage and cost per invocation.
+    Earlier invocations have none and count as zero."""
+    _add_column(conn, "invocations", "cpus", "FLOAT")
+    _add_column(conn, "invocations", "gpus", "FLOAT")
 
 
 def _v10_labels(conn) -> None:

@@ -64,11 +64,12 @@ class InvocationRepo:
     @staticmethod
     def new_row(*, function: str, payload: Any, caller: str, via: str, timeout_s: float,
                 retries: int, idempotency_key: str | None = None,
-                ray_job_id: str | None = None) -> dict:
+                ray_job_id: str | None = None, cpus: float | None = None,
+                gpus: float | None = None) -> dict:
         return dict(id=new_id(), function=function, status=Status.QUEUED.value, via=via,
                     caller=caller, idempotency_key=idempotency_key, ray_job_id=ray_job_id,
                     payload=payload, attempts=0, timeout_s=timeout_s, retries=retries,
-                    created_at=time.time())
+                    created_at=time.time(), cpus=cpus, gpus=gpus)
 
     @staticmethod
     def insert_op(row: dict):
@@ -274,6 +275,26 @@ class InvocationRepo:
             T.c.function, T.c.status, T.c.via)
         with self._e.read.connect() as conn:
             return [tuple(r) for r in conn.execute(q)]
+
+    def usage(self, *, by: str = "function", since: float | None = None,
+              until: float | None = None) -> list[dict[str, Any]]:
+        """Resource-seconds of finished invocations (declared CPUs and GPUs times run
+        time) per function or per caller, largest first; `since`/`until` by finish time."""
+        key = {"function": T.c.function, "caller": T.c.caller}[by]
+        cpu_s = func.sum(func.coalesce(T.c.cpus, 0.0) * T.c.duration_s)
+        gpu_s = func.sum(func.coalesce(T.c.gpus, 0.0) * T.c.duration_s)
+        q = (select(key.label("key"), func.count().label("invocations"),
+                    func.sum(T.c.duration_s).label("run_s"), cpu_s.label("cpu_s"),
+                    gpu_s.label("gpu_s"))
+             .where(T.c.duration_s.is_not(None)).group_by(key).order_by(cpu_s.desc()))
+        if since is not None:
+            q = q.where(T.c.finished_at >= since)
+        if until is not None:
+            q = q.where(T.c.finished_at < until)
+        with self._e.read.connect() as conn:
+            return [{by: r.key, "invocations": int(r.invocations),
+                     "run_s": float(r.run_s or 0), "cpu_s": float(r.cpu_s or 0),
+                     "gpu_s": float(r.gpu_s or 0)} for r in conn.execute(q)]
 
     def duration_histogram(self) -> list[tuple[str, list[int], int, float]]:
         """Per function: cumulative bucket counts, total count and sum of finished runs."""

@@ -77,6 +77,17 @@ class Invocation:
     finished_at: float | None
     duration_s: float | None
     progress: Any = None
+    cpus: float | None = None
+    gpus: float | None = None
+
+    @property
+    def usage(self) -> dict[str, float] | None:
+        """Resource-seconds held: the declared CPUs and GPUs times the run time."""
+        if self.duration_s is None or self.cpus is None:
+            return None
+        return {"cpus": self.cpus, "gpus": self.gpus or 0.0,
+                "cpu_s": round(self.cpus * self.duration_s, 6),
+                "gpu_s": round((self.gpus or 0.0) * self.duration_s, 6)}
 
     @classmethod
     def from_row(cls, row) -> Invocation:
@@ -107,6 +118,7 @@ class Invocation:
             "finished_at": _iso(self.finished_at),
             "duration_s": self.duration_s,
             "progress": self.progress,
+            "usage": self.usage,
             "input": self.payload,
             "result": self.result,
             "error": error,

@@ -54,6 +54,10 @@ invocations = Table(
     Column("duration_s", Float, nullable=True),
     # What a long run says of itself while it runs (rows done, rows/s, ...); schema v4.
     Column("progress", JSON, nullable=True),
+    # The resources the function declared when it was invoked (its cost is these times
+    # the run time); schema v11.
+    Column("cpus", Float, nullable=True),
+    Column("gpus", Float, nullable=True),
     UniqueConstraint("idempotency_key", name="uq_invocations_idempotency_key"),
     Index("ix_invocations_function_created", "function", "created_at"),
     Index("ix_invocations_status", "status"),

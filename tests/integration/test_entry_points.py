@@ -10,9 +10,10 @@ from pathlib import Path
 from tests.conftest import ROOT
 from tests.integration.conftest import DEPLOYER, fleet_cli, wait_until
 
+MARK_CPUS = 0.1  # @function(cpus=0.1) in tests/fixtures/fleet_testfuncs.py
 RECORD_KEYS = {"id", "function", "status", "via", "caller", "idempotency_key", "ray_job_id",
                "attempts", "created_at", "started_at", "finished_at", "duration_s", "progress",
-               "input", "result", "error"}
+               "usage", "input", "result", "error"}
 
 
 def check(rec: dict, via: str, tag: str, caller: str | None = None) -> None:
@@ -21,6 +22,9 @@ def check(rec: dict, via: str, tag: str, caller: str | None = None) -> None:
     assert rec["status"] == "succeeded", rec
     assert rec["input"]["tag"] == tag and rec["result"]["runs"] >= 1
     assert rec["attempts"] == 1 and rec["duration_s"] > 0
+    # what it cost: the function's declared CPUs for as long as it ran
+    assert rec["usage"]["cpus"] == MARK_CPUS
+    assert abs(rec["usage"]["cpu_s"] - MARK_CPUS * rec["duration_s"]) < 1e-5
     if caller:
         assert rec["caller"] == caller
 
