@@ -279,13 +279,8 @@ class Notifier:
         if got is None:
             return {"skipped": "report not found"}, None
         report = got["report"]
-        body = blocks.drift_alert(report, self.snooze_hours)
-        thread = e.get("thread")
-        if thread is None:
-            msg = thread = self._post(DRIFT, e, text=blocks.as_text(body), blocks_=body)
-        else:
-            msg = self._post(DRIFT, e, text=blocks.as_text(body), blocks_=body,
-                             channel=thread["channel"], thread_ts=thread["ts"])
+        msg, thread = self._post_in_thread(DRIFT, e, blocks.drift_alert(report,
+                                                                        self.snooze_hours))
         png = None
         if "summary" in (report.get("plots") or {}):
             png = self.api.read_bytes(f"/v1/drift/{p['endpoint']}/reports/{report['id']}"
@@ -300,14 +295,19 @@ class Notifier:
     def _alert(self, e: dict) -> tuple[dict | None, dict | None]:
         """An Alertmanager alert: firing posts a message; its resolution replies in that
         message's thread (a later firing of the same alert, too)."""
-        body = blocks.prometheus_alert(e)
+        msg, thread = self._post_in_thread(ALERT, e, blocks.prometheus_alert(e))
+        return {"message": msg}, thread
+
+    def _post_in_thread(self, kind: str, e: dict, body: list) -> tuple[dict, dict]:
+        """The subject's first event posts its message (which becomes its thread); later
+        ones reply in that thread. Returns (this message, the thread)."""
         thread = e.get("thread")
         if thread is None:
-            msg = thread = self._post(ALERT, e, text=blocks.as_text(body), blocks_=body)
+            msg = thread = self._post(kind, e, text=blocks.as_text(body), blocks_=body)
         else:
-            msg = self._post(ALERT, e, text=blocks.as_text(body), blocks_=body,
+            msg = self._post(kind, e, text=blocks.as_text(body), blocks_=body,
                              channel=thread["channel"], thread_ts=thread["ts"])
-        return {"message": msg}, thread
+        return msg, thread
 
     def _update(self, thread: dict, text: str, body: list) -> bool:
         """chat.update in place; False if the message is gone (deleted in Slack)."""

@@ -21,22 +21,28 @@ MODEL, ENDPOINT = "driftm", "drifty"
 HOUR = 3600.0
 
 
-def _log_predictions(client, data_path, shift_income: float, rows: int = 1500) -> None:
-    """What the endpoint's replicas would have logged: the model's real predictions on
-    rows drawn from the training table, with income moved by `shift_income`."""
+def _model(client, artifacts):
+    """Version 1 as the replicas load it."""
     import tempfile
     from pathlib import Path
 
-    from fleet.artifacts import ArtifactStore
     from fleet.flavors.torch import LoadedModel, load_bundle
+
+    version = client.store.models.get(MODEL, 1)
+    with tempfile.TemporaryDirectory() as d:
+        path = artifacts.get_file(version.artifact_uri, Path(d) / "model.pt")
+        return LoadedModel(load_bundle(path), settings=client.settings)
+
+
+def _log_predictions(client, data_path, shift_income: float, rows: int = 1500) -> None:
+    """What the endpoint's replicas would have logged: the model's real predictions on
+    rows drawn from the training table, with income moved by `shift_income`."""
+    from fleet.artifacts import ArtifactStore
     from fleet.serving.predlog import PredictionLog
 
     settings = client.settings
     artifacts = ArtifactStore(settings)
-    version = client.store.models.get(MODEL, 1)
-    with tempfile.TemporaryDirectory() as d:
-        path = artifacts.get_file(version.artifact_uri, Path(d) / "model.pt")
-        model = LoadedModel(load_bundle(path), settings=settings)
+    model = _model(client, artifacts)
     table = pd.read_parquet(data_path).sample(rows, random_state=3)
     table["income"] = table["income"] + shift_income
     x = table[model.features].to_numpy(np.float32)
@@ -204,19 +210,13 @@ def _log_answers(client, data_path, *, at: float, requests: int, per_request: in
     row per instance with the router's signed request id and the instance's index), and
     the true churn of each instance: (request ids, predictions, truths) per request."""
     import json
-    import tempfile
-    from pathlib import Path
 
     from fleet.artifacts import ArtifactStore
-    from fleet.flavors.torch import LoadedModel, load_bundle
     from fleet.serving.router import Router
 
     settings = client.settings
     artifacts = ArtifactStore(settings)
-    version = client.store.models.get(MODEL, 1)
-    with tempfile.TemporaryDirectory() as d:
-        path = artifacts.get_file(version.artifact_uri, Path(d) / "model.pt")
-        model = LoadedModel(load_bundle(path), settings=settings)
+    model = _model(client, artifacts)
     table = pd.read_parquet(data_path).sample(requests * per_request, random_state=5)
     out = model.predict(table[model.features].to_numpy(np.float32))
     signer = Router(settings, client.store, handle_for=lambda app: None)
