@@ -134,6 +134,12 @@ DRIFT_BAD_ACTION = "Unknown drift action '{action}'."
 DRIFT_RETRAIN_SUMMARY = ("Retrain {model} (serving '{endpoint}' as v{version}) with its "
                          "recorded params on the data now at {data}.")
 DRIFT_ROLLBACK_SUMMARY = "Roll '{endpoint}' back from {current} to {previous}."
+BACKUP_USE_PG_DUMP = (
+    "This installation's store is PostgreSQL: back it up with pg_dump --format=custom "
+    "(and restore with pg_restore), which copy it online and consistently."
+)
+BACKUP_EXISTS = "{path} exists already; a backup never overwrites a file unless told to."
+BACKUP_DONE = "Backed up the store to {path} ({bytes} bytes, {pages} pages, integrity ok)."
 BAD_DURATION = "{option} '{text}' is not a duration."
 USAGE_BAD_BY = "Usage is grouped by function or caller, not '{by}'."
 DRIFT_NO_PLOT = "Drift report '{id}' has no plot '{name}'."

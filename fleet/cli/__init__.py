@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -462,6 +463,19 @@ def tokens_revoke(name: str, token: Optional[str] = TOKEN_OPT) -> None:
     ids = client.store.tokens.revoke(name, actor=who.name)
     _time.sleep(REFRESH_S * 2)  # every gateway has reloaded the table by now
     render.console.print(f"Revoked {len(ids)} token(s) of '{name}'.")
+
+
+@app.command()
+def backup(dest: Path = typer.Argument(..., help="The file to write (a SQLite database)."),
+           overwrite: bool = typer.Option(False, "--overwrite"),
+           token: Optional[str] = TOKEN_OPT) -> None:
+    """Back up the store while Fleet runs (SQLite; PostgreSQL: use pg_dump)."""
+    from fleet.store.backup import backup as take
+
+    client = _client()
+    _identity(token, client=client).require("admin")
+    done = take(load_settings().resolved_store_url, dest, overwrite=overwrite)
+    render.console.print(messages.BACKUP_DONE.format(**done), highlight=False)
 
 
 def main() -> None:
