@@ -147,6 +147,33 @@ def _publish_address(temp_dir: str) -> None:
         pass  # only a convenience for `ray status`
 
 
+class RayStartTimedOut(Unavailable):
+    """`ray start` gave up waiting for its own raylet (30 s, fixed in Ray): on a loaded
+    machine (another installation busy beside this one) a second try usually succeeds."""
+
+
+RAY_TIMEOUT_TEXT = "timed out during startup"
+
+
+def startup_timed_out(log: Path) -> bool:
+    """Whether the last `ray start` in `log` failed on Ray's own startup timeout."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 8192))
+            return RAY_TIMEOUT_TEXT in f.read().decode(errors="replace")
+    except OSError:
+        return False
+
+
+def _start_ray_retrying(settings: Settings, progress: Progress) -> ClusterInfo:
+    try:
+        return _start_ray(settings, progress)
+    except RayStartTimedOut:
+        progress(messages.RAY_START_RETRY)
+        time.sleep(2)  # the failed start's own clean-up frees its ports
+        return _start_ray(settings, progress)
+
+
 def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
     c = settings.cluster
     for port, key in ((c.gcs_port, "cluster.gcs_port"),
@@ -182,6 +209,9 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
 
     def ready() -> bool:
         if proc.poll() is not None:
+            if startup_timed_out(logs / "ray.log"):
+                raise RayStartTimedOut(messages.RAY_EXITED.format(code=proc.returncode,
+                                                                  log=logs / "ray.log"))
             raise Unavailable(messages.RAY_EXITED.format(code=proc.returncode,
                                                          log=logs / "ray.log"))
         try:
@@ -233,7 +263,7 @@ def up(home: Path | None = None, progress: Progress = _noop) -> ClusterInfo:
     settings = ensure_config(home or config_mod.default_home())
     info = ClusterInfo.read(settings)
     if info is None or not _alive(info.ray_pid):
-        info = _start_ray(settings, progress)
+        info = _start_ray_retrying(settings, progress)
         info.write(settings)
     if not (info.gateway_url and _alive(info.gateway_pid) and _healthy(info.gateway_url)):
         url, pid = _start_server(settings, progress)

@@ -350,6 +350,8 @@ DID_NOT_COME_UP = (
     "{what} did not come up within {timeout_s:.0f} s; see the logs under FLEET_HOME/logs."
 )
 RAY_EXITED = "Ray failed to start (exit {code}); see {log}."
+RAY_START_RETRY = ("Ray's head timed out waiting for its own raylet (a busy machine); "
+                   "starting it once more")
 SERVER_EXITED = "The Fleet server exited ({code}); see {log}."
 BAD_VIA = "'via' must be one of {allowed}; got '{via}'."
 CLI_BAD_VIA = "--via must be cli or job."
