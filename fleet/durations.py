@@ -6,6 +6,9 @@ from fleet import messages
 from fleet.errors import FieldProblem, InvalidInput
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+# What parse_duration accepts, for API schemas: a positive number (a non-zero digit before
+# any decimal point) and a unit
+DURATION_PATTERN = r"^[0-9]*[1-9][0-9]*(\.[0-9]+)?[smhd]$"
 
 
 def parse_duration(text: str, field: str) -> float:

@@ -9,7 +9,7 @@ default: the figures in bench/gateway.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fleet import messages
 from fleet.approvals import Approvals
 from fleet.config import Settings, load_settings
+from fleet.durations import DURATION_PATTERN
 from fleet.errors import FieldProblem, FleetError, InvalidInput
 from fleet.gateway.alert_routes import alert_router
 from fleet.gateway.auth import Identity, TokenAuth
@@ -153,8 +154,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         return {"functions": [described(spec.name) for spec in client.registry]}
 
     @app.get("/v1/usage", tags=["functions"])
-    def usage(by: str = Query("function", description="function or caller"),
-              since: str = Query("30d", max_length=16, description="e.g. 1h, 7d, 30d"),
+    def usage(by: Literal["function", "caller"] = Query("function"),
+              since: str = Query("30d", max_length=16, pattern=DURATION_PATTERN,
+                                 description="e.g. 90s, 30m, 1h, 7d"),
               _: Identity = Depends(read)) -> dict:
         """Resource-seconds (and cost, with `usage:` prices) of finished invocations."""
         from fleet.usage import usage_report

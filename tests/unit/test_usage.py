@@ -74,8 +74,9 @@ def test_usage_over_http_and_as_prometheus_counters(settings):
         got = http.get("/v1/usage?by=caller&since=1h", headers=auth).json()
         assert got["rows"][0]["caller"] == "ann" and got["rows"][0]["cost"] == pytest.approx(
             20 * 0.001 + 10 * 0.1)
-        bad = http.get("/v1/usage?by=team", headers=auth)
-        assert bad.status_code == 422 and "function or caller" in bad.json()["detail"]
+        for query, field in (("by=team", "by"), ("since=0s", "since")):
+            bad = http.get(f"/v1/usage?{query}", headers=auth)
+            assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == field
         assert http.get("/v1/usage").status_code == 401
         metrics = http.get("/metrics").text
         assert 'fleet_invocation_cpu_seconds_total{function="train"} 20.0' in metrics
