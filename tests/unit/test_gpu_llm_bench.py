@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from fleet.llm import converted
 from tests.conftest import ROOT, TMP
 
@@ -33,6 +35,7 @@ def test_without_a_gpu_it_says_so_and_exits_2():
     assert "no CUDA GPU here" in done.stderr and "--allow-cpu" in done.stderr
 
 
+@pytest.mark.slow  # a real CPU run of the model: 97-156 s on 2 cores
 def test_it_measures_the_transformers_backend_without_ray_or_fleets_dependencies(tmp_path):
     folder = converted("SmolLM2-135M-Instruct", TMP / "models")
     out = tmp_path / "result.json"
