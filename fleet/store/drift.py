@@ -199,9 +199,7 @@ class DriftRepo:
 
     def latest_scores(self) -> list[dict[str, Any]]:
         """Each endpoint's newest drift report's columns (for the Prometheus gauges)."""
-        newest = (select(R.c.endpoint, func.max(R.c.created_at).label("at"))
-                  .where(R.c.kind == "drift", R.c.endpoint != "")
-                  .group_by(R.c.endpoint).subquery())
+        newest = _newest_per_endpoint()
         q = (select(R.c.endpoint, R.c.drifted_share, R.c.drifted.label("dataset_drift"),
                     C.c.name.label("column"), C.c.method,
                     C.c.score,
@@ -215,9 +213,7 @@ class DriftRepo:
 
     def latest_performance(self) -> dict[str, dict[str, Any]]:
         """Each endpoint's newest report's performance section (for the gauges)."""
-        newest = (select(R.c.endpoint, func.max(R.c.created_at).label("at"))
-                  .where(R.c.kind == "drift", R.c.endpoint != "")
-                  .group_by(R.c.endpoint).subquery())
+        newest = _newest_per_endpoint()
         q = select(R.c.endpoint, R.c.detail).join(newest, and_(
             R.c.endpoint == newest.c.endpoint, R.c.created_at == newest.c.at))
         with self._e.read.connect() as conn:
@@ -244,6 +240,13 @@ def _acting(conn, approval_id: str, now: float) -> bool:
     if inv is None:  # approved, its run not started yet; one that never starts stops holding
         return now - (ap.decided_at or 0) < START_GRACE_S
     return inv.status in ("queued", "running")
+
+
+def _newest_per_endpoint():
+    """(endpoint, at) of each endpoint's newest drift report: what the gauges show."""
+    return (select(R.c.endpoint, func.max(R.c.created_at).label("at"))
+            .where(R.c.kind == "drift", R.c.endpoint != "")
+            .group_by(R.c.endpoint).subquery())
 
 
 def _set_alert(conn, endpoint: str, **values) -> None:

@@ -10,7 +10,6 @@ version's realised accuracy or error.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -51,9 +50,5 @@ class LabelRepo:
              .where(L.c.endpoint == endpoint, L.c.version.in_(versions),
                     L.c.predicted_at >= since, L.c.predicted_at < until).limit(limit))
         with self._e.read.connect() as conn:
-            return [(r.request_id, r.row, _value(r.label)) for r in conn.execute(q)]
+            return [(r.request_id, r.row, r.label) for r in conn.execute(q)]
 
-
-def _value(label: Any) -> Any:
-    """JSON columns come back decoded on both dialects; a string that is JSON stays one."""
-    return json.loads(label) if isinstance(label, bytes) else label
