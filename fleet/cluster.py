@@ -34,6 +34,10 @@ class ClusterInfo:
     # an operator can see them and a second installation can avoid them.
     ports: dict | None = None
     ray_temp_dir: str | None = None
+    # `fleet up --workers N`: the `ray start` process of each local worker node.
+    worker_pids: list[int] | None = None
+    # `fleet up --address`: a cluster Fleet did not start (and `fleet down` leaves running).
+    attached: bool = False
 
     @classmethod
     def read(cls, settings: Settings) -> ClusterInfo | None:
@@ -77,8 +81,12 @@ def prepare_auth(settings: Settings) -> ClusterInfo | None:
     return info
 
 
-def connect(settings: Settings) -> None:
-    """Connect this process to Fleet's Ray cluster once (a no-op inside Ray)."""
+def connect(settings: Settings, discover: bool = False) -> None:
+    """Connect this process to Fleet's Ray cluster once (a no-op inside Ray).
+
+    `discover`: with no RAY_ADDRESS and no run/cluster.json, join the Ray head running on
+    this machine ("auto"): the Fleet server started in a KubeRay head container, where no
+    `fleet up` ran. Clients never guess, or they might reach another installation's Ray."""
     info = prepare_auth(settings)
     import ray
 
@@ -88,6 +96,8 @@ def connect(settings: Settings) -> None:
         if ray.is_initialized():
             return
         address = os.environ.get("RAY_ADDRESS") or (info.address if info else None)
+        if address is None and discover:
+            address = "auto"
         if address is None:
             raise Unavailable(messages.CLUSTER_UNAVAILABLE.format(detail=""))
         try:

@@ -1,9 +1,10 @@
 """Fleet's settings: one frozen model, read from FLEET_HOME/fleet.yaml and FLEET_* variables.
 
 Every process of a Fleet installation (CLI, gateway, supervisor actor, Ray workers, job drivers)
-calls `load_settings()` and gets the same answer, because they all share FLEET_HOME. The Ray
-actors receive FLEET_* variables through their runtime_env, so a cluster started from one
-FLEET_HOME never reads another's store.
+calls `load_settings()` and gets the same answer, because they all share FLEET_HOME: on one
+machine the same directory, on many nodes the same fleet.yaml mounted at FLEET_HOME on each
+(cluster/kuberay). Secrets (FLEET_STORE_URL, the AWS keys) come from each node's own
+environment and never travel in a runtime_env (see PASSED_ON).
 """
 
 from __future__ import annotations
@@ -256,6 +257,9 @@ class ArtifactsConfig(BaseModel):
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_region: str = "us-east-1"
+    # A file:// root that every node mounts at the same path (NFS, a shared volume). Only
+    # then may a cluster of more than one node keep artifacts on file:// (fleet.multinode).
+    shared: bool = False
 
 
 class EmbeddingConfig(BaseModel):
@@ -417,8 +421,11 @@ def _env_overrides() -> dict:
     return out
 
 
-PASSED_ON = ("FLEET_STORE_URL", "FLEET_FUNCTION_MODULES", "FLEET_FUNCTION_PATHS",
-             "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3")
+# What an actor or job is told through its runtime_env: where the installation is, never a
+# secret. Ray's dashboard shows every runtime_env to whoever can open it, so FLEET_STORE_URL
+# (it may hold a password) and the AWS keys reach Ray's workers only through the environment
+# of each node's raylet (`fleet up` starts every node with its own; KubeRay from a Secret).
+PASSED_ON = ("FLEET_FUNCTION_MODULES", "FLEET_FUNCTION_PATHS", "AWS_ENDPOINT_URL_S3")
 
 
 def load_settings(home: Path | None = None) -> Settings:

@@ -76,6 +76,11 @@ class Unavailable(FleetError):
     __init__ = _kind(503, "unavailable", "Service unavailable")
 
 
+class RayStartTimedOut(Unavailable):
+    """`ray start` gave up waiting for its own raylet (30 s, fixed in Ray): on a loaded
+    machine (another installation busy beside this one) a second try usually succeeds."""
+
+
 class DefinitionError(FleetError):
     """A function, schedule or config is defined wrongly: raised at import/load time."""
 

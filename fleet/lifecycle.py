@@ -25,10 +25,12 @@ from fleet import config as config_mod
 from fleet import messages
 from fleet.cluster import ClusterInfo
 from fleet.config import Settings, fleet_env
-from fleet.errors import Unavailable
+from fleet.errors import DefinitionError, RayStartTimedOut, Unavailable
+from fleet.multinode import require_shared_state
 from fleet.ports import port_open, ray_ports
 
 Progress = Callable[[str], None]
+SERVER_REFUSAL = "fleet server refused to start:"  # fleet.server prints this, then why
 
 
 def _noop(_msg: str) -> None:
@@ -147,11 +149,6 @@ def _publish_address(temp_dir: str) -> None:
         pass  # only a convenience for `ray status`
 
 
-class RayStartTimedOut(Unavailable):
-    """`ray start` gave up waiting for its own raylet (30 s, fixed in Ray): on a loaded
-    machine (another installation busy beside this one) a second try usually succeeds."""
-
-
 RAY_TIMEOUT_TEXT = "timed out during startup"
 
 
@@ -243,6 +240,7 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
         if port_open(host, port):
             raise Unavailable(messages.PORT_TAKEN.format(port=port, key=key))
     logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)  # attached (--address): no head made it
     with open(logs / "server.log", "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "fleet.server"], env=_ray_env(settings),
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -250,6 +248,9 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
 
     def ready() -> bool:
         if proc.poll() is not None:
+            refusal = _server_refusal(logs / "server.log")
+            if refusal:  # the server said why it would not start (fleet.server.main)
+                raise DefinitionError(refusal)
             raise Unavailable(messages.SERVER_EXITED.format(code=proc.returncode,
                                                             log=logs / "server.log"))
         return _healthy(url) and _healthy(router)  # both answer before `up` returns
@@ -258,12 +259,42 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
     return url, proc.pid
 
 
-def up(home: Path | None = None, progress: Progress = _noop) -> ClusterInfo:
-    """Start whatever is not running yet. Idempotent."""
+def _server_refusal(log: Path) -> str | None:
+    """The reason the server gave for refusing to start, from the end of its log."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 8192))
+            tail = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(tail):
+        if line.startswith(SERVER_REFUSAL):
+            return line[len(SERVER_REFUSAL):].strip()
+    return None
+
+
+def up(home: Path | None = None, progress: Progress = _noop, *, workers: int = 0,
+       address: str | None = None) -> ClusterInfo:
+    """Start whatever is not running yet. Idempotent.
+
+    `workers`: also start that many local worker nodes (fleet.worker_nodes). `address`:
+    attach to a running Ray cluster (a KubeRay head, a `ray start --head` of one's own)
+    instead of starting a head; `fleet down` then stops only Fleet's server."""
     settings = ensure_config(home or config_mod.default_home())
+    if address and workers:
+        raise DefinitionError(messages.WORKERS_NEED_HEAD)
+    if workers:  # refuse before starting anything
+        require_shared_state(settings, workers + 1)
     info = ClusterInfo.read(settings)
-    if info is None or not _alive(info.ray_pid):
+    if address:
+        if info is None or not info.attached or info.address != address:
+            info = _attach(settings, address)
+            info.write(settings)
+    elif info is None or (not info.attached and not _alive(info.ray_pid)):
         info = _start_ray_retrying(settings, progress)
+        info.write(settings)
+    if workers:
+        info = _ensure_workers(settings, info, workers, progress)
         info.write(settings)
     if not (info.gateway_url and _alive(info.gateway_pid) and _healthy(info.gateway_url)):
         url, pid = _start_server(settings, progress)
@@ -276,6 +307,35 @@ def up(home: Path | None = None, progress: Progress = _noop) -> ClusterInfo:
     else:
         _warn_if_stale(settings, info, progress)
     return info
+
+
+def _attach(settings: Settings, address: str) -> ClusterInfo:
+    """Record a running cluster as this installation's, once its GCS answers."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise DefinitionError(messages.ATTACH_UNREACHABLE.format(
+            address=address, reason="not host:port"))
+    if not port_open(host, int(port)):
+        raise Unavailable(messages.ATTACH_UNREACHABLE.format(address=address,
+                                                             reason="nothing listens there"))
+    return ClusterInfo(address=address, token_auth=settings.cluster.token_auth,
+                       dashboard_url=f"http://{host}:{settings.cluster.dashboard_port}",
+                       attached=True)
+
+
+def _ensure_workers(settings: Settings, info: ClusterInfo, want: int,
+                    progress: Progress) -> ClusterInfo:
+    """Start local worker nodes until `want` of them run (those already up stay)."""
+    from fleet import worker_nodes
+
+    running = [pid for pid in (info.worker_pids or []) if _alive(pid)]
+    if len(running) >= want:
+        return info
+    started = worker_nodes.start(settings, info.address, info.ray_temp_dir or
+                                 ray_temp_dir(settings), range(len(running) + 1, want + 1),
+                                 _ray_env(settings), progress)
+    return ClusterInfo(**{**info.__dict__,
+                          "worker_pids": running + [pid for pid, _ports in started]})
 
 
 def _warn_if_stale(settings: Settings, info: ClusterInfo, progress: Progress) -> None:
@@ -316,10 +376,19 @@ def down(home: Path | None = None, progress: Progress = _noop) -> bool:
         return False
     progress("stopping the gateway")
     _terminate(info.gateway_pid, 15)
-    progress("stopping the Ray head")
-    _terminate(info.ray_pid, 15)
+    if not info.attached:  # a cluster Fleet attached to is not Fleet's to stop
+        for pid in info.worker_pids or []:
+            progress("stopping a worker node")
+            _terminate(pid, 15)
+        progress("stopping the Ray head")
+        _terminate(info.ray_pid, 15)
     (settings.run_dir / "cluster.json").unlink(missing_ok=True)
     return True
+
+
+def _gcs_answers(info: ClusterInfo) -> bool:
+    host, _, port = info.address.rpartition(":")
+    return port.isdigit() and port_open(host, int(port))
 
 
 def status(home: Path | None = None) -> dict:
@@ -329,8 +398,11 @@ def status(home: Path | None = None) -> dict:
     if info is None:
         out["message"] = messages.NOT_UP
         return out
-    out.update(ray_address=info.address, ray_running=_alive(info.ray_pid),
+    out.update(ray_address=info.address,
+               ray_running=_alive(info.ray_pid) or (info.attached and _gcs_answers(info)),
                dashboard_url=info.dashboard_url, gateway_url=info.gateway_url,
                gateway_healthy=bool(info.gateway_url and _healthy(info.gateway_url)))
+    if info.worker_pids:
+        out["worker_nodes"] = sum(_alive(pid) for pid in info.worker_pids)
     out["up"] = out["ray_running"] and out["gateway_healthy"]
     return out

@@ -353,6 +353,22 @@ RAY_EXITED = "Ray failed to start (exit {code}); see {log}."
 RAY_START_RETRY = ("Ray's head timed out waiting for its own raylet (a busy machine); "
                    "starting it once more")
 SERVER_EXITED = "The Fleet server exited ({code}); see {log}."
+MULTI_NODE_STORE = (
+    "This cluster has {nodes} nodes, but the store is SQLite ({where}), a file only one node "
+    "sees: workers on the other nodes would write to empty databases of their own. Set "
+    "store_url (or FLEET_STORE_URL) to PostgreSQL, e.g. postgresql+psycopg://fleet@db/fleet."
+)
+MULTI_NODE_ARTIFACTS = (
+    "This cluster has {nodes} nodes, but artifacts.root is {root}, a local directory: "
+    "checkpoints and models written on one node would be missing on the others. Set "
+    "artifacts.root to s3://bucket/prefix, or, if every node mounts that path from shared "
+    "storage, declare it with artifacts.shared: true."
+)
+WORKERS_NEED_HEAD = "--workers starts worker nodes beside a local head; leave out --address."
+ATTACH_UNREACHABLE = (
+    "No Ray cluster answers at {address} ({reason}). Give the GCS address (host:port) of a "
+    "running head, and set RAY_AUTH_MODE=token with its token if it uses token auth."
+)
 BAD_VIA = "'via' must be one of {allowed}; got '{via}'."
 CLI_BAD_VIA = "--via must be cli or job."
 TOKEN_ADD_INVALID = "Cannot add token '{name}': {reason}"

@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
+import sys
 import threading
+import uuid
 
 import ray
 
 from fleet.cluster import NAMESPACE, connect
 from fleet.config import Settings, fleet_env, load_settings
+from fleet.errors import DefinitionError
+from fleet.lifecycle import SERVER_REFUSAL
+from fleet.multinode import alive_nodes, on_head, require_shared_state
 from fleet.runtime.api import SUPERVISOR_NAME
 
 log = logging.getLogger("fleet.server")
@@ -32,22 +38,23 @@ def start_runtime(settings: Settings) -> list:
     from fleet.runtime.supervisor import SupervisorActor
     from fleet.scheduler.actor import SCHEDULER_NAME, SchedulerActor
 
-    env = {"env_vars": fleet_env(settings)}
+    require_shared_state(settings, len(alive_nodes()))
+    # On the head node, restarted by Ray when their process dies (see fleet.multinode).
+    common = {"namespace": NAMESPACE, "get_if_exists": True, "max_restarts": -1,
+              "num_cpus": 0, "runtime_env": {"env_vars": fleet_env(settings)}, **on_head()}
     sup = SupervisorActor.options(
-        name=SUPERVISOR_NAME, namespace=NAMESPACE, get_if_exists=True, max_restarts=-1,
-        num_cpus=0, max_concurrency=1000, runtime_env=env).remote(serve_gateway=True)
+        name=SUPERVISOR_NAME, max_concurrency=1000, **common).remote(
+            serve_gateway=True, holder=f"{socket.gethostname()}/{uuid.uuid4().hex}")
     ray.get(sup.ping.remote(), timeout=120)
     sched = SchedulerActor.options(
-        name=SCHEDULER_NAME, namespace=NAMESPACE, get_if_exists=True, max_restarts=-1,
-        num_cpus=0, max_concurrency=4, runtime_env=env).remote()
+        name=SCHEDULER_NAME, max_concurrency=4, **common).remote()
     ray.get(sched.ping.remote(), timeout=120)
     from fleet.serving import ROUTER_NAME, ensure_serve
     from fleet.serving.router import RouterActor
 
     ensure_serve(settings)
     router = ray.remote(RouterActor).options(
-        name=ROUTER_NAME, namespace=NAMESPACE, get_if_exists=True, max_restarts=-1,
-        num_cpus=0, max_concurrency=1000, runtime_env=env).remote()
+        name=ROUTER_NAME, max_concurrency=1000, **common).remote()
     ray.get(router.start.remote(), timeout=120)
     _RUNTIME[:] = [sup, sched, router]
     return _RUNTIME
@@ -67,14 +74,22 @@ def restore_serving(settings: Settings) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     settings = load_settings()
-    connect(settings)
-    start_runtime(settings)
+    connect(settings, discover=True)  # `fleet up` or a KubeRay head, see fleet.cluster
+    try:
+        start_runtime(settings)
+    except DefinitionError as exc:  # e.g. SQLite on many nodes: say why, not a traceback
+        print(f"{SERVER_REFUSAL} {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     threading.Thread(target=restore_serving, args=(settings,), daemon=True).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.wait(5):
         pass  # the actors do the work; this process keeps their job alive
+    try:  # a clean stop hands the store's sweep on at once (fleet.store.leases)
+        ray.get(_RUNTIME[0].release_lease.remote(), timeout=5)
+    except Exception:  # the lease then expires on its own
+        log.warning("could not release the supervisor's lease")
 
 
 if __name__ == "__main__":

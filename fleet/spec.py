@@ -41,6 +41,9 @@ class FunctionSpec:
     description: str
     warm: int = 0
     max_inputs: int = 1
+    # Run only on nodes with these Ray labels (e.g. {"accelerator": "A100"}): Ray's
+    # label_selector, so a function reaches the node group meant for it.
+    node_labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def qualname(self) -> str:
@@ -57,6 +60,8 @@ class FunctionSpec:
         }
         if self.memory_mb:
             opts["memory"] = self.memory_mb * 1024 * 1024
+        if self.node_labels:
+            opts["label_selector"] = dict(self.node_labels)
         return opts
 
     def describe(self) -> dict[str, Any]:
@@ -67,6 +72,7 @@ class FunctionSpec:
             "input_schema": self.input_model.model_json_schema(),
             "output_schema": self.output_model.model_json_schema() if self.output_model else None,
             "resources": {"cpus": self.cpus, "gpus": self.gpus, "memory_mb": self.memory_mb},
+            "node_labels": dict(self.node_labels),
             "timeout_s": self.timeout_s,
             "retries": self.retries,
             "schedule": self.schedule,
@@ -115,6 +121,7 @@ def function(
     description: str | None = None,
     warm: int = 0,
     max_inputs: int = 1,
+    node_labels: dict[str, str] | None = None,
 ):
     """Register `fn` as a Fleet function. Usable bare (`@function`) or with options.
 
@@ -127,6 +134,8 @@ def function(
     invocation is then one actor call instead of a Ray task (bench/gateway: about a fifth
     of the CPU). Each runner holds the function's cpus/gpus/memory while it lives.
     Invocations beyond warm * max_inputs run as tasks of their own, as without warm.
+    node_labels places it on nodes carrying those Ray labels (a GPU group, `fleet up
+    --workers`' fleet.io/node=worker-1).
     """
 
     def wrap(f: Callable) -> Callable:
@@ -149,6 +158,12 @@ def function(
             raise _fail(f, "max_inputs applies to warm runners: set warm >= 1 too.")
         if memory_mb is not None and memory_mb <= 0:
             raise _fail(f, "memory_mb must be > 0 when set.")
+        if node_labels is not None and not (
+                isinstance(node_labels, dict) and all(
+                    isinstance(k, str) and isinstance(v, str) and k and v
+                    for k, v in node_labels.items())):
+            raise _fail(f, "node_labels must map label names to values, both non-empty "
+                           "strings, e.g. {'accelerator': 'A100'}.")
         if inspect.iscoroutinefunction(f):
             raise _fail(f, "async functions are not supported yet; write a plain def.")
         if schedule is not None:
@@ -171,6 +186,7 @@ def function(
             description=description or (doc.splitlines()[0] if doc else ""),
             warm=int(warm),
             max_inputs=int(max_inputs),
+            node_labels=tuple(sorted((node_labels or {}).items())),
         )
         setattr(f, SPEC_ATTR, spec)
         return f

@@ -1,7 +1,8 @@
 """What invocations cost: the resource-seconds each held (its function's declared CPUs and
 GPUs times its run time, recorded with the invocation), summed per function or caller over
 a period, and turned into money when `usage:` prices are configured. Modal shows cost per
-function; so does Fleet, from the same records every entry point writes."""
+function; so does Fleet, from the same records every entry point writes. Served versions
+count too: their replica-seconds (fleet.serving.usage), per model version."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ def usage_report(store, settings: Settings, *, by: str = "function", since: str 
         for k in total:
             total[k] += r[k]
     total["cost"] = prices.cost(total["cpu_s"], total["gpu_s"])
+    serving = store.replica_usage.usage(since=start)
+    for r in serving:
+        r["cost"] = prices.cost(r["cpu_s"], r["gpu_s"])
     currency = prices.currency if total["cost"] is not None else None
     return {"by": by, "since": since, "since_ts": start, "currency": currency, "rows": rows,
-            "total": total}
+            "total": total, "serving": serving}

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import PostgresServer, create_database
 from tests.support.seaweed import SeaweedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,16 +32,7 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fleet.db'}"
         return
-    base = request.getfixturevalue("postgres_server")
-    import sqlalchemy as sa
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://"),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    admin.dispose()
-    yield base.rsplit("/", 1)[0] + f"/{name}"
+    yield create_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture(scope="session")

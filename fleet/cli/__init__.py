@@ -38,10 +38,15 @@ def _progress(msg: str) -> None:
 
 
 @app.command()
-def up() -> None:
+def up(workers: int = typer.Option(0, "--workers", min=0, max=16,
+                                   help="Also start N local worker nodes (multi-node on one "
+                                        "machine; needs PostgreSQL and S3 or shared storage)."),
+       address: Optional[str] = typer.Option(None, "--address", metavar="HOST:PORT",
+                                             help="Attach to a running Ray cluster's GCS "
+                                                  "instead of starting a head.")) -> None:
     """Start a local Ray head, the supervisor, the scheduler and the gateway (idempotent)."""
     with render.err_console.status("starting Fleet"):
-        info = lifecycle.up(progress=_progress)
+        info = lifecycle.up(progress=_progress, workers=workers, address=address)
     settings = load_settings()
     from fleet.serving import router_url
 
@@ -50,8 +55,11 @@ def up() -> None:
         path=where if where.exists() else settings.config_path)
     render.console.print(f"[green]Fleet is up.[/]\n  gateway   {info.gateway_url}\n"
                          f"  router    {router_url(settings)}/endpoints/NAME\n"
-                         f"  dashboard {info.dashboard_url}\n  ray       {info.address}\n"
-                         f"  token     {token}")
+                         f"  dashboard {info.dashboard_url}\n  ray       {info.address}"
+                         f"{' (attached)' if info.attached else ''}\n"
+                         + (f"  workers   {len(info.worker_pids)} local worker node(s)\n"
+                            if info.worker_pids else "")
+                         + f"  token     {token}")
 
 
 @app.command()
@@ -140,7 +148,8 @@ def status(json_out: bool = JSON_OPT) -> None:
 @app.command()
 def functions(json_out: bool = JSON_OPT,
               usage: bool = typer.Option(False, "--usage", help="Resource-seconds (and cost, "
-                                         "with usage prices set) of finished invocations."),
+                                         "with usage prices set) of finished invocations "
+                                         "and of served model versions."),
               by: str = typer.Option("function", "--by", help="function or caller"),
               since: str = typer.Option("30d", "--since", help="e.g. 1h, 7d, 30d")) -> None:
     """List the registered functions, or what their invocations used (--usage)."""
@@ -156,6 +165,7 @@ def functions(json_out: bool = JSON_OPT,
         render.as_json(report)
     else:
         render.usage(report["rows"], by, since, report["currency"])
+        render.serving_usage(report["serving"], since, report["currency"])
 
 
 @app.command(context_settings={"allow_extra_args": False})

@@ -89,6 +89,21 @@ def usage(rows: list[dict], by: str, since: str, currency: str | None) -> None:
     console.print(t)
 
 
+def serving_usage(rows: list[dict], since: str, currency: str | None) -> None:
+    """Replica-seconds per served model version."""
+    if not rows:
+        return
+    cols = ["model", "version", "replica_s", "cpu_s", "gpu_s", *(["cost"] if currency else [])]
+    t = Table(*cols, title=f"serving since {since}")
+    for r in rows:
+        cells = [r["model"], str(r["version"]), f"{r['replica_s']:.1f}", f"{r['cpu_s']:.1f}",
+                 f"{r['gpu_s']:.1f}"]
+        if currency:
+            cells.append(f"{r['cost']:.4f} {currency}")
+        t.add_row(*cells)
+    console.print(t)
+
+
 def functions(specs: list[dict]) -> None:
     t = Table("name", "description", "cpus", "gpus", "timeout_s", "retries", "schedule")
     for s in specs:

@@ -77,7 +77,13 @@ class StoreCollector:
         for ro in self.store.rollouts.list(active=True, limit=1000):
             active.add_metric([ro.endpoint, ro.id, ro.strategy, ro.status], 1.0)
             changed.add_metric([ro.endpoint, ro.id], ro.updated_at)
-        return [weight, active, changed]
+        replica = CounterMetricFamily("fleet_replica_seconds", "Replica-seconds each served "
+                                      "model version ran (sampled every sweep).",
+                                      labels=["model", "version", "resource"])
+        for row in self.store.replica_usage.usage():
+            for resource, key in (("replica", "replica_s"), ("cpu", "cpu_s"), ("gpu", "gpu_s")):
+                replica.add_metric([row["model"], str(row["version"]), resource], row[key])
+        return [weight, active, changed, replica]
 
     def _outbox(self) -> list:
         """Notifications waiting, being delivered, delivered and dead, per consumer."""

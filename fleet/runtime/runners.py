@@ -145,6 +145,8 @@ class RunnerPool:
                 "max_concurrency": 2 * spec.max_inputs + 8}  # batches and collects
         if spec.memory_mb:
             opts["memory"] = spec.memory_mb * 1024 * 1024
+        if spec.node_labels:
+            opts["label_selector"] = dict(spec.node_labels)
         handle = _RunnerActor.options(**opts).remote(
             spec.fn.__module__, spec.fn.__qualname__, spec.max_inputs)
         return Slot(handle, spec.name)

@@ -5,6 +5,11 @@ function must be owned by something that lives as long as the cluster. The super
 submits each invocation as a Ray task with the function's resources, enforces its timeout,
 records worker deaths and cancels, and lets callers wait for the outcome.
 
+Only one supervisor sweeps a store at a time: the holder of the store's "supervisor" lease
+(fleet.store.leases), renewed every sweep. A second cluster on the same store (a blue-green
+upgrade) runs what it is given but leaves the first one's running work alone until that
+lease expires; the sweep's own failures are fenced by the lease's token.
+
 On restart it sweeps the store: queued invocations are submitted; running ones it no longer
 owns (their tasks died with the previous supervisor, through no fault of the function) run
 again while their `retries` allow, as after a worker death, and only then fail. The sweep
@@ -26,6 +31,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import ray
@@ -38,8 +44,10 @@ from fleet.runtime import collector
 from fleet.runtime.placement import asked_resources, unschedulable
 from fleet.runtime.runners import RunnerBodyError, RunnerPool, Slot, fail
 from fleet.runtime.worker import run_invocation
+from fleet.serving.usage import ReplicaSampler
 from fleet.store import Invocation, Status, open_store
 from fleet.store.invocations import InvocationRepo
+from fleet.store.leases import Lease, fenced
 from fleet.store.writer import GroupWriter
 
 log = logging.getLogger("fleet.supervisor")
@@ -47,6 +55,8 @@ SWEEP_EVERY_S = 5.0
 ORPHAN_AFTER_S = 10.0  # a queued invocation nobody handed over for this long gets submitted
 NODES_TTL_S = 10.0  # how long the cluster's node sizes are trusted
 STORE_THREADS = 64  # store calls waiting for SQLite's lock each hold one
+LEASE = "supervisor"
+LEASE_TTL_S = 30.0  # renewed every sweep (SWEEP_EVERY_S): six sweeps may fail in a row
 
 _remote_run = ray.remote(run_invocation)
 # A warm runner's process died under an invocation (fleet.runtime.runners).
@@ -71,9 +81,14 @@ async def _db(fn, *args, **kwargs):
 
 
 class Supervisor:
-    def __init__(self, serve_gateway: bool = False) -> None:
+    def __init__(self, serve_gateway: bool = False, holder: str | None = None) -> None:
+        # Who holds the sweep's lease: the same after Ray restarts this actor (it keeps
+        # its constructor's arguments), so a restart takes its own lease back at once.
+        self.holder = holder or f"supervisor-{uuid.uuid4().hex}"
+        self.lease: Lease | None = None
         self.settings = load_settings()
         self.store = open_store(self.settings.resolved_store_url)
+        self.replicas = ReplicaSampler(self.store)
         self._tasks: dict[str, asyncio.Task] = {}
         self._refs: dict[str, object] = {}  # a task's ObjectRef, or a runner's future
         self._done: dict[str, asyncio.Event] = {}
@@ -159,9 +174,40 @@ class Supervisor:
             except Exception:  # keep sweeping; a store hiccup must not kill the loop
                 log.exception("sweep failed")
 
+    async def _hold_lease(self) -> Lease | None:
+        lease = await _db(self.store.leases.hold, LEASE, self.holder, LEASE_TTL_S)
+        if lease is None and self.lease is not None:
+            log.warning("another supervisor holds this store's lease now; not sweeping")
+        self.lease = lease
+        return lease
+
+    async def _sample_replicas(self) -> None:
+        """Replica-seconds per served version (fleet.serving.usage): the lease holder's."""
+        try:
+            await asyncio.to_thread(self.replicas.sample)
+        except Exception:  # Serve not started yet, or the store busy: the next sweep counts
+            log.debug("replica sample skipped", exc_info=True)
+
+    async def release_lease(self) -> None:
+        """Give the sweep's lease up (the server is stopping), so a next server need not
+        wait out its TTL before recovering what this one left running."""
+        if self.lease is not None:
+            await _db(self.store.leases.release, self.lease)
+            self.lease = None
+
     async def _sweep(self, *, recovering: bool) -> None:
         """Adopt what no live task owns: queued work nobody handed over, and running work
-        whose task died with a previous supervisor (run again while retries allow)."""
+        whose task died with a previous supervisor (run again while retries allow).
+        Only while holding the store's lease; the first sweep after taking it over
+        recovers like a restart."""
+        held = self.lease
+        lease = await self._hold_lease()
+        if lease is None:
+            return
+        recovering = recovering or held is None or held.token != lease.token
+        if recovering:
+            self.replicas.last = None  # a new holder starts its own clock
+        await self._sample_replicas()
         now = time.time()
         for inv in await _db(self.store.invocations.active):
             if inv.id in self._tasks:
@@ -172,8 +218,9 @@ class Supervisor:
                     self._start(inv.id, max_retries=left)
                 else:
                     await self._finish(inv.id, Status.FAILED, error_type="Interrupted",
-                              error_message=messages.LOST_ON_RESTART.format(
-                                  attempts=inv.attempts, retries=inv.retries))
+                                       fence=fenced(lease),
+                                       error_message=messages.LOST_ON_RESTART.format(
+                                           attempts=inv.attempts, retries=inv.retries))
             elif recovering or now - inv.created_at > ORPHAN_AFTER_S:
                 self._start(inv.id)  # re-read in _watch: it may have ended since
 

@@ -21,16 +21,18 @@ from fleet.store.engine import SCHEMA_VERSION, Engines, dispose, make_engines, m
 from fleet.store.invocations import DURATION_BUCKETS, InvocationRepo
 from fleet.store.kv import KeyValueRepo
 from fleet.store.labels import LabelRepo
+from fleet.store.leases import Lease, LeaseRepo
 from fleet.store.models import ModelRepo, ModelVersion
 from fleet.store.outbox import OutboxRepo
 from fleet.store.records import ACTIVE, ENTRY_POINTS, TERMINAL, Invocation, Status
+from fleet.store.replica_usage import ReplicaUsageRepo
 from fleet.store.rollouts import ACTIVE_STATUSES, FINAL_STATUSES, Change, Rollout, RolloutRepo
 from fleet.store.runs import Run, RunRepo
 from fleet.store.schedules import Schedule, ScheduleRepo
 from fleet.store.tokens import StoredToken, TokenRepo, token_hash
 
 __all__ = [
-    "ACTIVE", "ACTIVE_STATUSES", "DURATION_BUCKETS", "ENTRY_POINTS", "FINAL_STATUSES",
+    "ACTIVE", "ACTIVE_STATUSES", "DURATION_BUCKETS", "ENTRY_POINTS", "FINAL_STATUSES", "Lease",
     "SCHEMA_VERSION", "TERMINAL", "Approval", "Change", "Endpoint", "Invocation",
     "ModelVersion", "Rollout", "Run", "Schedule", "Status", "Store", "StoredToken", "open_store",
     "token_hash",
@@ -58,6 +60,8 @@ class Store:
         self.outbox = OutboxRepo(self.engines)
         self.tokens = TokenRepo(self.engines)
         self.kv = KeyValueRepo(self.engines)
+        self.leases = LeaseRepo(self.engines)
+        self.replica_usage = ReplicaUsageRepo(self.engines)
         self.drift = DriftRepo(self.engines)
         self.labels = LabelRepo(self.engines)
         self.alerts = AlertRepo(self.engines)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -35,6 +35,7 @@ MIGRATIONS: dict[int, object] = {
     9: lambda conn: _v9_drift(conn),
     10: lambda conn: _v10_labels(conn),
     11: lambda conn: _v11_usage(conn),
+    12: lambda conn: schema.metadata.create_all(conn, tables=schema.V12_TABLES),
 }
 
 

@@ -225,9 +225,11 @@ class InvocationRepo:
                   error_type: str | None = None, error_message: str | None = None,
                   error_traceback: str | None = None, actor: str | None = None,
                   only_from: tuple[Status, ...] | None = None, attempts: int | None = None,
-                  started_at: float | None = None, finished_at: float | None = None):
+                  started_at: float | None = None, finished_at: float | None = None,
+                  fence=None):
         """`finish` as an operation on an open transaction (for the group writer). It
-        returns the finished record, or None when another party ended it first.
+        returns the finished record, or None when another party ended it first, or when
+        `fence` (fleet.store.leases.fenced) no longer holds.
 
         A worker that ran a short function returns its outcome instead of writing it; the
         supervisor then records it with the worker's own `started_at`/`finished_at` and
@@ -249,8 +251,11 @@ class InvocationRepo:
                 values["started_at"] = func.coalesce(T.c.started_at, started_at)
             if attempts is not None:
                 values["attempts"] = _at_least(T.c.attempts, attempts)
-            row = conn.execute(update(T).where(T.c.id == inv_id, T.c.status.in_(sources))
-                               .values(**values).returning(*T.c)).first()
+            where = [T.c.id == inv_id, T.c.status.in_(sources)]
+            if fence is not None:
+                where.append(fence)
+            row = conn.execute(update(T).where(*where).values(**values)
+                               .returning(*T.c)).first()
             if row is None:
                 return None
             if status is Status.CANCELLED and actor:

@@ -430,3 +430,32 @@ labels = Table(  # one row per labelled instance of an answer; each is labelled 
 )
 
 V10_TABLES = [labels]
+
+# -- schema version 12: leases (one owner of a duty per store, with a fencing token) ----------
+
+leases = Table(  # e.g. "supervisor": the one cluster that sweeps this store's invocations
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("token", Integer, nullable=False),  # +1 each time another holder takes it
+    Column("expires_at", Float, nullable=False),
+    Column("acquired_at", Float, nullable=False),
+)
+
+V12_TABLES = [leases]
+
+replica_usage = Table(  # replica-seconds each served version held, per hour
+    "replica_usage",
+    metadata,
+    Column("app", String(200), primary_key=True),  # the version's Serve app (model-vN)
+    Column("hour", Integer, primary_key=True),  # epoch seconds of the hour's start
+    Column("model", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("replica_s", Float, nullable=False),
+    Column("cpu_s", Float, nullable=False),  # replica-seconds times its declared CPUs
+    Column("gpu_s", Float, nullable=False),
+    Index("ix_replica_usage_hour", "hour"),
+)
+
+V12_TABLES.append(replica_usage)

@@ -40,6 +40,9 @@ class TrainRequest(BaseModel):
     validation_fraction: float = Field(0.2, gt=0, lt=1)
     num_workers: int = Field(2, ge=1)
     cpus_per_worker: float = Field(0.5, gt=0)
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_SPREAD"] = Field(
+        "PACK", description="How Ray places the workers (ScalingConfig): PACK fills a node "
+                            "first; SPREAD and STRICT_SPREAD use several nodes.")
     use_gpu: bool = False
     seed: int = 0
     max_failures: int = Field(2, ge=0)
@@ -134,7 +137,8 @@ def train(req: TrainRequest) -> TrainResult:
     trainer = TorchTrainer(
         train_loop, train_loop_config=config,
         scaling_config=ScalingConfig(num_workers=req.num_workers, use_gpu=req.use_gpu,
-                                     resources_per_worker={"CPU": req.cpus_per_worker}),
+                                     resources_per_worker={"CPU": req.cpus_per_worker},
+                                     placement_strategy=req.placement_strategy),
         run_config=RunConfig(name=f"{run.id}-{uuid_suffix()}", storage_path=storage_path,
                              storage_filesystem=storage_fs,
                              failure_config=FailureConfig(max_failures=req.max_failures)))

@@ -83,3 +83,20 @@ def test_bad_input_is_a_422_naming_the_field(served):
     assert r.status_code == 422 and "instances" in r.json()["detail"]
     r = httpx.post(url, json={"instances": []}, timeout=30)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "instances"
+
+
+def test_a_served_version_counts_its_replica_seconds(client, served, http):
+    """The supervisor samples Serve every sweep: the version's replica-seconds grow while
+    it runs, in GET /v1/usage and the gateway's counters."""
+    from tests.integration.conftest import wait_until
+
+    name, _url = served
+
+    def replica_s() -> float:
+        rows = http.get("/v1/usage", params={"since": "1h"}).json()["serving"]
+        return next((r["replica_s"] for r in rows if r["model"] == name), 0.0)
+
+    first = wait_until(replica_s, 60, 1)
+    assert wait_until(lambda: replica_s() > first, 60, 1)
+    assert f'fleet_replica_seconds_total{{model="{name}",resource="replica",version="1"}}' \
+        in http.get("/metrics").text

@@ -88,3 +88,18 @@ class PostgresServer:
             self._run([self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop"])
         except subprocess.CalledProcessError:
             pass
+
+
+def create_database(base_url: str, prefix: str = "t") -> str:
+    """A fresh, empty database on the server of `base_url`; its URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base_url.replace("postgresql://", "postgresql+psycopg://"),
+                             isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return base_url.rsplit("/", 1)[0] + f"/{name}"

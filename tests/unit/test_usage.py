@@ -81,3 +81,38 @@ def test_usage_over_http_and_as_prometheus_counters(settings):
         metrics = http.get("/metrics").text
         assert 'fleet_invocation_cpu_seconds_total{function="train"} 20.0' in metrics
         assert 'fleet_invocation_gpu_seconds_total{function="train"} 10.0' in metrics
+
+
+def test_replica_seconds_per_served_version_priced_and_counted(store_url, settings):
+    """What a sweep records for each version's running replicas (fleet.serving.usage),
+    summed per version, by hour for --since, priced, and as a Prometheus counter."""
+    store = Store(store_url)
+    try:
+        now = time.time()
+        v1 = {"app": "churn-v1", "model": "churn", "version": 1, "replicas": 2, "cpus": 0.5,
+              "gpus": 0.0}
+        v2 = {"app": "churn-v2", "model": "churn", "version": 2, "replicas": 1, "cpus": 1.0,
+              "gpus": 1.0}
+        store.replica_usage.add([v1, v2], 5.0, now)
+        store.replica_usage.add([v1], 5.0, now)  # the same hour: one row, added to
+        store.replica_usage.add([v1], 100.0, now - 3 * 86_400)  # long ago
+        report = usage_report(store, settings, since="1d")
+        got = {r["version"]: r for r in report["serving"]}
+        assert got[1]["replica_s"] == pytest.approx(20) and got[1]["cpu_s"] == pytest.approx(10)
+        assert got[2]["gpu_s"] == pytest.approx(5)
+        assert got[2]["cost"] == pytest.approx(5 * 0.001 + 5 * 0.1)
+        week = {r["version"]: r for r in usage_report(store, settings, since="7d")["serving"]}
+        assert week[1]["replica_s"] == pytest.approx(220)
+    finally:
+        store.close()
+
+
+def test_replica_seconds_as_prometheus_counters(settings):
+    store = open_store(settings.resolved_store_url)
+    store.replica_usage.add([{"app": "churn-v3", "model": "churn", "version": 3,
+                              "replicas": 2, "cpus": 0.25, "gpus": 0.0}], 10.0, time.time())
+    with TestClient(create_app(settings), raise_server_exceptions=False) as http:
+        metrics = http.get("/metrics").text
+    assert ('fleet_replica_seconds_total{model="churn",resource="replica",version="3"} 20.0'
+            in metrics)
+    assert 'fleet_replica_seconds_total{model="churn",resource="cpu",version="3"} 5.0' in metrics
