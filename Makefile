@@ -50,6 +50,7 @@ bench: setup
 	$(PY) -m bench.slack_ack
 	$(PY) -m bench.rag
 	$(PY) -m bench.drift
+	$(PY) -m bench.capacity
 
 lint: setup
 	$(VENV)/bin/ruff check fleet functions serve_apps bot tests bench

@@ -87,3 +87,28 @@ def write_result(name: str, data: dict) -> Path:
     path.write_text(json.dumps(data, indent=2, default=str))
     print(f"\nwritten to {path}")
     return path
+
+
+def each_store(labels: str, run) -> dict:
+    """`run(label, store_url)` for each of "sqlite,postgres" (None: SQLite under FLEET_HOME;
+    PostgreSQL started here on 127.0.0.1, skipped without its binaries)."""
+    import sys
+
+    out: dict = {}
+    for label in labels.split(","):
+        if label == "sqlite":
+            out[label] = run(label, None)
+        elif label == "postgres":
+            sys.path.insert(0, str(ROOT))
+            from tests.support.postgres import PostgresServer
+
+            pg = PostgresServer(ROOT / ".tmp" / f"bench-pg-{os.getpid()}")
+            if not pg.available:
+                print("PostgreSQL binaries not found; skipping (apt-get install postgresql)")
+                continue
+            url = pg.start()
+            try:
+                out[label] = run(label, url)
+            finally:
+                pg.stop()
+    return out

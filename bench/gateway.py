@@ -26,7 +26,16 @@ import sys
 import tempfile
 import time
 
-from bench.common import ROOT, TOKEN, free_port, quiet, start_fleet, stop_fleet, write_result
+from bench.common import (
+    ROOT,
+    TOKEN,
+    each_store,
+    free_port,
+    quiet,
+    start_fleet,
+    stop_fleet,
+    write_result,
+)
 
 CONCURRENCY = (1, 16, 64)
 
@@ -193,23 +202,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--stores", default="sqlite,postgres")
     args = ap.parse_args()
-    out: dict = {}
-    for label in args.stores.split(","):
-        if label == "sqlite":
-            out[label] = bench_store(label, None, args.seconds)
-        elif label == "postgres":
-            sys.path.insert(0, str(ROOT))
-            from tests.support.postgres import PostgresServer
-
-            pg = PostgresServer(ROOT / ".tmp" / f"bench-pg-{os.getpid()}")
-            if not pg.available:
-                print("PostgreSQL binaries not found; skipping (apt-get install postgresql)")
-                continue
-            url = pg.start()
-            try:
-                out[label] = bench_store(label, url, args.seconds)
-            finally:
-                pg.stop()
+    out = each_store(args.stores, lambda label, url: bench_store(label, url, args.seconds))
     write_result("gateway", out)
     return 0
 
