@@ -331,9 +331,12 @@ def _ensure_workers(settings: Settings, info: ClusterInfo, want: int,
     running = [pid for pid in (info.worker_pids or []) if _alive(pid)]
     if len(running) >= want:
         return info
+    head = info.ports or {}
+    taken = ((head["min-worker-port"], head["max-worker-port"]),) \
+        if "min-worker-port" in head else ()
     started = worker_nodes.start(settings, info.address, info.ray_temp_dir or
                                  ray_temp_dir(settings), range(len(running) + 1, want + 1),
-                                 _ray_env(settings), progress)
+                                 _ray_env(settings), progress, taken)
     return ClusterInfo(**{**info.__dict__,
                           "worker_pids": running + [pid for pid, _ports in started]})
 

@@ -49,8 +49,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def free_block(home: Path, count: int) -> tuple[int, int]:
-    """A block of `count` ports in Ray's worker range that nothing holds now.
+def free_block(home: Path, count: int,
+               avoid: tuple[tuple[int, int], ...] = ()) -> tuple[int, int]:
+    """A block of `count` ports in Ray's worker range that nothing holds now, outside the
+    (first, last) ranges in `avoid` (blocks other nodes chose, not yet bound).
 
     The search starts at a block derived from FLEET_HOME, so two installations usually
     start apart and each keeps the same block across restarts."""
@@ -59,8 +61,11 @@ def free_block(home: Path, count: int) -> tuple[int, int]:
     start = int(hashlib.sha256(str(home).encode()).hexdigest(), 16) % blocks
     for i in range(blocks):
         first = lo + ((start + i) % blocks) * count
+        last = first + count - 1
+        if any(first <= b and a <= last for a, b in avoid):
+            continue
         if all(_bindable(p) for p in range(first, first + count)):
-            return first, first + count - 1
+            return first, last
     raise OSError(f"no free block of {count} ports in {lo}-{hi}")
 
 

@@ -27,11 +27,14 @@ OBJECT_STORE_BYTES = 1 << 30
 WORKER_LABEL = "fleet.io/node"  # worker-1, worker-2, ...: a label tests and users select by
 
 
-def node_ports(settings: Settings, index: int) -> dict[str, int]:
+def node_ports(settings: Settings, index: int,
+               taken: tuple[tuple[int, int], ...] = ()) -> dict[str, int]:
     """Free ports for worker node `index` (1-based): one per `ray start` flag, and a block
-    for its worker processes away from the head's."""
+    for its worker processes outside `taken` (the head's and other nodes' blocks, which
+    are only bound once their workers start)."""
     out = {flag: free_port() for flag in RAY_PORT_FLAGS if flag not in HEAD_ONLY_FLAGS}
-    first, last = free_block(settings.home / f"worker-{index}", WORKER_PORTS_PER_NODE)
+    first, last = free_block(settings.home / f"worker-{index}", WORKER_PORTS_PER_NODE,
+                             avoid=taken)
     out["min-worker-port"], out["max-worker-port"] = first, last
     return out
 
@@ -42,7 +45,8 @@ def node_cpus(settings: Settings) -> int:
 
 
 def start(settings: Settings, head_address: str, temp_dir: str, indices: range,
-          env: dict[str, str], progress) -> list[tuple[int, dict[str, int]]]:
+          env: dict[str, str], progress, taken: tuple[tuple[int, int], ...] = ()
+          ) -> list[tuple[int, dict[str, int]]]:
     """Start worker nodes `indices` (1-based) joined to `head_address`, one after another
     (at once, on a small machine their raylets missed Ray's own 30 s start-up limit); (pid,
     ports) of each. If one fails, those started here are stopped again: nothing is left
@@ -51,11 +55,14 @@ def start(settings: Settings, head_address: str, temp_dir: str, indices: range,
     try:
         for index in indices:
             progress(f"starting worker node {index} of {indices[-1]}")
+            taken += tuple((p["min-worker-port"], p["max-worker-port"]) for _, p in started)
             try:
-                started.append(_start_one(settings, head_address, temp_dir, index, env))
+                started.append(_start_one(settings, head_address, temp_dir, index, env,
+                                          taken))
             except RayStartTimedOut:
                 progress(messages.RAY_START_RETRY)
-                started.append(_start_one(settings, head_address, temp_dir, index, env))
+                started.append(_start_one(settings, head_address, temp_dir, index, env,
+                                          taken))
     except BaseException:
         for pid, _ports in started:
             stop(pid)
@@ -64,12 +71,13 @@ def start(settings: Settings, head_address: str, temp_dir: str, indices: range,
 
 
 def _start_one(settings: Settings, head_address: str, temp_dir: str, index: int,
-               env: dict[str, str]) -> tuple[int, dict[str, int]]:
+               env: dict[str, str], taken: tuple[tuple[int, int], ...]
+               ) -> tuple[int, dict[str, int]]:
     from fleet.lifecycle import _wait, startup_timed_out  # the one readiness loop
 
     ray_bin = str(Path(sys.executable).parent / "ray")
     log_path = settings.home / "logs" / f"ray-worker-{index}.log"
-    ports = node_ports(settings, index)
+    ports = node_ports(settings, index, taken)
     cmd = [ray_bin, "start", f"--address={head_address}", "--block",
            "--disable-usage-stats", f"--temp-dir={temp_dir}",
            f"--num-cpus={node_cpus(settings)}", f"--labels={WORKER_LABEL}=worker-{index}",
