@@ -151,6 +151,7 @@ def test_no_secret_travels_in_a_runtime_env(cluster):
         assert secret not in shown  # ... and no secret is
 
 
+@pytest.mark.slow  # 107-228 s: make test-slow (make test stays under its 25 min)
 def test_training_spreads_over_two_nodes_and_survives_losing_one(cluster, tmp_path):
     """Ray Train workers on two nodes; SIGKILL one worker node mid-run (its raylet, object
     store and workers): the run resumes on the nodes left from its last checkpoint."""
