@@ -152,14 +152,20 @@ def _publish_address(temp_dir: str) -> None:
 RAY_TIMEOUT_TEXT = "timed out during startup"
 
 
-def startup_timed_out(log: Path) -> bool:
-    """Whether the last `ray start` in `log` failed on Ray's own startup timeout."""
+def _log_tail(log: Path, size: int = 8192) -> str:
+    """The last `size` bytes of a log ("" when it cannot be read): what a process that
+    just exited said last."""
     try:
         with open(log, "rb") as f:
-            f.seek(max(0, f.seek(0, 2) - 8192))
-            return RAY_TIMEOUT_TEXT in f.read().decode(errors="replace")
+            f.seek(max(0, f.seek(0, 2) - size))
+            return f.read().decode(errors="replace")
     except OSError:
-        return False
+        return ""
+
+
+def startup_timed_out(log: Path) -> bool:
+    """Whether the last `ray start` in `log` failed on Ray's own startup timeout."""
+    return RAY_TIMEOUT_TEXT in _log_tail(log)
 
 
 def _start_ray_retrying(settings: Settings, progress: Progress) -> ClusterInfo:
@@ -261,13 +267,7 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
 
 def _server_refusal(log: Path) -> str | None:
     """The reason the server gave for refusing to start, from the end of its log."""
-    try:
-        with open(log, "rb") as f:
-            f.seek(max(0, f.seek(0, 2) - 8192))
-            tail = f.read().decode(errors="replace").splitlines()
-    except OSError:
-        return None
-    for line in reversed(tail):
+    for line in reversed(_log_tail(log).splitlines()):
         if line.startswith(SERVER_REFUSAL):
             return line[len(SERVER_REFUSAL):].strip()
     return None
@@ -294,7 +294,10 @@ def up(home: Path | None = None, progress: Progress = _noop, *, workers: int = 0
         info = _start_ray_retrying(settings, progress)
         info.write(settings)
     if workers:
-        info = _ensure_workers(settings, info, workers, progress)
+        from fleet import worker_nodes
+
+        info = worker_nodes.ensure(settings, info, workers, _ray_env(settings),
+                                   info.ray_temp_dir or ray_temp_dir(settings), progress)
         info.write(settings)
     if not (info.gateway_url and _alive(info.gateway_pid) and _healthy(info.gateway_url)):
         url, pid = _start_server(settings, progress)
@@ -311,34 +314,16 @@ def up(home: Path | None = None, progress: Progress = _noop, *, workers: int = 0
 
 def _attach(settings: Settings, address: str) -> ClusterInfo:
     """Record a running cluster as this installation's, once its GCS answers."""
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
+    host, port = _host_port(address)
+    if not host or port is None:
         raise DefinitionError(messages.ATTACH_UNREACHABLE.format(
             address=address, reason="not host:port"))
-    if not port_open(host, int(port)):
+    if not port_open(host, port):
         raise Unavailable(messages.ATTACH_UNREACHABLE.format(address=address,
                                                              reason="nothing listens there"))
     return ClusterInfo(address=address, token_auth=settings.cluster.token_auth,
                        dashboard_url=f"http://{host}:{settings.cluster.dashboard_port}",
                        attached=True)
-
-
-def _ensure_workers(settings: Settings, info: ClusterInfo, want: int,
-                    progress: Progress) -> ClusterInfo:
-    """Start local worker nodes until `want` of them run (those already up stay)."""
-    from fleet import worker_nodes
-
-    running = [pid for pid in (info.worker_pids or []) if _alive(pid)]
-    if len(running) >= want:
-        return info
-    head = info.ports or {}
-    taken = ((head["min-worker-port"], head["max-worker-port"]),) \
-        if "min-worker-port" in head else ()
-    started = worker_nodes.start(settings, info.address, info.ray_temp_dir or
-                                 ray_temp_dir(settings), range(len(running) + 1, want + 1),
-                                 _ray_env(settings), progress, taken)
-    return ClusterInfo(**{**info.__dict__,
-                          "worker_pids": running + [pid for pid, _ports in started]})
 
 
 def _warn_if_stale(settings: Settings, info: ClusterInfo, progress: Progress) -> None:
@@ -389,9 +374,15 @@ def down(home: Path | None = None, progress: Progress = _noop) -> bool:
     return True
 
 
+def _host_port(address: str) -> tuple[str, int | None]:
+    """("host", port) of a GCS address "host:port"; port None when it is not a number."""
+    host, _, port = address.rpartition(":")
+    return host, int(port) if port.isdigit() else None
+
+
 def _gcs_answers(info: ClusterInfo) -> bool:
-    host, _, port = info.address.rpartition(":")
-    return port.isdigit() and port_open(host, int(port))
+    host, port = _host_port(info.address)
+    return port is not None and port_open(host, port)
 
 
 def status(home: Path | None = None) -> dict:

@@ -55,13 +55,5 @@ def on_head() -> dict:
     return {"resources": {HEAD_RESOURCE: 0.001}}
 
 
-def head_ip() -> str | None:
-    """The head node's address as the other nodes reach it (None outside a cluster)."""
-    for node in alive_nodes():
-        if HEAD_RESOURCE in (node.get("Resources") or {}):
-            return node.get("NodeManagerAddress")
-    return None
-
-
-__all__ = ["HEAD_RESOURCE", "alive_nodes", "head_ip", "on_head", "require_shared_state",
+__all__ = ["HEAD_RESOURCE", "alive_nodes", "on_head", "require_shared_state",
            "shared_state_problem"]

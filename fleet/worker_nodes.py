@@ -9,12 +9,14 @@ SIGKILL to its process group is a node dying.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from fleet import messages
+from fleet.cluster import ClusterInfo
 from fleet.config import Settings
 from fleet.errors import RayStartTimedOut, Unavailable
 from fleet.ports import RAY_PORT_FLAGS, free_block, free_port, port_open
@@ -42,6 +44,23 @@ def node_ports(settings: Settings, index: int,
 def node_cpus(settings: Settings) -> int:
     """Each local worker node declares as many CPUs as the head (they share the machine)."""
     return settings.cluster.num_cpus or os.cpu_count() or 1
+
+
+def ensure(settings: Settings, info: ClusterInfo, want: int, env: dict[str, str],
+           temp_dir: str, progress) -> ClusterInfo:
+    """Start local worker nodes until `want` of them run (those still alive stay): `info`
+    with their pids. New nodes' worker ports stay clear of the head's."""
+    from fleet.lifecycle import _alive
+
+    running = [pid for pid in (info.worker_pids or []) if _alive(pid)]
+    if len(running) >= want:
+        return info
+    head = info.ports or {}
+    taken = ((head["min-worker-port"], head["max-worker-port"]),) \
+        if "min-worker-port" in head else ()
+    started = start(settings, info.address, temp_dir, range(len(running) + 1, want + 1),
+                    env, progress, taken)
+    return dataclasses.replace(info, worker_pids=running + [pid for pid, _ in started])
 
 
 def start(settings: Settings, head_address: str, temp_dir: str, indices: range,
@@ -109,4 +128,4 @@ def stop(pid: int) -> None:
     _terminate(pid, 15)
 
 
-__all__ = ["WORKER_LABEL", "node_cpus", "node_ports", "start", "stop"]
+__all__ = ["WORKER_LABEL", "ensure", "node_cpus", "node_ports", "start", "stop"]

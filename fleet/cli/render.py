@@ -78,25 +78,22 @@ def _num(x: float | None) -> str:
 
 def usage(rows: list[dict], by: str, since: str, currency: str | None) -> None:
     """Resource-seconds (and cost, with prices configured) per function or caller."""
-    cols = [by, "invocations", "run_s", "cpu_s", "gpu_s", *(["cost"] if currency else [])]
-    t = Table(*cols, title=f"usage by {by} since {since}")
-    for r in rows:
-        cells = [r[by], str(r["invocations"]), f"{r['run_s']:.1f}", f"{r['cpu_s']:.1f}",
-                 f"{r['gpu_s']:.1f}"]
-        if currency:
-            cells.append(f"{r['cost']:.4f} {currency}")
-        t.add_row(*cells)
-    console.print(t)
+    _usage_table(f"usage by {by} since {since}", [by, "invocations"], "run_s", rows, currency)
 
 
 def serving_usage(rows: list[dict], since: str, currency: str | None) -> None:
     """Replica-seconds per served model version."""
-    if not rows:
-        return
-    cols = ["model", "version", "replica_s", "cpu_s", "gpu_s", *(["cost"] if currency else [])]
-    t = Table(*cols, title=f"serving since {since}")
+    if rows:
+        _usage_table(f"serving since {since}", ["model", "version"], "replica_s", rows,
+                     currency)
+
+
+def _usage_table(title: str, keys: list[str], time_col: str, rows: list[dict],
+                 currency: str | None) -> None:
+    """One row per `keys`: its time column, CPU- and GPU-seconds, and cost when priced."""
+    t = Table(*keys, time_col, "cpu_s", "gpu_s", *(["cost"] if currency else []), title=title)
     for r in rows:
-        cells = [r["model"], str(r["version"]), f"{r['replica_s']:.1f}", f"{r['cpu_s']:.1f}",
+        cells = [*(str(r[k]) for k in keys), f"{r[time_col]:.1f}", f"{r['cpu_s']:.1f}",
                  f"{r['gpu_s']:.1f}"]
         if currency:
             cells.append(f"{r['cost']:.4f} {currency}")

@@ -206,7 +206,7 @@ class Supervisor:
             return
         recovering = recovering or held is None or held.token != lease.token
         if recovering:
-            self.replicas.last = None  # a new holder starts its own clock
+            self.replicas.restart_clock()
         await self._sample_replicas()
         now = time.time()
         for inv in await _db(self.store.invocations.active):

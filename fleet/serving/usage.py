@@ -47,6 +47,10 @@ class ReplicaSampler:
         self.store = store
         self.last: float | None = None
 
+    def restart_clock(self) -> None:
+        """Forget the last sample: time before now (another holder's) is not ours."""
+        self.last = None
+
     def sample(self) -> int:
         """Record one sample; the number of version apps that had replicas."""
         now = time.time()
