@@ -168,6 +168,9 @@ class ServingConfig(BaseModel):
     host: str = "127.0.0.1"
     serve_port: int = Field(default=8000, ge=0, le=65535)
     router_port: int = Field(default=8090, ge=0, le=65535)
+    # Router instances sharing router_port (SO_REUSEPORT): one SIGKILLed loses only the
+    # requests it held, the others take every new connection while Ray restarts it.
+    routers: int = Field(default=2, ge=1, le=16)
     refresh_s: float = Field(default=0.25, gt=0, le=60)
     request_timeout_s: float = Field(default=30.0, gt=0)
     shadow_timeout_s: float = Field(default=10.0, gt=0)

@@ -105,6 +105,15 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _routers_up(url: str) -> int:
+    """How many router instances answer (each one's /healthz counts its live peers)."""
+    try:
+        r = httpx.get(f"{url}/healthz", timeout=5)
+        return int(r.json().get("instances", 1)) if r.status_code == 200 else 0
+    except (httpx.HTTPError, ValueError):
+        return 0
+
+
 def _ray_env(settings: Settings) -> dict[str, str]:
     env = {**os.environ, **fleet_env(settings)}
     bindir = str(Path(sys.executable).parent)
@@ -259,7 +268,8 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
                 raise DefinitionError(refusal)
             raise Unavailable(messages.SERVER_EXITED.format(code=proc.returncode,
                                                             log=logs / "server.log"))
-        return _healthy(url) and _healthy(router)  # both answer before `up` returns
+        # the gateway and every router instance answer before `up` returns
+        return _healthy(url) and _routers_up(router) >= settings.serving.routers
 
     _wait(ready, 180, "The Fleet server")
     return url, proc.pid
@@ -398,5 +408,9 @@ def status(home: Path | None = None) -> dict:
                gateway_healthy=bool(info.gateway_url and _healthy(info.gateway_url)))
     if info.worker_pids:
         out["worker_nodes"] = sum(_alive(pid) for pid in info.worker_pids)
+    if out["gateway_healthy"]:
+        from fleet.serving import router_url
+
+        out["routers"] = f"{_routers_up(router_url(settings))}/{settings.serving.routers}"
     out["up"] = out["ray_running"] and out["gateway_healthy"]
     return out

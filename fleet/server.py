@@ -1,12 +1,13 @@
 """The Fleet server: one long-lived Ray driver that owns the runtime actors.
 
 `fleet up` starts it as `python -m fleet.server`. It creates the supervisor (which also
-serves the HTTP gateway from its event loop) and the scheduler, then waits. Owning the
-actors matters: Ray force-exits the workers of a job whose driver has gone, so actors owned
-by a short-lived process (the `fleet up` command itself) would make every invocation start
-a fresh Python worker. With the server as their owner, function workers stay warm; if the
-server dies, the actors and their tasks die with it, and the next `fleet up` starts a new
-server whose supervisor records the interrupted invocations as failed.
+serves the HTTP gateway from its event loop), the scheduler and the router instances, then
+waits. Owning the actors matters: Ray force-exits the workers of a job whose driver has
+gone, so actors owned by a short-lived process (the `fleet up` command itself) would make
+every invocation start a fresh Python worker. With the server as their owner, function
+workers stay warm; if the server dies, the actors and their tasks die with it, and the next
+`fleet up` starts a new server whose supervisor records the interrupted invocations as
+failed.
 """
 
 from __future__ import annotations
@@ -49,14 +50,16 @@ def start_runtime(settings: Settings) -> list:
     sched = SchedulerActor.options(
         name=SCHEDULER_NAME, max_concurrency=4, **common).remote()
     ray.get(sched.ping.remote(), timeout=120)
-    from fleet.serving import ROUTER_NAME, ensure_serve
+    from fleet.serving import ensure_serve, router_name
     from fleet.serving.router import RouterActor
 
     ensure_serve(settings)
-    router = ray.remote(RouterActor).options(
-        name=ROUTER_NAME, max_concurrency=1000, **common).remote()
-    ray.get(router.start.remote(), timeout=120)
-    _RUNTIME[:] = [sup, sched, router]
+    count = settings.serving.routers  # instances on one port (SO_REUSEPORT)
+    routers = [ray.remote(RouterActor).options(
+        name=router_name(i), max_concurrency=1000, **common).remote(i, count)
+        for i in range(count)]
+    ray.get([r.start.remote() for r in routers], timeout=120)
+    _RUNTIME[:] = [sup, sched, *routers]
     return _RUNTIME
 
 

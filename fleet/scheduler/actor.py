@@ -29,7 +29,7 @@ class Scheduler:
         # Rollout ticks ride on the scheduler: state lives in the store, so a restarted
         # scheduler continues every rollout at its stored step.
         self.rollouts = build_controller(self.client.settings, self.client.store)
-        self._router = None
+        self._routers: dict[int, object] = {}
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._every_tick, args=(step, what), name=f"fleet-{what}",
@@ -59,19 +59,20 @@ class Scheduler:
         self._ping_router()
 
     def _ping_router(self) -> None:
-        """A restarted router actor serves HTTP again once pinged (as the supervisor)."""
+        """A restarted router instance serves HTTP again once pinged (as the supervisor)."""
         from fleet.cluster import NAMESPACE
-        from fleet.serving import ROUTER_NAME
+        from fleet.serving import router_name
 
-        try:
-            if self._router is None:
-                self._router = ray.get_actor(ROUTER_NAME, namespace=NAMESPACE)
-            ray.get(self._router.ping.remote(), timeout=30)
-        except ValueError:
-            pass  # not created yet: the Fleet server starts it after this actor
-        except Exception:
-            self._router = None
-            log.exception("router ping failed")
+        for i in range(self.client.settings.serving.routers):
+            try:
+                if i not in self._routers:
+                    self._routers[i] = ray.get_actor(router_name(i), namespace=NAMESPACE)
+                ray.get(self._routers[i].ping.remote(), timeout=30)
+            except ValueError:
+                pass  # not created yet: the Fleet server starts them after this actor
+            except Exception:
+                self._routers.pop(i, None)
+                log.exception("router %d ping failed", i)
 
     def ping(self) -> str:
         return "ok"

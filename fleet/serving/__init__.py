@@ -9,9 +9,13 @@ from __future__ import annotations
 from fleet.serving.routing import Arm, ArmStats, RoutingTable, choose
 
 __all__ = ["ROUTER_NAME", "Arm", "ArmStats", "RoutingTable", "choose", "ensure_serve",
-           "router_url"]
+           "router_name", "router_url"]
 
-ROUTER_NAME = "fleet-router"
+ROUTER_NAME = "fleet-router"  # instance i is the actor f"{ROUTER_NAME}-{i}"
+
+
+def router_name(index: int) -> str:
+    return f"{ROUTER_NAME}-{index}"
 
 
 def ensure_serve(settings) -> None:

@@ -2,11 +2,18 @@
 
 These are what the rollout analysis reads, either straight from the router's /metrics
 (the default provider) or through a Prometheus server that scrapes it.
+
+Several router instances share one port, and a scrape reaches whichever the kernel picks,
+so each instance answers /metrics with every live instance's counters summed (`merge`):
+the numbers do not jump between scrapes. An instance that died takes its counts with it,
+which Prometheus reads as a counter reset, as for any restarted target.
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -48,3 +55,41 @@ class RouterMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Families:
+    """What generate_latest needs: something with collect()."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> list[Metric]:
+        return self.families
+
+
+def merge(expositions: list[bytes]) -> bytes:
+    """Several routers' /metrics as one: each sample summed over the instances by name and
+    labels, plus `fleet_router_instances`, how many answered. (`_created` timestamps mean
+    nothing summed, so they are left out.)"""
+    families: dict[str, Metric] = {}
+    sums: dict[str, dict[tuple, float]] = {}
+    for text in expositions:
+        for fam in text_string_to_metric_families(text.decode()):
+            if fam.name.endswith("_created"):
+                continue
+            if fam.name not in families:
+                families[fam.name] = Metric(fam.name, fam.documentation, fam.type)
+                sums[fam.name] = {}
+            acc = sums[fam.name]
+            for sample in fam.samples:
+                if sample.name.endswith("_created"):
+                    continue  # (a histogram's own _created, in its family)
+                key = (sample.name, tuple(sample.labels.items()))
+                acc[key] = acc.get(key, 0.0) + sample.value
+    for name, family in families.items():
+        for (sample, labels), value in sums[name].items():
+            family.add_sample(sample, dict(labels), value)
+    answered = Metric("fleet_router_instances", "Router instances whose counters this "
+                      "answer sums.", "gauge")
+    answered.add_sample("fleet_router_instances", {}, float(len(expositions)))
+    return generate_latest(_Families([*families.values(), answered]))

@@ -1,4 +1,4 @@
-"""The router: one HTTP server in front of every endpoint's versions.
+"""The router: the HTTP server in front of every endpoint's versions.
 
     POST /endpoints/NAME            predict (the body goes to the chosen version as is)
     GET  /endpoints/NAME            the routing table, generation and bandit arms
@@ -22,6 +22,11 @@ here. This server is itself the HTTP entry, so a request goes router -> model re
 same number of hops as Serve's proxy -> model replica, while each version keeps its own
 replicas and failures. See docs/architecture.md and bench/router.
 
+`serving.routers` instances (2 by default) listen on the one router port with SO_REUSEPORT,
+so no single actor's death refuses a connection: the kernel gives new connections to the
+live ones while Ray restarts the dead one, and only the requests it held fail. They share
+nothing in memory; tables, arms and the signing key all come from the store.
+
 The routing tables come from the store, refreshed every `serving.refresh_s`: a rollout
 changes traffic by writing a table, and no replica restarts. Everything a caller sees on a
 failure is a problem document with a reference; the detail goes to the log.
@@ -44,7 +49,7 @@ from fleet.config import Settings
 from fleet.errors import Conflict, FleetError, problem_body
 from fleet.identity import bearer, check_endpoint_caller
 from fleet.serving.feedback import parse_feedback
-from fleet.serving.metrics import RouterMetrics
+from fleet.serving.metrics import RouterMetrics, merge
 from fleet.serving.routing import ArmStats, RoutingTable, choose
 
 log = logging.getLogger("fleet.router")
@@ -77,8 +82,11 @@ def agree(a: list, b: list) -> bool:
 class Router:
     """An ASGI app; `start()` runs its table refresh on the current loop."""
 
-    def __init__(self, settings: Settings, store, handle_for=None) -> None:
+    def __init__(self, settings: Settings, store, handle_for=None, peers=None) -> None:
+        """`peers`: an async callable giving the other instances' metric expositions, for
+        a /metrics that sums them all (fleet.serving.metrics.merge); None when alone."""
         self.settings = settings
+        self._peers = peers
         self.cfg = settings.serving
         self.store = store
         self.metrics = RouterMetrics()
@@ -149,11 +157,12 @@ class Router:
             return
         path, method = scope["path"], scope["method"]
         if path == "/metrics":
-            status, body, headers = 200, self.metrics.render(), [
+            status, body, headers = 200, await self.render_metrics(), [
                 (b"content-type", b"text/plain; version=0.0.4")]
-        elif path == "/healthz":
+        elif path == "/healthz":  # instances: this one and the peers that answer
+            instances = 1 + (len(await self._peers()) if self._peers else 0)
             status, body, headers = 200, json.dumps(
-                {"status": "ok", "endpoints": len(self.tables),
+                {"status": "ok", "endpoints": len(self.tables), "instances": instances,
                  "refreshed_at": self.refreshed_at}).encode(), JSON
         elif path.startswith("/endpoints/"):
             parts = path[len("/endpoints/"):].strip("/").split("/")
@@ -184,6 +193,12 @@ class Router:
             status, body, headers = _problem(404, "Not found", messages.ROUTER_ROUTES)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def render_metrics(self) -> bytes:
+        own = self.metrics.render()
+        if self._peers is None:
+            return own
+        return merge([own, *await self._peers()])
 
     # -- predict ------------------------------------------------------------------------------
 
@@ -374,15 +389,23 @@ def _serve_handle(app: str):
 
 
 class RouterActor:
-    """Owns a Router and serves it from this actor's loop (started by the Fleet server)."""
+    """Owns a Router and serves it from this actor's loop (started by the Fleet server).
 
-    def __init__(self) -> None:
+    Instance `index` of `count`, all on `serving.router_port` (SO_REUSEPORT): killing one
+    loses only the requests it held. Each answers /metrics for all of them."""
+
+    PEER_TIMEOUT_S = 2.0
+
+    def __init__(self, index: int = 0, count: int = 1) -> None:
         from fleet.config import load_settings
         from fleet.store import open_store
 
+        self.index, self.count = index, count
         self.settings = load_settings()
-        self.router = Router(self.settings, open_store(self.settings.resolved_store_url))
+        self.router = Router(self.settings, open_store(self.settings.resolved_store_url),
+                             peers=self._peer_metrics if count > 1 else None)
         self._server = None
+        self._peers: dict[int, object] = {}
 
     async def start(self) -> str:
         if self._server is None:
@@ -393,7 +416,8 @@ class RouterActor:
             cfg = self.settings.serving
             try:
                 self._server = await serve_in_loop(self.router, host=cfg.host,
-                                                   port=cfg.router_port)
+                                                   port=cfg.router_port,
+                                                   shared=self.count > 1)
             except BaseException:
                 self._server = None
                 raise
@@ -401,3 +425,35 @@ class RouterActor:
 
     async def ping(self) -> str:
         return await self.start()
+
+    async def counters(self) -> bytes:
+        """This instance's own metrics, for a peer's /metrics."""
+        return self.router.metrics.render()
+
+    async def _peer_metrics(self) -> list[bytes]:
+        """The other live instances' metrics; one that does not answer in time (dead, or
+        restarting) is left out."""
+        import ray
+
+        from fleet.cluster import NAMESPACE
+        from fleet.serving import router_name
+
+        others = [i for i in range(self.count) if i != self.index]
+        for i in others:
+            if i not in self._peers:
+                try:
+                    self._peers[i] = await asyncio.to_thread(ray.get_actor, router_name(i),
+                                                             NAMESPACE)
+                except ValueError:
+                    continue
+        asked = [i for i in others if i in self._peers]
+        answers = await asyncio.gather(
+            *[asyncio.wait_for(self._peers[i].counters.remote(), self.PEER_TIMEOUT_S)
+              for i in asked], return_exceptions=True)
+        out = []
+        for i, answer in zip(asked, answers, strict=True):
+            if isinstance(answer, BaseException):
+                self._peers.pop(i, None)  # look it up again next time
+            else:
+                out.append(answer)
+        return out

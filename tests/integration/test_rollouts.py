@@ -356,23 +356,6 @@ def test_a_lost_version_app_is_restored_as_it_was_deployed(http, client, model, 
     assert kept["max_batch_size"] == 8
 
 
-def test_a_killed_router_comes_back_with_its_tables(http, client, model, router):
-    import ray
-
-    deploy(http, model, 1, "ro-router-crash")
-    url = f"{router}/endpoints/ro-router-crash"
-    assert httpx.post(url, json=ROW, timeout=30).status_code == 200
-    ray.kill(ray.get_actor("fleet-router", namespace="fleet"), no_restart=False)
-
-    def serves():
-        try:
-            return httpx.post(url, json=ROW, timeout=10).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(serves, timeout_s=90, every_s=0.5)  # restarted by Ray, started by a ping
-
-
 def _notifier(slack, log_path):
     """`fleet bot notify` as its own process, against the fake Slack Web API."""
     import os
