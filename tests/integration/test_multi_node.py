@@ -153,6 +153,7 @@ def test_no_secret_travels_in_a_runtime_env(cluster):
 
 
 @pytest.mark.slow  # 107-228 s: make test-slow (make test stays under its 25 min)
+@pytest.mark.timeout(600)  # the module's cluster may start inside it, 85-115 s
 def test_training_spreads_over_two_nodes_and_survives_losing_one(cluster, tmp_path):
     """Ray Train workers on two nodes; SIGKILL one worker node mid-run (its raylet, object
     store and workers): the run resumes on the nodes left from its last checkpoint."""
@@ -213,7 +214,8 @@ def test_training_spreads_over_two_nodes_and_survives_losing_one(cluster, tmp_pa
     assert len(nodes(cluster)) == 3
 
 
-@pytest.mark.slow  # 115 s, and 65 s more to stop its Serve apps: make test-slow
+@pytest.mark.slow  # 115-230 s, and 65 s more to stop its Serve apps: make test-slow
+@pytest.mark.timeout(600)
 def test_a_rollout_whose_replicas_sit_on_two_nodes_fails_no_request(cluster, tmp_path):
     """Two replicas per version (Serve spreads them over nodes), a canary ladder from v1
     to v2 under a bounded load through the router: every request answered."""
@@ -228,8 +230,9 @@ def test_a_rollout_whose_replicas_sit_on_two_nodes_fails_no_request(cluster, tmp
                  ).upload_file(str(table), BUCKET, "data/small.parquet")
     name = f"mnro-{uuid.uuid4().hex[:6]}"
 
-    def invoke(function: str, payload: dict) -> dict:
-        r = http.post(f"/v1/functions/{function}/invoke?wait=300", json=payload)
+    def invoke(function: str, payload: dict) -> dict:  # a deploy under load: minutes
+        r = http.post(f"/v1/functions/{function}/invoke?wait=300", json=payload,
+                      timeout=330)
         assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
         return r.json()["result"]
 
@@ -286,6 +289,7 @@ def test_a_rollout_whose_replicas_sit_on_two_nodes_fails_no_request(cluster, tmp
 
 
 @pytest.mark.slow  # two server starts (70 s): make test-slow
+@pytest.mark.timeout(600)  # the module's cluster may start inside it, 85-115 s
 def test_fleet_up_address_attaches_a_server_to_a_running_cluster(cluster, tmp_path):
     """What a KubeRay head does: a Fleet server joins a Ray cluster it did not start, and
     `fleet down` there stops only that server."""
