@@ -98,20 +98,23 @@ def _wait(cond: Callable[[], bool], timeout_s: float, what: str) -> None:
     raise Unavailable(messages.DID_NOT_COME_UP.format(what=what, timeout_s=timeout_s))
 
 
-def _healthy(url: str) -> bool:
+def _health(url: str, timeout: float = 2) -> dict | None:
+    """The /healthz answer of the server at `url`, or None when it does not answer 200."""
     try:
-        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        r = httpx.get(f"{url}/healthz", timeout=timeout)
+        return r.json() if r.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def _healthy(url: str) -> bool:
+    return _health(url) is not None
 
 
 def _routers_up(url: str) -> int:
-    """How many router instances answer (each one's /healthz counts its live peers)."""
-    try:
-        r = httpx.get(f"{url}/healthz", timeout=5)
-        return int(r.json().get("instances", 1)) if r.status_code == 200 else 0
-    except (httpx.HTTPError, ValueError):
-        return 0
+    """How many router instances serve (each one's /healthz counts its serving peers)."""
+    health = _health(url, timeout=5)
+    return 0 if health is None else int(health.get("instances", 1))
 
 
 def _ray_env(settings: Settings) -> dict[str, str]:
@@ -341,10 +344,10 @@ def _warn_if_stale(settings: Settings, info: ClusterInfo, progress: Progress) ->
     changed since (new or removed functions), instead of failing later with a 404."""
     from fleet.registry import registry_for
 
-    try:
-        running = httpx.get(f"{info.gateway_url}/healthz", timeout=5).json().get("functions")
-    except (httpx.HTTPError, ValueError):
+    health = _health(info.gateway_url, timeout=5)
+    if health is None:
         return
+    running = health.get("functions")
     local = len(registry_for(settings))
     if running is not None and running != local:
         progress(f"the running Fleet server knows {running} functions, this code has {local}: "

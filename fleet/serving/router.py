@@ -83,8 +83,9 @@ class Router:
     """An ASGI app; `start()` runs its table refresh on the current loop."""
 
     def __init__(self, settings: Settings, store, handle_for=None, peers=None) -> None:
-        """`peers`: an async callable giving the other instances' metric expositions, for
-        a /metrics that sums them all (fleet.serving.metrics.merge); None when alone."""
+        """`peers`: an async callable that calls a RouterActor method on the other live
+        instances and gives their answers: "counters" for a /metrics that sums them all
+        (fleet.serving.metrics.merge), "serving" for /healthz's count. None when alone."""
         self.settings = settings
         self._peers = peers
         self.cfg = settings.serving
@@ -159,8 +160,8 @@ class Router:
         if path == "/metrics":
             status, body, headers = 200, await self.render_metrics(), [
                 (b"content-type", b"text/plain; version=0.0.4")]
-        elif path == "/healthz":  # instances: this one and the peers that answer
-            instances = 1 + (len(await self._peers()) if self._peers else 0)
+        elif path == "/healthz":  # instances: this one and the peers serving HTTP
+            instances = 1 + (sum(await self._peers("serving")) if self._peers else 0)
             status, body, headers = 200, json.dumps(
                 {"status": "ok", "endpoints": len(self.tables), "instances": instances,
                  "refreshed_at": self.refreshed_at}).encode(), JSON
@@ -198,7 +199,7 @@ class Router:
         own = self.metrics.render()
         if self._peers is None:
             return own
-        return merge([own, *await self._peers()])
+        return merge([own, *await self._peers("counters")])
 
     # -- predict ------------------------------------------------------------------------------
 
@@ -403,7 +404,7 @@ class RouterActor:
         self.index, self.count = index, count
         self.settings = load_settings()
         self.router = Router(self.settings, open_store(self.settings.resolved_store_url),
-                             peers=self._peer_metrics if count > 1 else None)
+                             peers=self._ask_peers if count > 1 else None)
         self._server = None
         self._peers: dict[int, object] = {}
 
@@ -430,9 +431,13 @@ class RouterActor:
         """This instance's own metrics, for a peer's /metrics."""
         return self.router.metrics.render()
 
-    async def _peer_metrics(self) -> list[bytes]:
-        """The other live instances' metrics; one that does not answer in time (dead, or
-        restarting) is left out."""
+    async def serving(self) -> bool:
+        """Whether this instance's HTTP server is up (for a peer's /healthz)."""
+        return self._server not in (None, True)  # True: claimed, still starting
+
+    async def _ask_peers(self, method: str) -> list:
+        """`method`'s answers from the other live instances; one that does not answer in
+        time (dead, or restarting) is left out."""
         import ray
 
         from fleet.cluster import NAMESPACE
@@ -448,7 +453,8 @@ class RouterActor:
                     continue
         asked = [i for i in others if i in self._peers]
         answers = await asyncio.gather(
-            *[asyncio.wait_for(self._peers[i].counters.remote(), self.PEER_TIMEOUT_S)
+            *[asyncio.wait_for(getattr(self._peers[i], method).remote(),
+                               self.PEER_TIMEOUT_S)
               for i in asked], return_exceptions=True)
         out = []
         for i, answer in zip(asked, answers, strict=True):
