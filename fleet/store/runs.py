@@ -101,6 +101,15 @@ class RunRepo:
             raise NotFound(messages.UNKNOWN_RUN.format(id=run_id))
         return Run(**dict(r._mapping))
 
+    def of_invocation(self, invocation_id: str) -> Run | None:
+        """The run an invocation last opened: an attempt that starts again after its worker
+        process died finds the run the attempt before it left, and resumes it."""
+        q = (select(T).where(T.c.invocation_id == invocation_id)
+             .order_by(T.c.created_at.desc()).limit(1))
+        with self._e.read.connect() as conn:
+            r = conn.execute(q).first()
+        return Run(**dict(r._mapping)) if r is not None else None
+
     def list(self, *, experiment: str | None = None, limit: int = 50) -> list[Run]:
         q = select(T).order_by(T.c.created_at.desc()).limit(limit)
         if experiment:

@@ -20,6 +20,7 @@ from fleet import function
 from fleet.artifacts import ArtifactStore, ReadLocation, WriteLocation, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import load_bundle
+from fleet.runtime import context
 from fleet.store import open_store
 from functions.training import data as data_mod
 
@@ -98,9 +99,13 @@ def _storage(artifacts: ArtifactStore, run_id: str) -> tuple[str, object]:
     return path, fs
 
 
-@function(cpus=0.1, timeout_s=6 * 3600, retries=0)
+@function(cpus=0.1, timeout_s=6 * 3600, retries=1)
 def train(req: TrainRequest) -> TrainResult:
-    """Train a model on Ray Train with a checkpoint every epoch; register the result."""
+    """Train a model on Ray Train with a checkpoint every epoch; register the result.
+
+    The driver (this task) is retried once if its process dies (its node lost, a spot node
+    preempted, killed): the retry finds the run its first attempt opened and resumes it from
+    the last checkpoint, as `run_id` does by hand, instead of training from epoch 0."""
     import ray
     from ray.train import FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
@@ -109,6 +114,12 @@ def train(req: TrainRequest) -> TrainResult:
 
     settings = load_settings()
     store = open_store(settings.resolved_store_url)
+    ctx = context.current()
+    invocation_id = ctx.invocation_id if ctx else None
+    if not req.run_id and invocation_id:
+        earlier = store.runs.of_invocation(invocation_id)  # this invocation's dead attempt
+        if earlier is not None:
+            req = req.model_copy(update={"run_id": earlier.id})
     params = req.model_dump()
     if req.run_id:  # resume: the run's own parameters, not today's defaults
         previous = store.runs.get(req.run_id)
@@ -124,7 +135,8 @@ def train(req: TrainRequest) -> TrainResult:
             "kwargs": req.model_kwargs, "task": req.task, "features": req.features,
             "label": req.label, "hidden": req.hidden, "classes": classes}
     run = store.runs.start(experiment=req.experiment, function="train", params=params,
-                           run_id=req.run_id, data_uri=to_uri(req.data),
+                           run_id=req.run_id, invocation_id=invocation_id,
+                           data_uri=to_uri(req.data),
                            data_fingerprint=fingerprint, code_version=_code_version())
     resumed_from = max(store.runs.metrics(run.id), default=0) if run.checkpoint_uri else 0
     storage_path, storage_fs = _storage(artifacts, run.id)

@@ -63,6 +63,31 @@ def test_a_killed_worker_resumes_from_the_last_checkpoint(client, table):
 
 
 @pytest.mark.slow
+def test_a_killed_driver_runs_again_and_resumes_its_own_run(client, table):
+    """The `train` task itself dies (its node lost): the invocation still succeeds, in one
+    run that went on from its checkpoint, not in a second run from epoch 0."""
+    from ray.util.state import list_tasks
+
+    exp = f"driver-{uuid.uuid4().hex[:6]}"
+    inv = client.invoke("train", train_payload(table, exp), wait=False)
+    wait_until(lambda: epochs_done(client, exp) >= 2, 180, 0.1)
+    drivers = list_tasks(filters=[("name", "=", "fleet:train"), ("state", "=", "RUNNING")])
+    assert len(drivers) == 1, drivers
+    at_kill = epochs_done(client, exp)
+    os.kill(drivers[0].worker_pid, signal.SIGKILL)
+    done = client.wait(inv.id, 600)
+    assert done.status.value == "succeeded", done.error_message
+    assert done.attempts == 2
+    runs = client.store.runs.list(experiment=exp)
+    assert [r.id for r in runs] == [done.result["run_id"]]
+    assert done.result["resumed_from_epoch"] >= at_kill - 1
+    first, restart = starts(client, runs[0].id)
+    assert first == 0 and restart >= at_kill - 1  # at most the running epoch is repeated
+    assert sorted(client.store.runs.metrics(runs[0].id)) == list(range(1, 9))
+    assert len(client.store.models.versions(exp)) == 1
+
+
+@pytest.mark.slow
 def test_a_stopped_run_resumes_by_run_id(client, table):
     exp = f"resume-{uuid.uuid4().hex[:6]}"
     inv = client.invoke("train", train_payload(table, exp), wait=False)

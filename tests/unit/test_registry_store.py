@@ -64,6 +64,18 @@ def test_runs_record_params_metrics_per_step_and_resume(store):
     assert [r["metric.loss"] for r in table] == [0.5, 0.4] and table[1]["param.lr"] == 0.01
 
 
+def test_an_invocation_finds_the_run_it_last_opened(store):
+    """What a retried `train` attempt resumes: its own invocation's run, never another's."""
+    assert store.runs.of_invocation("inv_a") is None
+    mine = store.runs.start(experiment="churn", function="train", params={},
+                            invocation_id="inv_a")
+    store.runs.start(experiment="churn", function="train", params={}, invocation_id="inv_b")
+    assert store.runs.of_invocation("inv_a").id == mine.id
+    resumed = store.runs.start(experiment="churn", function="train", params={},
+                               run_id=mine.id, invocation_id="inv_c")  # resumed by id
+    assert store.runs.of_invocation("inv_c").id == resumed.id == mine.id
+
+
 def test_versions_count_up_and_a_run_registers_once(store):
     v1 = register(store, run_id="run_a")
     v2 = register(store, run_id="run_b")
