@@ -18,10 +18,12 @@ def free_port() -> int:
 
 
 def start_fleet(store_url: str | None = None, tag: str = "",
-                data_roots: tuple[Path, ...] = (), apps: bool = False) -> Path:
+                data_roots: tuple[Path, ...] = (), apps: bool = False,
+                routers: int | None = None) -> Path:
     """`fleet up` under .tmp/bench-<pid> with free ports; returns FLEET_HOME. Requests may
     read and write under .tmp/bench-data, .tmp/bench-out and `data_roots`. Without `apps`
-    the LLM and RAG apps stay off: they would load models beside what a bench measures."""
+    the LLM and RAG apps stay off: they would load models beside what a bench measures.
+    `routers`: how many router instances share the router port (default: Fleet's)."""
     home = ROOT / ".tmp" / f"bench-{os.getpid()}{tag}"
     home.mkdir(parents=True, exist_ok=True)
     store = f"store_url: '{store_url}'\n" if store_url else ""
@@ -33,7 +35,7 @@ def start_fleet(store_url: str | None = None, tag: str = "",
         f"gateway: {{port: {free_port()}}}\n"
         f"cluster: {{num_cpus: 2, gcs_port: {free_port()}, dashboard_port: {free_port()}}}\n"
         f"serving: {{serve_port: {free_port()}, router_port: {free_port()}"
-        f"{'' if apps else ', apps: []'}}}\n"
+        f"{'' if apps else ', apps: []'}{f', routers: {routers}' if routers else ''}}}\n"
         f"llm: {{cache_dir: '{ROOT / '.tmp' / 'models'}'}}\n")
     os.environ["FLEET_HOME"] = str(home)
     os.environ.setdefault("RAY_TMPDIR", str(ROOT / ".tmp" / "r"))

@@ -2,7 +2,11 @@
 called directly through Serve's HTTP proxy, in the same run. Goal: router p50 <= direct
 +1 ms and router req/s >= 0.8x direct.
 
-    python -m bench.router [--seconds 8]
+    python -m bench.router [--seconds 8] [--routers 2]
+
+`--routers`: how many router instances share the port (SO_REUSEPORT). Run it with 1 and
+with 2 to see what the second instance costs or gives; each run's ratios are against the
+direct path measured in that run.
 
 Three paths to the same replica (one version app, 0.5 CPU, batching on):
 - direct:      wrk -> Serve proxy -> model replica
@@ -20,16 +24,20 @@ import time
 
 from bench.common import ROOT, start_fleet, stop_fleet, write_result
 
+CALLERS = (1, 16, 64)
+
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--routers", type=int, default=None,
+                    help="router instances on the port (default: the config's, 2)")
     args = ap.parse_args()
     from bench import wrk
     from fleet.demo import make_data
 
     table, _ = make_data(ROOT / ".tmp" / "bench-data" / "router", rows=3000)
-    start_fleet()
+    start_fleet(routers=args.routers)
     results = []
     try:
         from ray import serve
@@ -66,7 +74,7 @@ def main() -> int:
                    ("fleet router", f"{router_url(client.settings)}/endpoints/bench"),
                    ("serve hop (router deployment)", f"http://127.0.0.1:{serve_port}/hop")]
         time.sleep(2)
-        for c in (1, 16):
+        for c in CALLERS:
             for name, url in targets:
                 wrk.run(name, url, c, 2, body=body)  # warm-up
                 r = wrk.run(name, url, c, args.seconds, body=body)
@@ -77,7 +85,7 @@ def main() -> int:
     by = {(r.name, r.concurrency): r for r in results}
     summary = {}
     print("\nratios (same run):")
-    for c in (1, 16):
+    for c in CALLERS:
         d, f = by[("direct (Serve proxy)", c)], by[("fleet router", c)]
         h = by[("serve hop (router deployment)", c)]
         summary[f"c{c}"] = {"router_vs_direct_rps": round(f.rps / d.rps, 2),
@@ -87,7 +95,9 @@ def main() -> int:
         print(f"  c={c:<3} router / direct req/s = {f.rps / d.rps:.2f}x (goal >= 0.8x); "
               f"p50 delta = {f.p50_ms - d.p50_ms:+.2f} ms (goal <= +1 ms);  "
               f"serve hop: {h.rps / d.rps:.2f}x, p50 {h.p50_ms - d.p50_ms:+.2f} ms")
-    write_result("router", {"results": [r.__dict__ for r in results], "summary": summary})
+    tag = f"router-{args.routers}" if args.routers else "router"
+    write_result(tag, {"routers": args.routers, "results": [r.__dict__ for r in results],
+                       "summary": summary})
     return 0
 
 
