@@ -66,6 +66,9 @@ class TokenConfig(BaseModel):
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     host: str = "127.0.0.1"
+    # The host in URLs that other nodes and people use (a Service's DNS name in KubeRay).
+    # Default: `host`, or this node's IP when `host` binds every interface (fleet.addresses).
+    advertise_host: str | None = None
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     default_wait_s: float = Field(default=30.0, ge=0)
@@ -166,6 +169,9 @@ class ServingConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     host: str = "127.0.0.1"
+    # The host in URLs that other nodes and people use (a Service's DNS name in KubeRay).
+    # Default: `host`, or this node's IP when `host` binds every interface (fleet.addresses).
+    advertise_host: str | None = None
     serve_port: int = Field(default=8000, ge=0, le=65535)
     router_port: int = Field(default=8090, ge=0, le=65535)
     # Router instances sharing router_port (SO_REUSEPORT): one SIGKILLed loses only the

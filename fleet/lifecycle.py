@@ -23,6 +23,7 @@ import yaml
 
 from fleet import config as config_mod
 from fleet import messages
+from fleet.addresses import http_url
 from fleet.cluster import ClusterInfo
 from fleet.config import Settings, fleet_env
 from fleet.errors import DefinitionError, RayStartTimedOut, Unavailable
@@ -250,7 +251,7 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
     from fleet.serving import router_url
 
     g, s = settings.gateway, settings.serving
-    url, router = f"http://{g.host}:{g.port}", router_url(settings)
+    url, router = http_url(g.host, g.port, g.advertise_host), router_url(settings)
     progress(f"starting the Fleet server (supervisor, scheduler, gateway on {url}, "
              f"router on {router})")
     for host, port, key in ((g.host, g.port, "gateway.port"),

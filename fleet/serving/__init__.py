@@ -6,10 +6,11 @@ part of serving that the core owns and the Fleet server runs.
 
 from __future__ import annotations
 
+from fleet.addresses import http_url
 from fleet.serving.routing import Arm, ArmStats, RoutingTable, choose
 
 __all__ = ["ROUTER_NAME", "Arm", "ArmStats", "RoutingTable", "choose", "ensure_serve",
-           "router_name", "router_url"]
+           "router_name", "router_url", "version_url"]
 
 ROUTER_NAME = "fleet-router"  # instance i is the actor f"{ROUTER_NAME}-{i}"
 
@@ -28,4 +29,12 @@ def ensure_serve(settings) -> None:
 
 
 def router_url(settings) -> str:
-    return f"http://{settings.serving.host}:{settings.serving.router_port}"
+    """The router's base URL as other nodes and people reach it (fleet.addresses)."""
+    s = settings.serving
+    return http_url(s.host, s.router_port, s.advertise_host)
+
+
+def version_url(settings, model: str, version: int) -> str:
+    """A model version's URL on Serve's proxy, as other nodes and people reach it."""
+    s = settings.serving
+    return f"{http_url(s.host, s.serve_port, s.advertise_host)}/models/{model}/v{version}"

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet import messages
+from fleet.addresses import http_url
 from fleet.config import ServeAppConfig, Settings
 from fleet.errors import DefinitionError
 
@@ -110,14 +111,13 @@ def run_configured(settings: Settings,
 
 
 def app_url(settings: Settings, name: str) -> str:
-    """The base URL of app `name` in serving.apps, as a client on this installation's
-    machine reaches it through Serve's proxy."""
-    for cfg in settings.serving.apps:
+    """The base URL of app `name` in serving.apps, through Serve's proxy on the head (or
+    `serving.advertise_host`), which any node reaches (fleet.addresses)."""
+    s = settings.serving
+    for cfg in s.apps:
         if cfg.name == name:
-            host = settings.serving.host
-            host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             prefix = (cfg.route_prefix or "").rstrip("/")
-            return f"http://{host}:{settings.serving.serve_port}{prefix}"
+            return f"{http_url(s.host, s.serve_port, s.advertise_host)}{prefix}"
     raise DefinitionError(messages.SERVE_APP_UNKNOWN.format(
         name=name, known=", ".join(c.name for c in settings.serving.apps) or "none"))
 

@@ -16,7 +16,7 @@ from fleet import function, messages
 from fleet.config import load_settings
 from fleet.errors import Conflict, Unavailable
 from fleet.runtime import context
-from fleet.serving import router_url, routing
+from fleet.serving import router_url, routing, version_url
 from fleet.serving.routing import Arm, RoutingTable
 from fleet.store import open_store
 from fleet.store.endpoints import check_endpoint_name
@@ -80,6 +80,4 @@ def deploy(req: DeployRequest) -> DeployResult:
     return DeployResult(endpoint=req.endpoint, model=version.model, version=version.version,
                         app=app, routed=routed, weight=weight,
                         url=f"{router_url(settings)}/endpoints/{req.endpoint}",
-                        version_url=f"http://{settings.serving.host}:"
-                                    f"{settings.serving.serve_port}/models/{version.model}"
-                                    f"/v{version.version}")
+                        version_url=version_url(settings, version.model, version.version))

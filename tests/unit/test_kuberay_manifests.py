@@ -154,6 +154,8 @@ def test_ray_version_settings_serve_apps_and_the_job_entrypoint_are_fleets_own(t
     monkeypatch.setenv("FLEET_HOME", str(tmp_path))  # the job's data under its data roots
     settings = load_settings(tmp_path)  # every key is one Fleet knows
     assert settings.artifacts.root.startswith("s3://") and settings.gateway.host == "0.0.0.0"
+    head_service = f"{by_kind('RayCluster')['metadata']['name']}-head-svc"  # KubeRay's name
+    assert settings.gateway.advertise_host == settings.serving.advertise_host == head_service
     serve = yaml.safe_load(by_kind("RayService")["spec"]["serveConfigV2"])
     for app in serve["applications"]:
         module, attr = app["import_path"].split(":")
