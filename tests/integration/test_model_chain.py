@@ -27,9 +27,10 @@ def tables(tmp_path_factory):
     return good, holdout
 
 
-@pytest.fixture(params=["s3", "local"])
+@pytest.fixture(params=[pytest.param("s3", marks=pytest.mark.slow), "local"])
 def place(request, tables, tmp_path):
-    """Where data, checkpoints, models and outputs live for one chain."""
+    """Where data, checkpoints, models and outputs live for one chain. The S3 chains run in
+    the slow suite (about a minute each): `make test` keeps the local one under its limit."""
     good, holdout = tables
     if request.param == "local":
         return {"kind": "local", "data": str(good), "holdout": str(holdout),

@@ -103,6 +103,7 @@ def test_a_stopped_run_resumes_by_run_id(client, table):
     assert len(client.store.models.versions(exp)) == 1
 
 
+@pytest.mark.slow
 def test_the_registered_model_predicts_like_the_final_checkpoint(client, table):
     from fleet.artifacts import ArtifactStore
     from fleet.flavors.torch import LoadedModel, load_bundle
