@@ -19,11 +19,12 @@ def free_port() -> int:
 
 def start_fleet(store_url: str | None = None, tag: str = "",
                 data_roots: tuple[Path, ...] = (), apps: bool = False,
-                routers: int | None = None) -> Path:
+                routers: int | None = None, gateways: int | None = None) -> Path:
     """`fleet up` under .tmp/bench-<pid> with free ports; returns FLEET_HOME. Requests may
     read and write under .tmp/bench-data, .tmp/bench-out and `data_roots`. Without `apps`
     the LLM and RAG apps stay off: they would load models beside what a bench measures.
-    `routers`: how many router instances share the router port (default: Fleet's)."""
+    `routers`, `gateways`: how many router and gateway instances share their port
+    (default: Fleet's)."""
     home = ROOT / ".tmp" / f"bench-{os.getpid()}{tag}"
     home.mkdir(parents=True, exist_ok=True)
     store = f"store_url: '{store_url}'\n" if store_url else ""
@@ -32,7 +33,8 @@ def start_fleet(store_url: str | None = None, tag: str = "",
     (home / "fleet.yaml").write_text(
         store + f"data_roots: {roots!r}\n" +
         f"tokens:\n  - {{name: bench, token: {TOKEN}, scopes: [admin]}}\n"
-        f"gateway: {{port: {free_port()}}}\n"
+        f"gateway: {{port: {free_port()}"
+        f"{f', instances: {gateways}' if gateways else ''}}}\n"
         f"cluster: {{num_cpus: 2, gcs_port: {free_port()}, dashboard_port: {free_port()}}}\n"
         f"serving: {{serve_port: {free_port()}, router_port: {free_port()}"
         f"{'' if apps else ', apps: []'}{f', routers: {routers}' if routers else ''}}}\n"
@@ -114,3 +116,19 @@ def each_store(labels: str, run) -> dict:
             finally:
                 pg.stop()
     return out
+
+
+def deploy_small_model(client, table, experiment: str, endpoint: str) -> dict:
+    """Train a one-epoch model on `table` and deploy it behind `endpoint` (one replica of
+    0.5 CPU, no prediction logging, 128 requests at once); the deploy's result (its
+    `app`, `version_url`, ...)."""
+    inv = client.invoke("train", {"data": str(table), "features": ["age", "income"],
+                                  "label": "churned", "epochs": 1, "num_workers": 1,
+                                  "experiment": experiment})
+    assert inv.status.value == "succeeded", inv.error_message
+    dep = client.invoke("deploy", {"model": f"{experiment}:{inv.result['version']}",
+                                   "endpoint": endpoint,
+                                   "serving": {"num_cpus": 0.5, "log_sample_rate": 0,
+                                               "max_ongoing_requests": 128}})
+    assert dep.status.value == "succeeded", dep.error_message
+    return dep.result

@@ -1,6 +1,10 @@
 """bench/gateway: what Fleet's invoke path costs, against baselines measured in the same run.
 
-    make bench            (or: python -m bench.gateway [--seconds 8] [--stores sqlite,postgres])
+    make bench            (or: python -m bench.gateway [--seconds 8] [--stores sqlite,postgres]
+                                                   [--gateways N])
+
+`--gateways`: how many gateway instances share the port (default: the config's, 2); the
+results then go to gateway-gN.json.
 
 For each store (SQLite, then PostgreSQL started here on 127.0.0.1), with wrk for HTTP:
   floor          a bare uvicorn endpoint (HTTP parsing only)
@@ -118,11 +122,12 @@ def spawn_rate(wrk, url: str, seconds: int, concurrency: int = 16) -> tuple[floa
     return n / (t1 - t0), r
 
 
-def bench_store(label: str, store_url: str | None, seconds: int) -> dict:
+def bench_store(label: str, store_url: str | None, seconds: int,
+                gateways: int | None = None) -> dict:
     from bench import wrk
 
     print(f"\n== store: {label}", flush=True)
-    start_fleet(store_url, tag=f"-{label}")
+    start_fleet(store_url, tag=f"-{label}", gateways=gateways)
     from fleet.cluster import ClusterInfo, connect
     from fleet.config import load_settings
 
@@ -201,9 +206,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--stores", default="sqlite,postgres")
+    ap.add_argument("--gateways", type=int, default=None,
+                    help="gateway instances on the port (default: the config's, 2)")
     args = ap.parse_args()
-    out = each_store(args.stores, lambda label, url: bench_store(label, url, args.seconds))
-    write_result("gateway", out)
+    out = each_store(args.stores, lambda label, url: bench_store(label, url, args.seconds,
+                                                                 args.gateways))
+    write_result("gateway" + (f"-g{args.gateways}" if args.gateways else ""), out)
     return 0
 
 

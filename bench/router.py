@@ -22,7 +22,7 @@ import json
 import sys
 import time
 
-from bench.common import ROOT, start_fleet, stop_fleet, write_result
+from bench.common import ROOT, deploy_small_model, start_fleet, stop_fleet, write_result
 
 CALLERS = (1, 16, 64)
 
@@ -47,16 +47,8 @@ def main() -> int:
         from fleet.serving import router_url
 
         client = Client()
-        inv = client.invoke("train", {"data": str(table), "features": ["age", "income"],
-                                      "label": "churned", "epochs": 1, "num_workers": 1,
-                                      "experiment": "bench-router"})
-        assert inv.status.value == "succeeded", inv.error_message
-        v = inv.result["version"]
-        dep = client.invoke("deploy", {"model": f"bench-router:{v}", "endpoint": "bench",
-                                       "serving": {"num_cpus": 0.5, "log_sample_rate": 0,
-                                                   "max_ongoing_requests": 128}})
-        assert dep.status.value == "succeeded", dep.error_message
-        app = dep.result["app"]
+        dep = deploy_small_model(client, table, "bench-router", "bench")
+        app = dep["app"]
 
         @serve.deployment(max_ongoing_requests=128, ray_actor_options={"num_cpus": 0.25})
         class HopRouter:
@@ -70,7 +62,7 @@ def main() -> int:
         serve.run(HopRouter.bind(app), name="bench-hop", route_prefix="/hop")
         serve_port = client.settings.serving.serve_port
         body = json.dumps({"instances": [{"age": 41, "income": 52000.0}]})
-        targets = [("direct (Serve proxy)", dep.result["version_url"]),
+        targets = [("direct (Serve proxy)", dep["version_url"]),
                    ("fleet router", f"{router_url(client.settings)}/endpoints/bench"),
                    ("serve hop (router deployment)", f"http://127.0.0.1:{serve_port}/hop")]
         time.sleep(2)

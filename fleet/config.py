@@ -70,6 +70,9 @@ class GatewayConfig(BaseModel):
     # Default: `host`, or this node's IP when `host` binds every interface (fleet.addresses).
     advertise_host: str | None = None
     port: int = Field(default=8080, ge=0, le=65535)
+    # Gateway instances sharing `port` (SO_REUSEPORT), each a supervisor actor: one
+    # SIGKILLed loses only the requests it held; the others take every new connection.
+    instances: int = Field(default=2, ge=1, le=16)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     default_wait_s: float = Field(default=30.0, ge=0)
     max_wait_s: float = Field(default=300.0, ge=0)

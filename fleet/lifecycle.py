@@ -399,6 +399,14 @@ def _gcs_answers(info: ClusterInfo) -> bool:
     return port is not None and port_open(host, port)
 
 
+def _migrate_req() -> str | None:
+    """net.ipv4.tcp_migrate_req on this machine (None where the kernel has no such knob)."""
+    try:
+        return Path("/proc/sys/net/ipv4/tcp_migrate_req").read_text().strip()
+    except OSError:
+        return None
+
+
 def status(home: Path | None = None) -> dict:
     settings = config_mod.load_settings(home)
     info = ClusterInfo.read(settings)
@@ -416,5 +424,7 @@ def status(home: Path | None = None) -> dict:
         from fleet.serving import router_url
 
         out["routers"] = f"{_routers_up(router_url(settings))}/{settings.serving.routers}"
+        if _migrate_req() == "0":  # queued connections of a killed instance are reset
+            out["tcp_migrate_req"] = messages.TCP_MIGRATE_OFF
     out["up"] = out["ray_running"] and out["gateway_healthy"]
     return out

@@ -194,6 +194,9 @@ CONFIG_INVALID = "fleet.yaml is invalid: {reason}"
 CONFIG_SCOPE = "Token '{name}' has unknown scope '{scope}'. Use read, invoke or admin."
 
 NOT_UP = "Fleet is not running here. Start it with `fleet up`."
+TCP_MIGRATE_OFF = ("off: connections queued on a gateway or router instance that dies are "
+                   "reset. Set `sysctl -w net.ipv4.tcp_migrate_req=1` to hand them to a live "
+                   "instance (docs/operations.md, Many nodes).")
 UP_ALREADY = "Fleet is already up."
 JOB_FAILED = "Ray job {job_id} ended {status}: {message}"
 JOB_SUBMIT_REFUSED = (

@@ -1,23 +1,21 @@
 """The Fleet server: one long-lived Ray driver that owns the runtime actors.
 
-`fleet up` starts it as `python -m fleet.server`. It creates the supervisor (which also
-serves the HTTP gateway from its event loop), the scheduler and the router instances, then
-waits. Owning the actors matters: Ray force-exits the workers of a job whose driver has
-gone, so actors owned by a short-lived process (the `fleet up` command itself) would make
-every invocation start a fresh Python worker. With the server as their owner, function
-workers stay warm; if the server dies, the actors and their tasks die with it, and the next
-`fleet up` starts a new server whose supervisor records the interrupted invocations as
-failed.
+`fleet up` starts it as `python -m fleet.server`. It creates the supervisor instances (each
+also serves the HTTP gateway from its event loop, on one shared port), the scheduler and
+the router instances, then waits. Owning the actors matters: Ray force-exits the workers of
+a job whose driver has gone, so actors owned by a short-lived process (the `fleet up`
+command itself) would make every invocation start a fresh Python worker. With the server as
+their owner, function workers stay warm; if the server dies, the actors and their tasks die
+with it, and the next `fleet up` starts a new server whose supervisor records the
+interrupted invocations as failed.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-import socket
 import sys
 import threading
-import uuid
 
 import ray
 
@@ -26,7 +24,8 @@ from fleet.config import Settings, fleet_env, load_settings
 from fleet.errors import DefinitionError
 from fleet.lifecycle import SERVER_REFUSAL
 from fleet.multinode import alive_nodes, on_head, require_shared_state
-from fleet.runtime.api import SUPERVISOR_NAME
+from fleet.runtime.api import supervisor_name
+from fleet.runtime.ownership import new_owner_id
 
 log = logging.getLogger("fleet.server")
 # Non-detached actors live as long as their owner holds a handle: keep them here.
@@ -43,10 +42,13 @@ def start_runtime(settings: Settings) -> list:
     # On the head node, restarted by Ray when their process dies (see fleet.multinode).
     common = {"namespace": NAMESPACE, "get_if_exists": True, "max_restarts": -1,
               "num_cpus": 0, "runtime_env": {"env_vars": fleet_env(settings)}, **on_head()}
-    sup = SupervisorActor.options(
-        name=SUPERVISOR_NAME, max_concurrency=1000, **common).remote(
-            serve_gateway=True, holder=f"{socket.gethostname()}/{uuid.uuid4().hex}")
-    ray.get(sup.ping.remote(), timeout=120)
+    n = settings.gateway.instances  # each serves the gateway, on one port (SO_REUSEPORT)
+    sups = [SupervisorActor.options(
+        name=supervisor_name(i), max_concurrency=1000, **common).remote(
+            # the id is an argument: Ray restarts an instance with the same one
+            serve_gateway=True, index=i, count=n, holder=new_owner_id(supervisor_name(i)))
+        for i in range(n)]
+    ray.get([s.ping.remote() for s in sups], timeout=120)
     sched = SchedulerActor.options(
         name=SCHEDULER_NAME, max_concurrency=4, **common).remote()
     ray.get(sched.ping.remote(), timeout=120)
@@ -59,7 +61,7 @@ def start_runtime(settings: Settings) -> list:
         name=router_name(i), max_concurrency=1000, **common).remote(i, count)
         for i in range(count)]
     ray.get([r.start.remote() for r in routers], timeout=120)
-    _RUNTIME[:] = [sup, sched, *routers]
+    _RUNTIME[:] = [*sups, sched, *routers]
     return _RUNTIME
 
 
@@ -90,9 +92,10 @@ def main() -> None:
     while not stop.wait(5):
         pass  # the actors do the work; this process keeps their job alive
     try:  # a clean stop hands the store's sweep on at once (fleet.store.leases)
-        ray.get(_RUNTIME[0].release_lease.remote(), timeout=5)
-    except Exception:  # the lease then expires on its own
-        log.warning("could not release the supervisor's lease")
+        ray.get([s.release_lease.remote() for s in _RUNTIME[:settings.gateway.instances]],
+                timeout=5)
+    except Exception:  # the leases then expire on their own
+        log.warning("could not release the supervisors' leases")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ default: the figures in bench/gateway.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, Literal
 
@@ -89,11 +90,15 @@ def _record(inv: Invocation, status_code: int = 200) -> JSONResponse:
     return JSONResponse(inv.public(), status_code=status_code, headers=headers)
 
 
-def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, client: Client | None = None,
+               peers=None) -> FastAPI:
     """The gateway. It runs on the supervisor's event loop, so a handler that touches the
     store (or anything that can wait) is a plain `def`, which FastAPI runs in its thread
     pool; `async def` handlers await everything slow (ainvoke moves its store calls to
-    threads). A SQLite writer waiting for the lock then stalls only its own request."""
+    threads). A SQLite writer waiting for the lock then stalls only its own request.
+
+    `peers`: an async callable giving the other gateway instances' request counters, which
+    /metrics sums with this one's (None when alone)."""
     settings = settings or load_settings()
     client = client or Client(settings)
     auth = TokenAuth(settings, client.store)
@@ -144,10 +149,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     @app.get("/metrics", tags=["ops"], responses={200: {
         "description": "Prometheus text format",
         "content": {"text/plain; version=0.0.4": {"schema": {"type": "string"}}}}})
-    def prometheus(request: Request) -> Response:
+    async def prometheus(request: Request) -> Response:
         if not gw.metrics_public:
-            auth.check(request, "read")
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+            await asyncio.to_thread(auth.check, request, "read")
+        counters = await peers() if peers is not None else []
+        body = await asyncio.to_thread(metrics.render, counters)
+        return Response(body, media_type="text/plain; version=0.0.4")
 
     @app.get("/v1/functions", tags=["functions"])
     async def list_functions(_: Identity = Depends(read)) -> dict:
@@ -336,6 +343,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                        default_wait_s=gw.default_wait_s, max_wait_s=gw.max_wait_s,
                        max_key=MAX_IDEMPOTENCY_KEY)
     app.add_middleware(RequestCounter, counter=metrics.requests)
+    app.state.metrics = metrics  # a peer instance asks for its request counter
     # Added last, so it is the outermost layer: oversized bodies never reach a handler.
     app.add_middleware(BodyLimit, max_bytes=gw.max_body_bytes)
     return app

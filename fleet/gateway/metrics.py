@@ -14,6 +14,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
 )
 
+from fleet.serving.metrics import merge
 from fleet.store import DURATION_BUCKETS, Store
 
 CACHE_S = 2.0
@@ -141,15 +142,29 @@ class StoreCollector:
             return list(self._cache[1])
 
 
+GATEWAY_INSTANCES = ("fleet_gateway_instances", "Gateway instances whose request counters "
+                     "this answer sums.")
+
+
 class GatewayMetrics:
+    """The store's metrics (the same from any instance) and this instance's request
+    counter, which /metrics sums with its peers' (several gateway instances share a port,
+    so a scrape reaches one of them)."""
+
     def __init__(self, store: Store) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(StoreCollector(store))
+        self.http = CollectorRegistry()
         self.requests = Counter("fleet_http_requests", "Gateway HTTP requests.",
-                                ["route", "code"], registry=self.registry)
+                                ["route", "code"], registry=self.http)
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+    def render_http(self) -> bytes:
+        """This instance's own request counter, for a peer's /metrics."""
+        return generate_latest(self.http)
+
+    def render(self, peers: list[bytes] = ()) -> bytes:
+        return generate_latest(self.registry) + merge([self.render_http(), *peers],
+                                                      GATEWAY_INSTANCES)
 
 
 class RequestCounter:

@@ -25,6 +25,12 @@ SUPERVISOR_NAME = "fleet-supervisor"
 MAX_IDEMPOTENCY_KEY = 256
 
 
+def supervisor_name(index: int) -> str:
+    """Instance `index` of `gateway.instances`: 0 is the primary (the one `Client` hands
+    work to, and the only one that competes for the store's sweep lease)."""
+    return SUPERVISOR_NAME if index == 0 else f"{SUPERVISOR_NAME}-{index}"
+
+
 @dataclass(frozen=True)
 class Prepared:
     invocation: Invocation
@@ -147,6 +153,7 @@ class Client:
             return await asyncio.to_thread(self.store.invocations.get, inv.id)
         row = self._new_row(name, payload, caller=caller, via=via,
                             idempotency_key=idempotency_key)
+        row["owner"] = self._local.holder  # this instance runs it; peers leave it alone
         repo = self.store.invocations
         if idempotency_key is None:
             inserted = await self._local.writer.aitem("insert", row)

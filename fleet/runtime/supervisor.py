@@ -1,20 +1,17 @@
-"""The supervisor: one detached Ray actor that owns every running invocation.
+"""The supervisor: long-lived Ray actors that own every running invocation.
 
 Callers come and go (a CLI process exits right after `--async`), so the task that runs a
 function must be owned by something that lives as long as the cluster. The supervisor
 submits each invocation as a Ray task with the function's resources, enforces its timeout,
 records worker deaths and cancels, and lets callers wait for the outcome.
 
-Only one supervisor sweeps a store at a time: the holder of the store's "supervisor" lease
-(fleet.store.leases), renewed every sweep. A second cluster on the same store (a blue-green
-upgrade) runs what it is given but leaves the first one's running work alone until that
-lease expires; the sweep's own failures are fenced by the lease's token.
+`gateway.instances` of them (2 by default) each serve the HTTP gateway on one port
+(SO_REUSEPORT), so a killed instance drops only the requests it held. Each runs what its
+own gateway receives and is recorded as its owner; instance 0, the primary, also runs
+what `Client` hands over (fleet.runtime.ownership).
 
-On restart it sweeps the store: queued invocations are submitted; running ones it no longer
-owns (their tasks died with the previous supervisor, through no fault of the function) run
-again while their `retries` allow, as after a worker death, and only then fail. The sweep
-also runs periodically, so an invocation whose caller crashed between recording it and
-handing it over still runs.
+The sweep (fleet.runtime.sweep) recovers what a restart or a lost instance left, and
+the gateway half (fleet.runtime.gateway_host) serves HTTP from this actor's loop.
 
 A timeout counts from the moment of invocation, time spent waiting for resources included;
 one that never started says so. A function that asks for more than any node has fails at
@@ -31,32 +28,32 @@ import asyncio
 import dataclasses
 import logging
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import ray
 from ray.exceptions import TaskCancelledError
 
 from fleet import messages
+from fleet.cluster import NAMESPACE
 from fleet.config import load_settings
 from fleet.registry import registry_for
-from fleet.runtime import collector
+from fleet.runtime.api import supervisor_name
+from fleet.runtime.gateway_host import GatewayHost
+from fleet.runtime.ownership import actor_of, new_owner_id
 from fleet.runtime.placement import asked_resources, unschedulable
 from fleet.runtime.runners import RunnerBodyError, RunnerPool, Slot, fail
+from fleet.runtime.sweep import Sweeping
 from fleet.runtime.worker import run_invocation
 from fleet.serving.usage import ReplicaSampler
 from fleet.store import Invocation, Status, open_store
 from fleet.store.invocations import InvocationRepo
-from fleet.store.leases import Lease, fenced
+from fleet.store.leases import Lease
 from fleet.store.writer import GroupWriter
 
 log = logging.getLogger("fleet.supervisor")
-SWEEP_EVERY_S = 5.0
-ORPHAN_AFTER_S = 10.0  # a queued invocation nobody handed over for this long gets submitted
 NODES_TTL_S = 10.0  # how long the cluster's node sizes are trusted
 STORE_THREADS = 64  # store calls waiting for SQLite's lock each hold one
-LEASE = "supervisor"
-LEASE_TTL_S = 30.0  # renewed every sweep (SWEEP_EVERY_S): six sweeps may fail in a row
+POLL_MAX_S = 1.0  # a wait for another instance's invocation reads the store this often
 
 _remote_run = ray.remote(run_invocation)
 # A warm runner's process died under an invocation (fleet.runtime.runners).
@@ -80,11 +77,16 @@ async def _db(fn, *args, **kwargs):
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-class Supervisor:
-    def __init__(self, serve_gateway: bool = False, holder: str | None = None) -> None:
-        # Who holds the sweep's lease: the same after Ray restarts this actor (it keeps
-        # its constructor's arguments), so a restart takes its own lease back at once.
-        self.holder = holder or f"supervisor-{uuid.uuid4().hex}"
+class Supervisor(Sweeping, GatewayHost):
+    def __init__(self, serve_gateway: bool = False, holder: str | None = None,
+                 index: int = 0, count: int = 1) -> None:
+        # This instance's id (fleet.runtime.ownership): the owner of what it runs and the
+        # holder of its leases. The same after Ray restarts this actor (it keeps its
+        # constructor's arguments), so a restart takes its own work and leases back at once.
+        self.name = supervisor_name(index)
+        self.holder = holder or new_owner_id(self.name)
+        self.primary = index == 0  # only the primary competes for the sweep's lease
+        self.count = count  # instances serving the gateway on one port
         self.lease: Lease | None = None
         self.settings = load_settings()
         self.store = open_store(self.settings.resolved_store_url)
@@ -97,6 +99,8 @@ class Supervisor:
         self._serve_gateway = serve_gateway
         self._remotes: dict[str, object] = {}  # function name -> Ray task with its options
         self._gateway = None  # uvicorn.Server, once started
+        self._http_metrics = None  # its request counter (fleet.gateway.metrics)
+        self._peers: dict[str, object] = {}  # other instances' handles, by actor name
         self._nodes: tuple[float, list[dict]] = (0.0, [])
         self._executor_set = False
         # The invoke path's writes (creates from the gateway, outcomes) go through one
@@ -116,28 +120,6 @@ class Supervisor:
             asyncio.get_running_loop().set_default_executor(
                 ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="fleet-store"))
             self._executor_set = True
-
-    async def _ensure_gateway(self) -> None:
-        """Serve the HTTP gateway from this actor's event loop.
-
-        An HTTP invocation then reaches the supervisor without a Ray hop: bench/gateway
-        measured each hop at a few ms on a 2-core machine. Re-run after a restart (the
-        scheduler pings every tick), so a crashed supervisor brings its gateway back."""
-        if not self._serve_gateway or self._gateway is not None:
-            return
-        from fleet.asgi import serve_in_loop
-        from fleet.gateway.app import create_app
-        from fleet.runtime.api import Client
-
-        app = create_app(self.settings, Client(self.settings, local_supervisor=self))
-        gw = self.settings.gateway
-        self._gateway = True  # claimed: concurrent pings must not start a second server
-        try:
-            self._gateway = await serve_in_loop(app, host=gw.host, port=gw.port)
-        except BaseException:
-            self._gateway = None
-            raise
-        collector.settle()  # the app is built: what is on the heap now stays
 
     def _ensure_background(self) -> None:
         self._ensure_executor()
@@ -165,64 +147,6 @@ class Supervisor:
             await self._sweep(recovering=True)
         await self._ensure_gateway()
         return "ok"
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_EVERY_S)
-            try:
-                await self._sweep(recovering=False)
-            except Exception:  # keep sweeping; a store hiccup must not kill the loop
-                log.exception("sweep failed")
-
-    async def _hold_lease(self) -> Lease | None:
-        lease = await _db(self.store.leases.hold, LEASE, self.holder, LEASE_TTL_S)
-        if lease is None and self.lease is not None:
-            log.warning("another supervisor holds this store's lease now; not sweeping")
-        self.lease = lease
-        return lease
-
-    async def _sample_replicas(self) -> None:
-        """Replica-seconds per served version (fleet.serving.usage): the lease holder's."""
-        try:
-            await asyncio.to_thread(self.replicas.sample)
-        except Exception:  # Serve not started yet, or the store busy: the next sweep counts
-            log.debug("replica sample skipped", exc_info=True)
-
-    async def release_lease(self) -> None:
-        """Give the sweep's lease up (the server is stopping), so a next server need not
-        wait out its TTL before recovering what this one left running."""
-        if self.lease is not None:
-            await _db(self.store.leases.release, self.lease)
-            self.lease = None
-
-    async def _sweep(self, *, recovering: bool) -> None:
-        """Adopt what no live task owns: queued work nobody handed over, and running work
-        whose task died with a previous supervisor (run again while retries allow).
-        Only while holding the store's lease; the first sweep after taking it over
-        recovers like a restart."""
-        held = self.lease
-        lease = await self._hold_lease()
-        if lease is None:
-            return
-        recovering = recovering or held is None or held.token != lease.token
-        if recovering:
-            self.replicas.restart_clock()
-        await self._sample_replicas()
-        now = time.time()
-        for inv in await _db(self.store.invocations.active):
-            if inv.id in self._tasks:
-                continue
-            if inv.status is Status.RUNNING:
-                left = inv.retries - inv.attempts
-                if left >= 0:
-                    self._start(inv.id, max_retries=left)
-                else:
-                    await self._finish(inv.id, Status.FAILED, error_type="Interrupted",
-                                       fence=fenced(lease),
-                                       error_message=messages.LOST_ON_RESTART.format(
-                                           attempts=inv.attempts, retries=inv.retries))
-            elif recovering or now - inv.created_at > ORPHAN_AFTER_S:
-                self._start(inv.id)  # re-read in _watch: it may have ended since
 
     def _start(self, inv_id: str, inv: Invocation | None = None,
                max_retries: int | None = None) -> None:
@@ -413,8 +337,8 @@ class Supervisor:
     async def wait(self, inv_id: str, timeout_s: float | None) -> bool:
         """Wait until the invocation ends or timeout_s passes; True when it ended."""
         event = self._done.get(inv_id)
-        if event is None:
-            return (await _db(self.store.invocations.get, inv_id)).done
+        if event is None:  # ended already, or another instance runs it: watch the store
+            return await self._poll_done(inv_id, timeout_s)
         try:
             await asyncio.wait_for(event.wait(), timeout=timeout_s)
             return True
@@ -439,8 +363,27 @@ class Supervisor:
             self._want_final.discard(inv_id)
             self._final.pop(inv_id, None)
 
-    async def cancel(self, inv_id: str, actor: str) -> bool:
-        """Record the cancel first (so a racing finish loses), then stop the task."""
+    async def _poll_done(self, inv_id: str, timeout_s: float | None) -> bool:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        pause = 0.05
+        while not (await _db(self.store.invocations.get, inv_id)).done:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            left = POLL_MAX_S if deadline is None else deadline - time.monotonic()
+            await asyncio.sleep(max(0.0, min(pause, left)))
+            pause = min(pause * 2, POLL_MAX_S)
+        return True
+
+    async def cancel(self, inv_id: str, actor: str, forwarded: bool = False) -> bool:
+        """Record the cancel first (so a racing finish loses), then stop the task. One
+        that another instance runs is passed to it, since only its owner can stop it."""
+        if not forwarded and inv_id not in self._tasks:
+            peer = await self._owner_of(inv_id)
+            if peer is not None:
+                try:
+                    return await peer.cancel.remote(inv_id, actor, True)
+                except ray.exceptions.RayActorError:
+                    pass  # gone, and its task with it: record the cancel here
         ok = await self._finish(inv_id, Status.CANCELLED, error_type="Cancelled",
                                 error_message=messages.CANCELLED_BY.format(who=actor),
                                 actor=actor)
@@ -450,6 +393,17 @@ class Supervisor:
         elif ok is not None and inv_id in self._tasks:
             self._cancelled.add(inv_id)  # still waiting for a runner: it must not start
         return ok is not None
+
+    async def _owner_of(self, inv_id: str):
+        """The handle of the other instance that runs `inv_id`, or None (this one does,
+        or it is not running anywhere)."""
+        name = actor_of((await _db(self.store.invocations.get, inv_id)).owner)
+        if name == self.name:
+            return None
+        try:
+            return await asyncio.to_thread(ray.get_actor, name, NAMESPACE)
+        except ValueError:
+            return None
 
     def _stop(self, inv_id: str, ref) -> None:
         """Stop a run that timed out or was cancelled. A task's worker process is killed

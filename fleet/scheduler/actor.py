@@ -30,6 +30,7 @@ class Scheduler:
         # scheduler continues every rollout at its stored step.
         self.rollouts = build_controller(self.client.settings, self.client.store)
         self._routers: dict[int, object] = {}
+        self._supervisors: dict[int, object] = {}
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._every_tick, args=(step, what), name=f"fleet-{what}",
@@ -50,29 +51,30 @@ class Scheduler:
             self._stop.wait(tick_s - (time.time() % tick_s))
 
     def _ping_all(self) -> None:
-        try:
-            # Keeps the supervisor's recovery sweep (and its gateway) alive after it
-            # restarts. A failure here must not stop the router's ping.
-            ray.get(self.client.supervisor().ping.remote(), timeout=30)
-        except Exception:
-            log.exception("supervisor ping failed")
-        self._ping_router()
-
-    def _ping_router(self) -> None:
-        """A restarted router instance serves HTTP again once pinged (as the supervisor)."""
-        from fleet.cluster import NAMESPACE
+        """A restarted supervisor instance recovers its work and serves its gateway again,
+        and a restarted router instance serves HTTP again, once pinged. A failed ping
+        must not stop the others."""
+        from fleet.runtime import supervisor_name
         from fleet.serving import router_name
 
-        for i in range(self.client.settings.serving.routers):
+        settings = self.client.settings
+        self._ping(self._supervisors, supervisor_name, settings.gateway.instances)
+        self._ping(self._routers, router_name, settings.serving.routers)
+
+    @staticmethod
+    def _ping(handles: dict[int, object], name_of, count: int) -> None:
+        from fleet.cluster import NAMESPACE
+
+        for i in range(count):
             try:
-                if i not in self._routers:
-                    self._routers[i] = ray.get_actor(router_name(i), namespace=NAMESPACE)
-                ray.get(self._routers[i].ping.remote(), timeout=30)
+                if i not in handles:
+                    handles[i] = ray.get_actor(name_of(i), namespace=NAMESPACE)
+                ray.get(handles[i].ping.remote(), timeout=30)
             except ValueError:
-                pass  # not created yet: the Fleet server starts them after this actor
+                pass  # not created yet: the Fleet server starts it after this actor
             except Exception:
-                self._routers.pop(i, None)
-                log.exception("router %d ping failed", i)
+                handles.pop(i, None)
+                log.exception("%s ping failed", name_of(i))
 
     def ping(self) -> str:
         return "ok"

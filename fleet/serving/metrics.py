@@ -67,10 +67,15 @@ class _Families:
         return self.families
 
 
-def merge(expositions: list[bytes]) -> bytes:
-    """Several routers' /metrics as one: each sample summed over the instances by name and
-    labels, plus `fleet_router_instances`, how many answered. (`_created` timestamps mean
-    nothing summed, so they are left out.)"""
+ROUTER_INSTANCES = ("fleet_router_instances", "Router instances whose counters this answer "
+                    "sums.")
+
+
+def merge(expositions: list[bytes], instances: tuple[str, str] = ROUTER_INSTANCES) -> bytes:
+    """Several instances' /metrics as one (routers, or gateways' request counters): each
+    sample summed over the instances by name and labels, plus the gauge `instances` (name,
+    help): how many answered. (`_created` timestamps mean nothing summed, so they are left
+    out.)"""
     families: dict[str, Metric] = {}
     sums: dict[str, dict[tuple, float]] = {}
     for text in expositions:
@@ -89,7 +94,6 @@ def merge(expositions: list[bytes]) -> bytes:
     for name, family in families.items():
         for (sample, labels), value in sums[name].items():
             family.add_sample(sample, dict(labels), value)
-    answered = Metric("fleet_router_instances", "Router instances whose counters this "
-                      "answer sums.", "gauge")
-    answered.add_sample("fleet_router_instances", {}, float(len(expositions)))
+    answered = Metric(instances[0], instances[1], "gauge")
+    answered.add_sample(instances[0], {}, float(len(expositions)))
     return generate_latest(_Families([*families.values(), answered]))

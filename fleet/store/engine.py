@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -36,6 +36,8 @@ MIGRATIONS: dict[int, object] = {
     10: lambda conn: _v10_labels(conn),
     11: lambda conn: _v11_usage(conn),
     12: lambda conn: schema.metadata.create_all(conn, tables=schema.V12_TABLES),
+    # Which supervisor instance runs an invocation: several serve the gateway now.
+    13: lambda conn: _add_column(conn, "invocations", "owner", "VARCHAR(200)"),
 }
 
 

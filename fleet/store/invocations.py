@@ -65,11 +65,11 @@ class InvocationRepo:
     def new_row(*, function: str, payload: Any, caller: str, via: str, timeout_s: float,
                 retries: int, idempotency_key: str | None = None,
                 ray_job_id: str | None = None, cpus: float | None = None,
-                gpus: float | None = None) -> dict:
+                gpus: float | None = None, owner: str | None = None) -> dict:
         return dict(id=new_id(), function=function, status=Status.QUEUED.value, via=via,
                     caller=caller, idempotency_key=idempotency_key, ray_job_id=ray_job_id,
                     payload=payload, attempts=0, timeout_s=timeout_s, retries=retries,
-                    created_at=time.time(), cpus=cpus, gpus=gpus)
+                    created_at=time.time(), cpus=cpus, gpus=gpus, owner=owner)
 
     @staticmethod
     def insert_op(row: dict):
@@ -185,6 +185,18 @@ class InvocationRepo:
         q = select(T).where(T.c.status.in_([s.value for s in ACTIVE]))
         with self._e.read.connect() as conn:
             return [Invocation.from_row(r) for r in conn.execute(q)]
+
+    def adopt(self, inv_id: str, owner: str | None, new_owner: str, fence=None) -> bool:
+        """Take an active invocation over from `owner` (an instance that is gone):
+        compare-and-set on the owner, so of two adopters one wins; `fence`: a WHERE clause
+        that holds only while the adopter still holds the sweep's lease."""
+        was = T.c.owner.is_(None) if owner is None else T.c.owner == owner
+        q = update(T).where(T.c.id == inv_id, was,
+                            T.c.status.in_([s.value for s in ACTIVE]))
+        if fence is not None:
+            q = q.where(fence)
+        with self._e.write.begin() as conn:
+            return conn.execute(q.values(owner=new_owner)).rowcount == 1
 
     def mark_running(self, inv_id: str, attempt: int | None = None,
                      started_at: float | None = None) -> int | None:

@@ -8,6 +8,9 @@ once it has expired, and the token then goes up by one. A write that must only c
 the holder carries its token (`fenced`): a holder that paused past its TTL (a GC stall, a
 network partition) and lost the lease has its late writes refused instead of undoing the
 new holder's.
+
+Each supervisor instance also holds a member lease of its own ("member:<its id>"): while it
+is live, the sweep's holder leaves the invocations that instance owns alone.
 """
 
 from __future__ import annotations
@@ -72,6 +75,14 @@ class LeaseRepo:
         with self._e.write.begin() as conn:
             conn.execute(update(L).where(L.c.name == lease.name, L.c.holder == lease.holder,
                                          L.c.token == lease.token).values(expires_at=0.0))
+
+    def live(self, prefix: str) -> set[str]:
+        """Names of the unexpired leases whose name starts with `prefix` (e.g. the member
+        leases of the supervisor instances that are alive)."""
+        with self._e.read.connect() as conn:
+            rows = conn.execute(select(L.c.name).where(L.c.name.startswith(prefix),
+                                                       L.c.expires_at > time.time()))
+            return {r.name for r in rows}
 
     def get(self, name: str) -> Lease | None:
         with self._e.read.connect() as conn:

@@ -79,6 +79,7 @@ class Invocation:
     progress: Any = None
     cpus: float | None = None
     gpus: float | None = None
+    owner: str | None = None  # the supervisor instance running it (None: the primary)
 
     @property
     def usage(self) -> dict[str, float] | None:

@@ -58,6 +58,9 @@ invocations = Table(
     # the run time); schema v11.
     Column("cpus", Float, nullable=True),
     Column("gpus", Float, nullable=True),
+    # The supervisor instance that runs it (its lease holder id); NULL: the primary's.
+    # Its peers adopt it only once that instance's member lease has lapsed; schema v13.
+    Column("owner", String(200), nullable=True),
     UniqueConstraint("idempotency_key", name="uq_invocations_idempotency_key"),
     Index("ix_invocations_function_created", "function", "created_at"),
     Index("ix_invocations_status", "status"),

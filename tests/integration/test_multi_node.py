@@ -122,7 +122,8 @@ def test_three_nodes_with_fleets_actors_on_the_head(cluster):
     labels = sorted(n["labels"].get("fleet.io/node", "head") for n in alive.values())
     assert labels == ["head", "worker-1", "worker-2"]
     head = next(i for i, n in alive.items() if n["is_head_node"])
-    control = ("fleet-supervisor", "fleet-scheduler", "fleet-router-0", "fleet-router-1")
+    control = ("fleet-supervisor", "fleet-supervisor-1", "fleet-scheduler", "fleet-router-0",
+               "fleet-router-1")
     placed = {a["name"]: a["node_id"] for a in state(cluster, "actors")
               if a["state"] == "ALIVE" and a["name"] in control}
     assert placed == dict.fromkeys(control, head)

@@ -7,87 +7,23 @@ new connection per request (keep-alive off), half keep one connection open.
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import re
-import signal
-import threading
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from bench.loadgen import Load, instances, kill_under_load
 from tests.integration.conftest import ADMIN, train_small, wait_until
 
 ROW = json.dumps({"instances": [{"age": 41, "income": 52000.0}]})
-CALLERS = 4  # of each kind: at most 2 x CALLERS requests are ever in flight
-
-
-class Load:
-    """`CALLERS` loops per kind, each at most `limit` requests, until stopped; records
-    (kind, start, end, ok) per request."""
-
-    def __init__(self, url: str, limit: int = 4000) -> None:
-        parts = urlsplit(url)
-        self.host, self.port, self.path = parts.hostname, parts.port, parts.path
-        self.url, self.limit = url, limit
-        self.records: list[tuple[str, float, float, bool]] = []
-        self.stop = threading.Event()
-        self.threads = [threading.Thread(target=fn, daemon=True)
-                        for fn in (self._fresh, self._kept) for _ in range(CALLERS)]
-
-    def _fresh(self) -> None:
-        """A new connection per request, `Connection: close` (keep-alive off)."""
-        for _ in range(self.limit):
-            if self.stop.is_set():
-                return
-            t0 = time.time()
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-            try:
-                conn.request("POST", self.path, ROW, {"content-type": "application/json",
-                                                      "connection": "close"})
-                ok = conn.getresponse().status == 200
-            except OSError:
-                ok = False
-            finally:
-                conn.close()
-            self.records.append(("fresh", t0, time.time(), ok))
-
-    def _kept(self) -> None:
-        """One connection kept open (httpx reconnects after a failure)."""
-        with httpx.Client(timeout=30) as c:
-            for _ in range(self.limit):
-                if self.stop.is_set():
-                    return
-                t0 = time.time()
-                try:
-                    ok = c.post(self.url, content=ROW,
-                                headers={"content-type": "application/json"}
-                                ).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                self.records.append(("kept", t0, time.time(), ok))
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(60)
 
 
 def routers() -> dict[str, int]:
     """Live router instances: actor name -> pid."""
-    from ray.util.state import list_actors
-
-    return {a.name: a.pid for a in list_actors(filters=[
-        ("class_name", "=", "RouterActor"), ("state", "=", "ALIVE")])}
+    return instances("RouterActor")
 
 
 def routed(exposition: str, endpoint: str) -> float:
@@ -119,7 +55,7 @@ def test_a_router_killed_under_load_loses_only_the_requests_it_held(http, client
     url = f"{router}/endpoints/{endpoint}"
     assert sorted(routers()) == ["fleet-router-0", "fleet-router-1"]
 
-    with Load(url, limit=200):  # both instances take connections on the one port ...
+    with Load(url, ROW, limit=200):  # both instances take connections on the one port ...
         time.sleep(2)
     counts = own_counts(endpoint)
     assert all(n > 0 for n in counts.values()), counts
@@ -129,17 +65,8 @@ def test_a_router_killed_under_load_loses_only_the_requests_it_held(http, client
         assert routed(merged, endpoint) == sum(counts.values())
 
     victim = routers()["fleet-router-0"]
-    with Load(url) as load:
-        time.sleep(2)
-        killed_at = time.time()
-        os.kill(victim, signal.SIGKILL)
-        time.sleep(4)
-    failed = [rec for rec in load.records if not rec[3]]
-    after = [rec for rec in load.records if rec[1] > killed_at + 0.2]
-    print(f"{len(load.records)} requests, {len(failed)} failed "
-          f"({sum(1 for f in failed if f[0] == 'fresh')} without keep-alive), started "
-          f"{[round(f[1] - killed_at, 3) for f in failed]} s from the kill; "
-          f"{len(after)} started after it")
+    load, killed_at = kill_under_load(victim, url, ROW)
+    failed, after = load.failed_across(killed_at)
     # Only requests in flight while the instance died fail (those it held, and connections
     # the kernel queued on its socket until the process was gone): none that started after.
     assert all(f[1] <= killed_at + 0.2 for f in failed), (killed_at, failed)
@@ -148,7 +75,7 @@ def test_a_router_killed_under_load_loses_only_the_requests_it_held(http, client
     # Ray restarts the instance, the scheduler's ping starts its server again, and it takes
     # connections again: under load, without failing any.
     wait_until(lambda: routers().get("fleet-router-0") not in (None, victim), 60, 0.5)
-    with Load(url) as load:
+    with Load(url, ROW) as load:
         wait_until(lambda: own_counts(endpoint).get("fleet-router-0", 0) > 0, 90, 0.5)
     print(f"back {time.time() - killed_at:.1f}s after the kill")
     assert load.records and all(rec[3] for rec in load.records)

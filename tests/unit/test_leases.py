@@ -47,6 +47,16 @@ def test_a_fenced_write_from_a_holder_that_lost_the_lease_is_refused(store_url):
         assert current(conn).status is Status.FAILED
 
 
+def sweep_once(sup) -> None:
+    """One recovering sweep of a real supervisor, as on its start (no Ray task is started:
+    the invocations in these tests are out of retries, or left alone)."""
+    async def sweep() -> None:
+        sup._ensure_executor()
+        await sup._sweep(recovering=True)
+
+    asyncio.run(sweep())
+
+
 @pytest.fixture
 def installation(store_url, tmp_path, monkeypatch):
     home = tmp_path / "home"
@@ -72,17 +82,75 @@ def test_a_second_clusters_supervisor_leaves_the_first_ones_running_work_alone(i
     store.invocations.mark_running(inv.id)  # attempts 2 > retries 0: a sweep would fail it
     a = store.leases.hold("supervisor", "cluster-a", ttl_s=60)
 
-    async def sweep(sup: Supervisor) -> None:
-        sup._ensure_executor()
-        await sup._sweep(recovering=True)
-
     b = Supervisor(holder="cluster-b")
-    asyncio.run(sweep(b))
+    sweep_once(b)
     assert store.invocations.get(inv.id).status is Status.RUNNING
     assert b.lease is None
     store.leases.release(a)  # cluster a is gone (or its lease ran out)
     b = Supervisor(holder="cluster-b")
-    asyncio.run(sweep(b))
+    sweep_once(b)
     done = store.invocations.get(inv.id)
     assert done.status is Status.FAILED and done.error_type == "Interrupted"
     assert b.lease.token == 2
+
+
+def test_a_peer_instances_work_is_left_alone_while_it_lives_and_adopted_once_it_is_gone(
+        installation):
+    """Two supervisor instances serve the gateway. The primary (sweep lease) must not run
+    again what a live peer runs; once the peer's member lease lapses (it is gone for good),
+    the primary adopts its work: recorded as the new owner, run again while retries allow."""
+    from fleet.runtime.supervisor import Supervisor
+
+    store = installation
+    row = store.invocations.new_row(function="f", payload={}, caller="ann", via="http",
+                                    timeout_s=600, retries=0, owner="fleet-supervisor-1/b")
+    inv, _ = store.invocations.insert(row)
+    store.invocations.mark_running(inv.id)
+    store.invocations.mark_running(inv.id)  # out of retries: an adopter fails it
+    peer = store.leases.hold("member:fleet-supervisor-1/b", "fleet-supervisor-1/b", ttl_s=60)
+
+    primary = Supervisor(holder="fleet-supervisor/a")
+    sweep_once(primary)
+    assert primary.lease is not None  # it sweeps ...
+    assert store.invocations.get(inv.id).status is Status.RUNNING  # ... but not the peer's
+    assert store.leases.get("member:fleet-supervisor/a").expires_at > time.time()
+
+    store.leases.release(peer)  # the peer is gone
+    sweep_once(Supervisor(holder="fleet-supervisor/a"))
+    done = store.invocations.get(inv.id)
+    assert done.owner == "fleet-supervisor/a"
+    assert done.status is Status.FAILED and done.error_type == "Interrupted"
+
+
+def test_a_secondary_instance_recovers_only_its_own_work(installation):
+    """A secondary never holds the sweep lease: after a restart it runs again what it owned
+    and leaves what nobody owns (the primary's) alone."""
+    from fleet.runtime.supervisor import Supervisor
+
+    store = installation
+    mine = store.invocations.new_row(function="f", payload={}, caller="ann", via="http",
+                                     timeout_s=600, retries=0, owner="fleet-supervisor-1/b")
+    nobodys = store.invocations.new_row(function="f", payload={}, caller="ann", via="cli",
+                                        timeout_s=600, retries=0)
+    for row in (mine, nobodys):
+        inv, _ = store.invocations.insert(row)
+        store.invocations.mark_running(inv.id)
+        store.invocations.mark_running(inv.id)
+
+    secondary = Supervisor(holder="fleet-supervisor-1/b", index=1, count=2)
+    sweep_once(secondary)
+    assert secondary.lease is None and store.leases.get("supervisor") is None
+    assert store.invocations.get(mine["id"]).status is Status.FAILED
+    assert store.invocations.get(nobodys["id"]).status is Status.RUNNING
+
+
+def test_an_adoption_is_a_compare_and_set_on_the_owner(store_url):
+    store = open_store(store_url)
+    inv, _ = store.invocations.insert(store.invocations.new_row(
+        function="f", payload={}, caller="ann", via="http", timeout_s=60, retries=0,
+        owner="gone/1"))
+    assert store.invocations.adopt(inv.id, "gone/1", "a/2")
+    assert not store.invocations.adopt(inv.id, "gone/1", "c/3")  # a took it first
+    store.invocations.finish(inv.id, Status.SUCCEEDED)
+    assert not store.invocations.adopt(inv.id, "a/2", "c/3")  # ended: nothing to adopt
+    assert store.invocations.get(inv.id).owner == "a/2"

@@ -1,0 +1,77 @@
+"""Serving the HTTP gateway from a supervisor instance's event loop.
+
+An HTTP invocation then reaches the supervisor without a Ray hop. `gateway.instances`
+supervisor instances serve it on one port (SO_REUSEPORT): a killed instance drops only the
+requests it held while the others take every new connection, and whichever instance
+answers /metrics sums every live instance's request counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import ray
+
+from fleet.cluster import NAMESPACE
+from fleet.runtime import collector
+from fleet.runtime.api import supervisor_name
+
+PEER_TIMEOUT_S = 2.0  # a peer instance's counters, for /metrics
+
+
+class GatewayHost:
+    """The gateway half of `fleet.runtime.supervisor.Supervisor` (which provides
+    `settings`, `name`, `count`, `_serve_gateway`, `_gateway`, `_http_metrics`, `_peers`)."""
+
+    async def _ensure_gateway(self) -> None:
+        """Serve the HTTP gateway from this actor's event loop.
+
+        An HTTP invocation then reaches the supervisor without a Ray hop: bench/gateway
+        measured each hop at a few ms on a 2-core machine. Re-run after a restart (the
+        scheduler pings every tick), so a crashed supervisor brings its gateway back."""
+        if not self._serve_gateway or self._gateway is not None:
+            return
+        from fleet.asgi import serve_in_loop
+        from fleet.gateway.app import create_app
+        from fleet.runtime.api import Client
+
+        app = create_app(self.settings, Client(self.settings, local_supervisor=self),
+                         peers=self._peer_counters if self.count > 1 else None)
+        self._http_metrics = app.state.metrics
+        gw = self.settings.gateway
+        self._gateway = True  # claimed: concurrent pings must not start a second server
+        try:
+            self._gateway = await serve_in_loop(app, host=gw.host, port=gw.port,
+                                                shared=self.count > 1)
+        except BaseException:
+            self._gateway = None
+            raise
+        collector.settle()  # the app is built: what is on the heap now stays
+
+    async def serving(self) -> bool:
+        """Whether this instance's HTTP server is up (it starts on the first ping after a
+        restart)."""
+        return self._gateway not in (None, True)  # True: claimed, still starting
+
+    async def http_counters(self) -> bytes:
+        """This instance's gateway request counter, for a peer's /metrics."""
+        return b"" if self._http_metrics is None else self._http_metrics.render_http()
+
+    async def _peer_counters(self) -> list[bytes]:
+        """The other live instances' request counters; one that does not answer in time
+        (dead, or restarting) is left out."""
+        async def ask(name: str) -> bytes:
+            handle = self._peers.get(name)
+            if handle is None:
+                handle = self._peers[name] = await asyncio.to_thread(
+                    ray.get_actor, name, NAMESPACE)
+            return await asyncio.wait_for(handle.http_counters.remote(), PEER_TIMEOUT_S)
+
+        names = [supervisor_name(i) for i in range(self.count)]
+        names.remove(self.name)
+        answers = await asyncio.gather(*map(ask, names), return_exceptions=True)
+        for name, answer in zip(names, answers, strict=True):
+            if isinstance(answer, BaseException):
+                self._peers.pop(name, None)  # look it up again next time
+        return [a for a in answers if isinstance(a, bytes) and a]
+
