@@ -134,6 +134,8 @@ class Supervisor(Sweeping, GatewayHost):
         Workers belong to this actor's job and runtime env, so function tasks reuse them.
         Ray starts at most one worker per CPU at a time, ~1 s each here; a first burst of 16
         callers otherwise waited seconds on worker start-ups (bench/gateway's p99)."""
+        if not self.primary:  # the instances share the server job's workers: start once
+            return
         n = min(self.settings.cluster.warm_workers, PRESTART_MAX)
         try:
             await asyncio.gather(*[_remote_warm.remote(2.0) for _ in range(n)])
