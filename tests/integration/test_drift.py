@@ -288,5 +288,6 @@ def test_labels_give_realised_accuracy_next_to_the_estimate_and_a_drop_alerts(wa
     shown = fleet_cli("drift", LABELLED).stdout
     assert "realised" in shown and "degraded" in shown and f"{expected:.3f}" in shown
     metrics = http.get("/metrics").text
+    shown = [line for line in metrics.splitlines() if line.startswith("fleet_model_perf")]
     assert (f'fleet_model_performance{{endpoint="{LABELLED}",metric="accuracy",'
-            f'source="realised",version="{MODEL}:1"}} {expected}') in metrics
+            f'source="realised",version="{MODEL}:1"}} {expected}') in shown, shown
