@@ -73,6 +73,14 @@ class Load:
               f"{len(after)} started after it", flush=True)
         return failed, after
 
+    @staticmethod
+    def by_kind(records: list) -> dict[str, int]:
+        """How many of `records` each kind of caller made (fresh, kept)."""
+        out = {"fresh": 0, "kept": 0}
+        for rec in records:
+            out[rec[0]] += 1
+        return out
+
     def __enter__(self):
         for t in self.threads:
             t.start()

@@ -8,20 +8,13 @@ answers /metrics sums every live instance's request counter.
 
 from __future__ import annotations
 
-import asyncio
-
-import ray
-
-from fleet.cluster import NAMESPACE
 from fleet.runtime import collector
-from fleet.runtime.api import supervisor_name
-
-PEER_TIMEOUT_S = 2.0  # a peer instance's counters, for /metrics
 
 
 class GatewayHost:
     """The gateway half of `fleet.runtime.supervisor.Supervisor` (which provides
-    `settings`, `name`, `count`, `_serve_gateway`, `_gateway`, `_http_metrics`, `_peers`)."""
+    `settings`, `name`, `count`, `_serve_gateway`, `_gateway`, `_http_metrics`, `_peers`: a
+    fleet.peers.Peers of the other instances)."""
 
     async def _ensure_gateway(self) -> None:
         """Serve the HTTP gateway from this actor's event loop.
@@ -58,20 +51,5 @@ class GatewayHost:
         return b"" if self._http_metrics is None else self._http_metrics.render_http()
 
     async def _peer_counters(self) -> list[bytes]:
-        """The other live instances' request counters; one that does not answer in time
-        (dead, or restarting) is left out."""
-        async def ask(name: str) -> bytes:
-            handle = self._peers.get(name)
-            if handle is None:
-                handle = self._peers[name] = await asyncio.to_thread(
-                    ray.get_actor, name, NAMESPACE)
-            return await asyncio.wait_for(handle.http_counters.remote(), PEER_TIMEOUT_S)
-
-        names = [supervisor_name(i) for i in range(self.count)]
-        names.remove(self.name)
-        answers = await asyncio.gather(*map(ask, names), return_exceptions=True)
-        for name, answer in zip(names, answers, strict=True):
-            if isinstance(answer, BaseException):
-                self._peers.pop(name, None)  # look it up again next time
-        return [a for a in answers if isinstance(a, bytes) and a]
-
+        """The other live instances' request counters (fleet.peers)."""
+        return [a for a in await self._peers.ask("http_counters") if a]

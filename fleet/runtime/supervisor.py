@@ -34,8 +34,8 @@ import ray
 from ray.exceptions import TaskCancelledError
 
 from fleet import messages
-from fleet.cluster import NAMESPACE
 from fleet.config import load_settings
+from fleet.peers import Peers
 from fleet.registry import registry_for
 from fleet.runtime.api import supervisor_name
 from fleet.runtime.gateway_host import GatewayHost
@@ -100,7 +100,7 @@ class Supervisor(Sweeping, GatewayHost):
         self._remotes: dict[str, object] = {}  # function name -> Ray task with its options
         self._gateway = None  # uvicorn.Server, once started
         self._http_metrics = None  # its request counter (fleet.gateway.metrics)
-        self._peers: dict[str, object] = {}  # other instances' handles, by actor name
+        self._peers = Peers(supervisor_name(i) for i in range(count) if i != index)
         self._nodes: tuple[float, list[dict]] = (0.0, [])
         self._executor_set = False
         # The invoke path's writes (creates from the gateway, outcomes) go through one
@@ -380,12 +380,13 @@ class Supervisor(Sweeping, GatewayHost):
         """Record the cancel first (so a racing finish loses), then stop the task. One
         that another instance runs is passed to it, since only its owner can stop it."""
         if not forwarded and inv_id not in self._tasks:
-            peer = await self._owner_of(inv_id)
+            name = actor_of((await _db(self.store.invocations.get, inv_id)).owner)
+            peer = None if name == self.name else await self._peers.handle(name)
             if peer is not None:
                 try:
                     return await peer.cancel.remote(inv_id, actor, True)
                 except ray.exceptions.RayActorError:
-                    pass  # gone, and its task with it: record the cancel here
+                    self._peers.forget(name)  # gone, and its task with it: cancel here
         ok = await self._finish(inv_id, Status.CANCELLED, error_type="Cancelled",
                                 error_message=messages.CANCELLED_BY.format(who=actor),
                                 actor=actor)
@@ -395,17 +396,6 @@ class Supervisor(Sweeping, GatewayHost):
         elif ok is not None and inv_id in self._tasks:
             self._cancelled.add(inv_id)  # still waiting for a runner: it must not start
         return ok is not None
-
-    async def _owner_of(self, inv_id: str):
-        """The handle of the other instance that runs `inv_id`, or None (this one does,
-        or it is not running anywhere)."""
-        name = actor_of((await _db(self.store.invocations.get, inv_id)).owner)
-        if name == self.name:
-            return None
-        try:
-            return await asyncio.to_thread(ray.get_actor, name, NAMESPACE)
-        except ValueError:
-            return None
 
     def _stop(self, inv_id: str, ref) -> None:
         """Stop a run that timed out or was cancelled. A task's worker process is killed

@@ -395,18 +395,18 @@ class RouterActor:
     Instance `index` of `count`, all on `serving.router_port` (SO_REUSEPORT): killing one
     loses only the requests it held. Each answers /metrics for all of them."""
 
-    PEER_TIMEOUT_S = 2.0
-
     def __init__(self, index: int = 0, count: int = 1) -> None:
         from fleet.config import load_settings
+        from fleet.peers import Peers
+        from fleet.serving import router_name
         from fleet.store import open_store
 
         self.index, self.count = index, count
         self.settings = load_settings()
+        self._peers = Peers(router_name(i) for i in range(count) if i != index)
         self.router = Router(self.settings, open_store(self.settings.resolved_store_url),
-                             peers=self._ask_peers if count > 1 else None)
+                             peers=self._peers.ask if count > 1 else None)
         self._server = None
-        self._peers: dict[int, object] = {}
 
     async def start(self) -> str:
         if self._server is None:
@@ -435,31 +435,3 @@ class RouterActor:
         """Whether this instance's HTTP server is up (for a peer's /healthz)."""
         return self._server not in (None, True)  # True: claimed, still starting
 
-    async def _ask_peers(self, method: str) -> list:
-        """`method`'s answers from the other live instances; one that does not answer in
-        time (dead, or restarting) is left out."""
-        import ray
-
-        from fleet.cluster import NAMESPACE
-        from fleet.serving import router_name
-
-        others = [i for i in range(self.count) if i != self.index]
-        for i in others:
-            if i not in self._peers:
-                try:
-                    self._peers[i] = await asyncio.to_thread(ray.get_actor, router_name(i),
-                                                             NAMESPACE)
-                except ValueError:
-                    continue
-        asked = [i for i in others if i in self._peers]
-        answers = await asyncio.gather(
-            *[asyncio.wait_for(getattr(self._peers[i], method).remote(),
-                               self.PEER_TIMEOUT_S)
-              for i in asked], return_exceptions=True)
-        out = []
-        for i, answer in zip(asked, answers, strict=True):
-            if isinstance(answer, BaseException):
-                self._peers.pop(i, None)  # look it up again next time
-            else:
-                out.append(answer)
-        return out

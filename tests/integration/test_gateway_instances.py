@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from bench.loadgen import Load, instances, kill_under_load
+from bench.loadgen import CALLERS, Load, instances, kill_under_load
 from fleet.runtime.ownership import actor_of
 from tests.integration.conftest import ADMIN, wait_until
 
@@ -73,7 +73,10 @@ def test_a_gateway_instance_killed_under_load_loses_only_the_requests_it_held(
     failed, after = load.failed_across(killed_at)
     # Only requests in flight while the instance died fail: none that started after.
     assert all(f[1] <= killed_at + 0.2 for f in failed), (killed_at, failed)
-    assert len(after) > 20 and all(rec[3] for rec in after)
+    # ... and both kinds of caller went on being served: new connections, and kept ones
+    # that reconnected (a count, not a rate: a loaded machine may serve few in 4 s).
+    assert all(rec[3] for rec in after)
+    assert min(Load.by_kind(after).values()) >= CALLERS, Load.by_kind(after)
 
     # Ray restarts it, the scheduler's ping starts its gateway again, and it takes
     # invocations again, under load, without failing any; the CLI path works again.

@@ -15,7 +15,7 @@ import uuid
 import httpx
 import pytest
 
-from bench.loadgen import Load, instances, kill_under_load
+from bench.loadgen import CALLERS, Load, instances, kill_under_load
 from tests.integration.conftest import ADMIN, train_small, wait_until
 
 ROW = json.dumps({"instances": [{"age": 41, "income": 52000.0}]})
@@ -70,7 +70,10 @@ def test_a_router_killed_under_load_loses_only_the_requests_it_held(http, client
     # Only requests in flight while the instance died fail (those it held, and connections
     # the kernel queued on its socket until the process was gone): none that started after.
     assert all(f[1] <= killed_at + 0.2 for f in failed), (killed_at, failed)
-    assert len(after) > 50 and all(rec[3] for rec in after)
+    # ... and both kinds of caller went on being served: new connections, and kept ones
+    # that reconnected (a count, not a rate: a loaded machine may serve few in 4 s).
+    assert all(rec[3] for rec in after)
+    assert min(Load.by_kind(after).values()) >= CALLERS, Load.by_kind(after)
 
     # Ray restarts the instance, the scheduler's ping starts its server again, and it takes
     # connections again: under load, without failing any.
