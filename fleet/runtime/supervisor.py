@@ -332,9 +332,20 @@ class Supervisor(Sweeping, GatewayHost):
 
     async def submit(self, inv_id: str, inv: Invocation | None = None) -> None:
         """Start an invocation (idempotent: a second submit of the same id is a no-op).
-        `inv`: the record just inserted, or None (then it is read from the store)."""
+        `inv`: the record just inserted, or None (then it is read from the store).
+
+        A repeat (an idempotency key seen before, inv None) may name an invocation that
+        another instance runs: that one is left to it, and `wait` watches the store."""
         self._ensure_background()
+        if inv is None and inv_id not in self._tasks and not self._runs_here(
+                await _db(self.store.invocations.get, inv_id)):
+            return
         self._start(inv_id, inv)
+
+    def _runs_here(self, inv: Invocation) -> bool:
+        """Whether this instance runs `inv`: it owns it, or nobody does and it is the
+        primary (the sweep adopts what a gone instance owned)."""
+        return inv.owner == self.holder or (inv.owner is None and self.primary)
 
     async def wait(self, inv_id: str, timeout_s: float | None) -> bool:
         """Wait until the invocation ends or timeout_s passes; True when it ended."""

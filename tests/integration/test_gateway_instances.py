@@ -5,6 +5,7 @@ reaches the instance that runs the invocation, and Ray brings the killed one bac
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import time
 
@@ -52,6 +53,24 @@ def own_counts() -> dict[str, float]:
             for name in sorted(supervisors())}
 
 
+def spawned_on_instance_1(client, gateway_url: str, function: str, payload,
+                          key=lambda _: None):
+    """Spawn `function` over new connections (which spread over the instances) until one
+    lands on the second instance; those that land on the primary are cancelled.
+    `payload(i)` and `key(i)` (an Idempotency-Key, or None) for the i-th try."""
+    with httpx.Client(base_url=gateway_url, headers=AUTH, timeout=30) as c:
+        for i in range(40):
+            headers = {"connection": "close"}
+            if key(i) is not None:
+                headers["Idempotency-Key"] = key(i)
+            r = c.post(f"/v1/functions/{function}/spawn", json=payload(i), headers=headers)
+            inv = client.get(r.json()["id"])
+            if actor_of(inv.owner) == "fleet-supervisor-1":
+                return inv
+            client.cancel(inv.id)
+    raise AssertionError(f"no spawn of {function} reached instance 1 in 40 tries")
+
+
 def test_a_gateway_instance_killed_under_load_loses_only_the_requests_it_held(
         client, gateway_url, http):
     url = f"{gateway_url}/v1/functions/hello/invoke?wait=30"
@@ -95,15 +114,7 @@ def test_a_cancel_reaches_the_instance_that_runs_the_invocation(client, gateway_
     it, which stops the task (the worker process is gone, not just the record)."""
     from ray.util.state import list_tasks
 
-    with httpx.Client(base_url=gateway_url, headers=AUTH, timeout=30) as c:
-        for _ in range(40):  # new connections spread over the instances
-            r = c.post("/v1/functions/sleep/spawn", json={"seconds": 120},
-                       headers={"connection": "close"})
-            inv = client.get(r.json()["id"])
-            if actor_of(inv.owner) == "fleet-supervisor-1":
-                break
-            client.cancel(inv.id)
-        assert actor_of(inv.owner) == "fleet-supervisor-1", "no spawn reached instance 1"
+    inv = spawned_on_instance_1(client, gateway_url, "sleep", lambda _: {"seconds": 120})
     wait_until(lambda: client.get(inv.id).status.value == "running", 60)
     done = client.cancel(inv.id, caller="ann")
     assert done.status.value == "cancelled" and "ann" in done.error_message
@@ -120,3 +131,28 @@ def _healthy(http) -> bool:
         return http.get("/healthz").status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_key_the_other_instance_runs_is_not_run_again_by_a_repeat(client, gateway_url,
+                                                                   tmp_path):
+    """An idempotent repeat that reaches an instance other than the one running the
+    invocation (the CLI's always reaches the primary; HTTP's either) waits for that run
+    and gets its outcome: the function body runs once."""
+    inv = spawned_on_instance_1(client, gateway_url, "nap_once",
+                                lambda i: {"marker": str(tmp_path / f"m{i}"), "seconds": 3},
+                                key=lambda i: f"repeat-{tmp_path.name}-{i}")
+    marker, key = inv.payload["marker"], inv.idempotency_key
+    wait_until(lambda: client.get(inv.id).status.value == "running", 60)
+
+    def over_http(_):
+        return httpx.post(f"{gateway_url}/v1/functions/nap_once/invoke?wait=60",
+                          json=inv.payload, timeout=90,
+                          headers={**AUTH, "Idempotency-Key": key, "connection": "close"})
+
+    with cf.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(over_http, range(4)))
+        repeat = client.invoke("nap_once", inv.payload, idempotency_key=key)
+    assert repeat.id == inv.id and repeat.status.value == "succeeded", repeat
+    assert repeat.result["runs"] == 1  # the first attempt's own answer
+    assert {(a.json()["id"], a.json()["status"]) for a in answers} == {(inv.id, "succeeded")}
+    assert open(marker).read().splitlines() == ["attempt"]  # one run, not two
