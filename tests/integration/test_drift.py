@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fleet.gateway.metrics import CACHE_S
 from tests.integration.conftest import READER, fleet_cli, train_small, wait_until
 
 MODEL, ENDPOINT = "driftm", "drifty"
@@ -287,7 +288,15 @@ def test_labels_give_realised_accuracy_next_to_the_estimate_and_a_drop_alerts(wa
     assert event["kind"] == "drift.detected" and event["payload"]["degraded"] is True
     shown = fleet_cli("drift", LABELLED).stdout
     assert "realised" in shown and "degraded" in shown and f"{expected:.3f}" in shown
-    metrics = http.get("/metrics").text
-    shown = [line for line in metrics.splitlines() if line.startswith("fleet_model_perf")]
-    assert (f'fleet_model_performance{{endpoint="{LABELLED}",metric="accuracy",'
-            f'source="realised",version="{MODEL}:1"}} {expected}') in shown, shown
+    # /metrics caches the store's figures for CACHE_S per gateway instance, and the
+    # session's Prometheus scrapes every second: the report may be younger than the cache.
+    gauge = (f'fleet_model_performance{{endpoint="{LABELLED}",metric="accuracy",'
+             f'source="realised",version="{MODEL}:1"}} {expected}')
+    deadline = time.monotonic() + 4 * CACHE_S
+    while True:
+        shown = [line for line in http.get("/metrics").text.splitlines()
+                 if line.startswith("fleet_model_performance")]
+        if gauge in shown or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert gauge in shown, shown
