@@ -8,7 +8,7 @@ export RAY_TMPDIR ?= $(CURDIR)/.tmp/r
 # would pull a multi-GB CUDA build), so it is installed first and pinned.
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup demo test test-slow test-unit test-integration bench lint down clean
+.PHONY: setup system demo test test-slow test-unit test-integration bench lint down clean
 
 setup: $(STAMP)
 
@@ -24,20 +24,24 @@ $(STAMP): pyproject.toml Makefile
 	@mkdir -p $(RAY_TMPDIR)
 	@touch $(STAMP)
 
+# PostgreSQL, Prometheus and Alertmanager for the tests (apt-get, when run as root).
+system:
+	@bash .ci/system-packages
+
 demo: setup
 	$(VENV)/bin/fleet demo
 
-test: setup
+test: setup system
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" tests
 
 # Scenarios of minutes each (marked slow); CI (.ci/run) runs them after `make test`.
-test-slow: setup
+test-slow: setup system
 	$(PY) -m pytest -q -p no:cacheprovider -m slow tests
 
-test-unit: setup
+test-unit: setup system
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
-test-integration: setup
+test-integration: setup system
 	$(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 bench: setup

@@ -19,7 +19,8 @@ def postgres_server():
     server = PostgresServer(TMP / f"pg-{os.getpid()}")
     if not server.available:
         if os.environ.get("CI"):
-            pytest.fail("PostgreSQL server binaries are missing; .ci/run installs them.")
+            pytest.fail("PostgreSQL server binaries are missing; make test installs them "
+                        "as root (.ci/system-packages).")
         pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
     url = server.start()
     yield url

@@ -53,7 +53,8 @@ def prometheus(serving_ports):
         rules=[ROOT / "cluster" / "prometheus" / "rules" / "fleet.rules.yml"])
     if server.binary is None:
         if os.environ.get("CI"):
-            pytest.fail("prometheus is missing; .ci/run installs it (apt-get install prometheus)")
+            pytest.fail("prometheus is missing; make test installs it as root "
+                        "(apt-get install prometheus)")
         yield None
         return
     yield server.start()

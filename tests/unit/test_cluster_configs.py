@@ -20,7 +20,8 @@ def tool(name: str, package: str) -> str:
     path = shutil.which(name)
     if path is None:
         if os.environ.get("CI"):
-            pytest.fail(f"{name} is missing; .ci/run installs it (apt-get install {package})")
+            pytest.fail(f"{name} is missing; make test installs it as root "
+                        f"(apt-get install {package})")
         pytest.skip(f"{name} is not installed (apt-get install {package})")
     return path
 
