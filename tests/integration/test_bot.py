@@ -118,7 +118,8 @@ def test_run_acts_as_the_slack_user_and_reports_in_the_thread(bot_url, slack, cl
     started = time.monotonic()
     r = command(bot_url, "run hello name=slack")
     assert r.status_code == 200 and time.monotonic() - started < 3  # acked within Slack's 3 s
-    public = wait_until(lambda: slack.of("chat.postMessage"))
+    public = wait_until(lambda: [m for m in slack.of("chat.postMessage")
+                                 if "Started `hello`" in m.get("text", "")])
     assert "Started `hello` as bob" in public[0]["text"]
     thread = wait_until(lambda: [m for m in slack.of("chat.postMessage")
                                  if m.get("thread_ts")], timeout_s=60)
@@ -130,7 +131,8 @@ def test_run_acts_as_the_slack_user_and_reports_in_the_thread(bot_url, slack, cl
 def test_a_member_of_a_mapped_user_group_acts_as_the_groups_identity(bot_url, slack):
     slack.clear()
     command(bot_url, "run hello name=oncall", user="UDAN")
-    public = wait_until(lambda: slack.of("chat.postMessage"))
+    public = wait_until(lambda: [m for m in slack.of("chat.postMessage")
+                                 if "Started `hello`" in m.get("text", "")])
     assert "Started `hello` as cat" in public[0]["text"]
     assert {p["usergroup"] for p in slack.of("usergroups.users.list")} >= {"SONCALL"}
 
@@ -161,7 +163,9 @@ def test_approve_buttons_are_decided_by_the_core(bot_url, slack, client):
         requested_by="bob", role="approver", ttl_s=600)
     slack.clear()
     command(bot_url, "approvals", user="UEVE")
-    listed = wait_until(lambda: slack.of("chat.postMessage"))
+    # the command's own answer: the notifier may post the new approval's event first
+    listed = wait_until(lambda: [m for m in slack.of("chat.postMessage")
+                                 if m.get("text") == "Pending approvals"])
     buttons = [e for b in listed[0]["blocks"] if b["type"] == "actions"
                for e in b["elements"] if e["value"] == ap.id]
     assert {e["action_id"] for e in buttons} == {"fleet_approve", "fleet_reject"}

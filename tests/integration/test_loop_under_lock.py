@@ -25,8 +25,16 @@ def test_gateway_answers_while_another_process_holds_the_write_lock(client, http
     client.store.schedules.add(name="under-lock", function="hello", spec="@every 2s",
                                payload={"name": "lock"}, actor="test")
     try:
-        for _ in range(3):  # warm: connections and threads exist before the lock is taken
-            assert http.get("/healthz").status_code == 200
+        # Warm (connections and threads exist before the lock is taken), and the same
+        # requests' times without the lock: the bar below is relative to them, since a
+        # loaded machine (the demo's Fleet beside the tests') answers slower throughout.
+        before = []
+        for _ in range(5):
+            for path in ("/healthz", "/v1/functions"):
+                t = time.perf_counter()
+                assert http.get(path).status_code == 200
+                before.append((time.perf_counter() - t) * 1000)
+        bar_ms = max(100.0, 4 * max(before[2:]))  # a blocked loop waits out the 10 s lock
         holder = subprocess.Popen([sys.executable, "-c", HOLDER, db, str(HOLD_S)],
                                   stdout=subprocess.PIPE, text=True)
         assert holder.stdout.readline().strip() == "locked"
@@ -39,7 +47,7 @@ def test_gateway_answers_while_another_process_holds_the_write_lock(client, http
                 r = http.get(path)
                 ms = (time.perf_counter() - t) * 1000
                 assert r.status_code == 200, r.text
-                if ms >= 100:
+                if ms >= bar_ms:
                     slow.append((path, ms))
             if spawned is None:  # a writer waiting for the lock holds only its own request
                 import threading
@@ -48,7 +56,8 @@ def test_gateway_answers_while_another_process_holds_the_write_lock(client, http
                     target=lambda: http.post("/v1/functions/hello/spawn", json={"name": "w"}))
                 spawned.start()
             time.sleep(0.2)
-        assert not slow, f"answers over 100 ms while the lock was held: {slow}"
+        assert not slow, (f"answers over {bar_ms:.0f} ms while the lock was held (without "
+                          f"it: {max(before[2:]):.0f} ms at most): {slow}")
         holder.wait(timeout=30)
         released_at = time.time()
         spawned.join(timeout=30)
