@@ -114,9 +114,10 @@ def kill_under_load(pid: int, url: str, body: str, headers: dict[str, str] | Non
         time.sleep(2)
         killed_at = time.time()
         os.kill(pid, signal.SIGKILL)
-        while time.time() < killed_at + 4 and os.path.exists(f"/proc/{pid}"):
-            time.sleep(0.005)  # reaped: every thread has exited, its sockets are closed
-        if not os.path.exists(f"/proc/{pid}"):
-            load.gone_at = time.time()
+        while time.time() < killed_at + 4:
+            if not os.path.exists(f"/proc/{pid}"):  # reaped: every thread has exited,
+                load.gone_at = time.time()  # so its sockets are closed
+                break
+            time.sleep(0.005)
         time.sleep(max(0.0, killed_at + 4 - time.time()))
     return load, killed_at

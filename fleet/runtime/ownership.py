@@ -43,6 +43,13 @@ def member_lease(owner: str) -> str:
     return f"{MEMBER}{owner}"
 
 
+def runs_here(owner: str | None, me: str, *, primary: bool) -> bool:
+    """Whether instance `me` runs an invocation it is asked to start again (an idempotent
+    repeat): its own, or nobody's when it is the primary. Another's is left to its owner
+    (or, once that one is gone, to the sweep that adopts it)."""
+    return owner == me or (owner is None and primary)
+
+
 def claim(owner: str | None, me: str, *, sweeps: bool, live: set[str]) -> Claim:
     """What instance `me` does with an active invocation that it runs no task for.
 
@@ -57,4 +64,4 @@ def claim(owner: str | None, me: str, *, sweeps: bool, live: set[str]) -> Claim:
     return Claim.LEAVE if member_lease(owner) in live else Claim.ADOPT
 
 
-__all__ = ["Claim", "MEMBER", "actor_of", "claim", "member_lease", "new_owner_id"]
+__all__ = ["Claim", "MEMBER", "actor_of", "claim", "member_lease", "new_owner_id", "runs_here"]

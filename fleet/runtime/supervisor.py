@@ -39,7 +39,7 @@ from fleet.peers import Peers
 from fleet.registry import registry_for
 from fleet.runtime.api import supervisor_name
 from fleet.runtime.gateway_host import GatewayHost
-from fleet.runtime.ownership import actor_of, new_owner_id
+from fleet.runtime.ownership import actor_of, new_owner_id, runs_here
 from fleet.runtime.placement import asked_resources, unschedulable
 from fleet.runtime.runners import RunnerBodyError, RunnerPool, Slot, fail
 from fleet.runtime.sweep import Sweeping
@@ -337,15 +337,11 @@ class Supervisor(Sweeping, GatewayHost):
         A repeat (an idempotency key seen before, inv None) may name an invocation that
         another instance runs: that one is left to it, and `wait` watches the store."""
         self._ensure_background()
-        if inv is None and inv_id not in self._tasks and not self._runs_here(
-                await _db(self.store.invocations.get, inv_id)):
+        if inv is None and inv_id not in self._tasks and not runs_here(
+                (await _db(self.store.invocations.get, inv_id)).owner, self.holder,
+                primary=self.primary):
             return
         self._start(inv_id, inv)
-
-    def _runs_here(self, inv: Invocation) -> bool:
-        """Whether this instance runs `inv`: it owns it, or nobody does and it is the
-        primary (the sweep adopts what a gone instance owned)."""
-        return inv.owner == self.holder or (inv.owner is None and self.primary)
 
     async def wait(self, inv_id: str, timeout_s: float | None) -> bool:
         """Wait until the invocation ends or timeout_s passes; True when it ended."""
