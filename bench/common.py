@@ -7,6 +7,8 @@ import os
 import socket
 from pathlib import Path
 
+from fleet.ray_paths import short_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token-0123456789abcdef"
 
@@ -40,7 +42,7 @@ def start_fleet(store_url: str | None = None, tag: str = "",
         f"{'' if apps else ', apps: []'}{f', routers: {routers}' if routers else ''}}}\n"
         f"llm: {{cache_dir: '{ROOT / '.tmp' / 'models'}'}}\n")
     os.environ["FLEET_HOME"] = str(home)
-    os.environ.setdefault("RAY_TMPDIR", str(ROOT / ".tmp" / "r"))
+    os.environ.setdefault("RAY_TMPDIR", short_dir("b", ROOT))  # short: see fleet.ray_paths
     from fleet import config, lifecycle
 
     config.clear_cache()

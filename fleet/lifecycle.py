@@ -29,6 +29,7 @@ from fleet.config import Settings, fleet_env
 from fleet.errors import DefinitionError, RayStartTimedOut, Unavailable
 from fleet.multinode import require_shared_state
 from fleet.ports import port_open, ray_ports
+from fleet.ray_paths import check_temp_dir, temp_base, temp_dir
 
 Progress = Callable[[str], None]
 SERVER_REFUSAL = "fleet server refused to start:"  # fleet.server prints this, then why
@@ -130,32 +131,17 @@ def _ray_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def ray_temp_base() -> str:
-    """Where Ray puts its temp dirs (Ray reads the same variables)."""
-    return os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
-
-
-def ray_temp_dir(settings: Settings) -> str:
-    """This installation's own Ray temp dir. Ray's job supervisor finds "its" cluster through
-    the `ray_current_cluster` file there, so two heads sharing one temp dir sent each other's
-    jobs to the wrong cluster. Short (Ray's socket paths must fit in 107 bytes), stable."""
-    import hashlib
-
-    digest = hashlib.sha256(str(settings.home).encode()).hexdigest()[:8]
-    return os.path.join(ray_temp_base(), f"ray-{digest}")
-
-
-def _publish_address(temp_dir: str) -> None:
+def _publish_address(ray_tmp: str) -> None:
     """Copy the head's address to Ray's default temp dir too, so `ray status` and a plain
     `ray.init()` on this machine find the most recently started installation, as they do
     after a plain `ray start`. (Ray's job supervisor reads its own node's temp dir.)"""
-    mine = Path(temp_dir) / "ray_current_cluster"
+    mine = Path(ray_tmp) / "ray_current_cluster"
     deadline = time.monotonic() + 15  # `ray start` writes it after the dashboard is up
     while not mine.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     try:
         address = mine.read_text()
-        default = Path(ray_temp_base()) / "ray"
+        default = Path(temp_base()) / "ray"
         default.mkdir(parents=True, exist_ok=True)
         (default / "ray_current_cluster").write_text(address)
     except OSError:
@@ -204,10 +190,11 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     ports = ray_ports(settings)
-    temp_dir = ray_temp_dir(settings)
+    ray_tmp = temp_dir(settings)
+    check_temp_dir(ray_tmp)  # before Ray fails on it in its dashboard's log
     cmd = [ray_bin, "start", "--head", "--block", f"--port={c.gcs_port}",
            "--dashboard-host=127.0.0.1", f"--dashboard-port={c.dashboard_port}",
-           "--disable-usage-stats", "--include-dashboard=true", f"--temp-dir={temp_dir}",
+           "--disable-usage-stats", "--include-dashboard=true", f"--temp-dir={ray_tmp}",
            *(f"--{flag}={port}" for flag, port in ports.items())]
     if c.num_cpus is not None:
         cmd.append(f"--num-cpus={c.num_cpus}")
@@ -240,11 +227,11 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
         return port_open("127.0.0.1", ports["dashboard-agent-listen-port"])
 
     _wait(ready, 120, "The Ray head")
-    _publish_address(temp_dir)
+    _publish_address(ray_tmp)
     return ClusterInfo(address=f"127.0.0.1:{c.gcs_port}", dashboard_url=dashboard,
                        token_auth=c.token_auth, ray_pid=proc.pid,
                        ports={"gcs": c.gcs_port, "dashboard": c.dashboard_port, **ports},
-                       ray_temp_dir=temp_dir)
+                       ray_temp_dir=ray_tmp)
 
 
 def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
@@ -311,7 +298,7 @@ def up(home: Path | None = None, progress: Progress = _noop, *, workers: int = 0
         from fleet import worker_nodes
 
         info = worker_nodes.ensure(settings, info, workers, _ray_env(settings),
-                                   info.ray_temp_dir or ray_temp_dir(settings), progress)
+                                   info.ray_temp_dir or temp_dir(settings), progress)
         info.write(settings)
     if not (info.gateway_url and _alive(info.gateway_pid) and _healthy(info.gateway_url)):
         url, pid = _start_server(settings, progress)

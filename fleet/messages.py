@@ -353,6 +353,11 @@ DID_NOT_COME_UP = (
     "{what} did not come up within {timeout_s:.0f} s; see the logs under FLEET_HOME/logs."
 )
 RAY_EXITED = "Ray failed to start (exit {code}); see {log}."
+RAY_TMPDIR_TOO_LONG = (
+    "Ray's temp dir {path} is {length} bytes long; Ray's socket paths under it would pass "
+    "the kernel's {socket_max}-byte limit, so it must be at most {limit}. Set RAY_TMPDIR to "
+    "a short folder of at most {base_limit} bytes (for example RAY_TMPDIR=/tmp); Fleet "
+    "makes one folder per installation under it.")
 RAY_START_RETRY = ("Ray's head timed out waiting for its own raylet (a busy machine); "
                    "starting it once more")
 SERVER_EXITED = "The Fleet server exited ({code}); see {log}."

@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from fleet.ray_paths import short_dir
 from tests.support.postgres import PostgresServer, create_database
 from tests.support.seaweed import SeaweedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / ".tmp"
+# The tests' own Ray temp base: short (Ray's socket paths must fit in 107 bytes, and the
+# checkout may be anywhere), one per checkout, apart from `make demo`'s (/tmp): the state
+# API's "auto" in this process reads the latest cluster from it.
+RAY_TMPDIR = short_dir("t", ROOT)
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from fleet import messages
 from fleet.artifacts.uris import Uri, parse, to_uri
 from fleet.config import Settings, load_settings
 from fleet.errors import FieldProblem, Forbidden, InvalidInput
+from fleet.ray_paths import temp_base, temp_dir
 
 
 def _within(path: Path, root: Path) -> bool:
@@ -46,8 +47,6 @@ class DataAccess:
     """The roots of one installation, and the places that stay private inside them."""
 
     def __init__(self, settings: Settings) -> None:
-        from fleet.lifecycle import ray_temp_base, ray_temp_dir
-
         self.home = _real(settings.home)
         roots = [parse(to_uri(r)) for r in (settings.artifact_root,
                                             *settings.resolved_data_roots)]
@@ -55,8 +54,8 @@ class DataAccess:
         self._file_roots = [_real(r.key) for r in roots if r.scheme == "file"]
         self._s3_roots = [(r.bucket, r.key.strip("/")) for r in roots if r.scheme == "s3"]
         never = [self.home / "fleet.yaml", self.home / "logs", self.home / "run",
-                 _real("~/.ray"), _real(ray_temp_dir(settings)),
-                 _real(os.path.join(ray_temp_base(), "ray"))]
+                 _real("~/.ray"), _real(temp_dir(settings)),
+                 _real(os.path.join(temp_base(), "ray"))]
         store = settings.resolved_store_url
         if store.startswith("sqlite:///"):
             db = _real(store.removeprefix("sqlite:///"))

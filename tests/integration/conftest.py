@@ -1,6 +1,7 @@
 """One real Fleet for the whole integration session, started by the real `fleet up`.
 
-It uses free ports, a FLEET_HOME and RAY_TMPDIR under .tmp/, token auth as in production,
+It uses free ports, a FLEET_HOME under .tmp/, a short Ray temp base of its own outside the
+checkout (RAY_TMPDIR, fleet.ray_paths.short_dir), token auth as in production,
 and the test functions in tests/fixtures registered through function_modules/paths.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, TMP
+from tests.conftest import RAY_TMPDIR, ROOT, TMP
 from tests.support.postgres import free_port
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY
 
@@ -101,7 +102,7 @@ artifacts:
   s3_secret_access_key: {SECRET_KEY}
 """)
     os.environ["FLEET_HOME"] = str(home)
-    os.environ.setdefault("RAY_TMPDIR", str(TMP / "r"))
+    os.environ.setdefault("RAY_TMPDIR", RAY_TMPDIR)
     Path(os.environ["RAY_TMPDIR"]).mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     up = fleet_cli("up", check=False)

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fleet.ray_paths import short_dir
 from tests.conftest import ROOT, TMP
 from tests.integration.conftest import fleet_cli, wait_until
 from tests.support.postgres import create_database, free_port
@@ -61,7 +62,7 @@ data_roots: ['s3://{BUCKET}/data']
     env = {**os.environ, "FLEET_HOME": str(home),
            # Its own: Ray's "auto" (the state API in this test process) reads the latest
            # cluster from RAY_TMPDIR, and must keep finding the session's installation.
-           "RAY_TMPDIR": str(TMP / "rmn"),
+           "RAY_TMPDIR": short_dir("mn", ROOT),
            "FLEET_STORE_URL": _database(postgres_server),
            "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     Path(env["RAY_TMPDIR"]).mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 
 This is `make demo` left running and then `make test`: before every port was configured or
 chosen free, the second Ray head lost its dashboard agent to the first, and every job
-submission answered "No available agent to submit job".
+submission answered "No available agent to submit job". The second one lives at a long
+path with a space in it, as a user's checkout may be: nothing of Ray's may follow it there.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ RAY = str(Path(sys.executable).parent / "ray")
 
 
 def _second_home() -> Path:
-    home = TMP / f"it2-{os.getpid()}"
+    """At a path of over 100 characters with a space in it."""
+    base = TMP / f"it2 {os.getpid()}"
+    home = base / ("h" * max(1, 101 - len(str(base))))
     home.mkdir(parents=True, exist_ok=True)
     (home / "fleet.yaml").write_text(f"""
 function_modules: [functions, fleet_testfuncs]

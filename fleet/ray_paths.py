@@ -1,0 +1,76 @@
+"""Where Ray keeps its temp files for this installation, and why that place must be short.
+
+Ray puts its Unix sockets under its temp dir, at
+`<temp dir>/session_<date>_<time>_<micros>_<pid>/sockets/dash_TaskEventsHead`, and a
+socket path cannot exceed 107 bytes (103 on macOS). So the temp dir gets at most
+`MAX_TEMP_DIR_BYTES` of it: any longer and `ray start` fails deep in its dashboard's log.
+A checkout can be anywhere (long paths, spaces), so the temp dir never lives in it: it is
+`<base>/ray-<hash of FLEET_HOME>`, one per installation (two installations side by side
+must not share one: Ray's job supervisor finds "its" cluster through a file there), under
+a short base (`RAY_TMPDIR` if set, else `TMPDIR` if it is short enough, else /tmp).
+
+`check_temp_dir` says so, with the fix, before Ray is started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from fleet import messages
+from fleet.errors import Unavailable
+
+SOCKET_PATH_MAX = (103 if sys.platform == "darwin" else 107)
+# The longest path Ray makes under its temp dir for a socket (a 7-digit pid, Ray 2.x's
+# longest dashboard module name).
+LONGEST_SOCKET_SUFFIX = "/session_2026-12-06_22-01-55_123456_4194304/sockets/dash_TaskEventsHead"
+MAX_TEMP_DIR_BYTES = SOCKET_PATH_MAX - len(LONGEST_SOCKET_SUFFIX)
+_DIR_PREFIX = "ray-"  # + 8 hex digits
+_BASE_MAX = MAX_TEMP_DIR_BYTES - len(_DIR_PREFIX) - 9
+
+
+def _short_enough(base: str) -> bool:
+    return len(base.rstrip("/").encode()) <= _BASE_MAX
+
+
+def temp_base() -> str:
+    """The folder Ray's temp dirs go under: RAY_TMPDIR as given (checked later, so a
+    too-long one is named), else TMPDIR when it leaves room for the sockets, else /tmp."""
+    explicit = os.environ.get("RAY_TMPDIR")
+    if explicit:
+        return explicit
+    tmpdir = os.environ.get("TMPDIR")
+    if tmpdir and _short_enough(tmpdir):
+        return tmpdir
+    return "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
+
+
+def temp_dir(settings_or_home) -> str:
+    """This installation's own Ray temp dir: `<base>/ray-<8 hex digits of FLEET_HOME>`."""
+    home = (settings_or_home if isinstance(settings_or_home, str | os.PathLike)
+            else settings_or_home.home)
+    digest = hashlib.sha256(str(home).encode()).hexdigest()[:8]
+    return os.path.join(temp_base(), f"{_DIR_PREFIX}{digest}")
+
+
+def check_temp_dir(path: str) -> None:
+    """Unavailable, naming the path, its length and what to set, if Ray's sockets under
+    `path` would exceed the kernel's limit."""
+    length = len(path.encode())
+    if length > MAX_TEMP_DIR_BYTES:
+        raise Unavailable(messages.RAY_TMPDIR_TOO_LONG.format(
+            path=path, length=length, limit=MAX_TEMP_DIR_BYTES,
+            base_limit=_BASE_MAX, socket_max=SOCKET_PATH_MAX))
+
+
+def short_dir(tag: str, key: str | Path) -> str:
+    """A short, stable folder for a tool that runs its own installations (the tests, the
+    benches): `<base>/fleet-<tag>-<8 hex digits of key>`, e.g. one per checkout."""
+    digest = hashlib.sha256(str(key).encode()).hexdigest()[:8]
+    return f"/tmp/fleet-{tag}-{digest}"
+
+
+__all__ = ["MAX_TEMP_DIR_BYTES", "check_temp_dir", "short_dir", "temp_base", "temp_dir"]
