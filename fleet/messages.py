@@ -102,6 +102,8 @@ RAG_NOT_IN_KB = (
     "Not in the knowledge base: no passage is close enough to the question (best match "
     "{score:.2f}, threshold {threshold:.2f})."
 )
+RAG_FILE_OUTSIDE = ("it is a link that leads outside the data roots or into Fleet's own "
+                    "files, so it was not read")
 RAG_FILE_TOO_BIG = (
     "the file is {size:,} bytes, over the limit of {limit:,} (rag.max_file_bytes): split it, "
     "or raise the limit"
@@ -295,6 +297,15 @@ PATH_OUTSIDE_ROOTS = (
     "({roots}). Put the data under one of them, or ask the operator to add its folder or "
     "bucket to data_roots in fleet.yaml."
 )
+URI_FILE_HOST = (
+    "'{uri}' names the host '{host}': a file:// URI is always read on the machine that runs "
+    "the function, so a host would be silently ignored. Write file:///abs/path (three "
+    "slashes), or put remote data in S3 and use s3://bucket/key.")
+PATH_LINK_OUTSIDE = (
+    "'{field}' may not {verb} '{value}': it holds '{entry}', which leads outside the data "
+    "roots or into Fleet's or Ray's own files (a link, or their folder), and a request "
+    "never reads or writes through it. Remove that link, or name a folder without it under "
+    "the data roots ({roots}).")
 PATH_PRIVATE = (
     "'{field}' may not {verb} '{value}': Fleet's own configuration, logs, run files, store "
     "and Ray's files are never readable or writable by a request. Use a location under "

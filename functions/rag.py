@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from fleet import function
-from fleet.artifacts import ReadLocation, to_uri
+from fleet.artifacts import ReadLocation, data_access, to_uri
 from fleet.config import RagConfig, chunks_fit, load_settings
 from fleet.rag.query import KB_NAME, QueryRequest
 from fleet.runtime.context import Progress
@@ -61,7 +61,8 @@ def rag_ingest(req: IngestRequest) -> IngestResult:
     progress = Progress()
     size, overlap = req.sizes(settings.rag)
     report = ingest(settings, req.knowledge_base, to_uri(req.source), chunk_size=size,
-                    chunk_overlap=overlap, progress=lambda **f: progress.update(**f))
+                    chunk_overlap=overlap, progress=lambda **f: progress.update(**f),
+                    access=data_access(settings))  # each file, once opened
     progress.update(force=True, files_total=report.files, files_done=report.files,
                     chunks_written=report.chunks_written)
     return IngestResult(**dataclasses.asdict(report),

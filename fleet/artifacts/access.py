@@ -21,6 +21,7 @@ and when the worker validates it again just before the function opens it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -66,8 +67,22 @@ class DataAccess:
     def describe(self) -> str:
         return ", ".join(str(r) for r in self.roots)
 
+    def allows(self, path: Path) -> bool:
+        """Whether a request may touch the file at `path` (already resolved): inside a
+        root, never one of Fleet's or Ray's own files."""
+        if any(_within(path, p) for p in self._never):
+            return False
+        roots = [r for r in self._file_roots if _within(path, r)]
+        if _within(path, self.home):  # inside FLEET_HOME only through a root inside it
+            roots = [r for r in roots if _within(r, self.home) and r != self.home]
+        return bool(roots)
+
     def check(self, value: str, *, field: str, write: bool = False) -> str:
-        """The location as a canonical URI, or Forbidden if a request may not use it."""
+        """The location as a canonical URI, or Forbidden if a request may not use it.
+
+        A folder is checked whole: every link under it (followed as a reader of the folder
+        would) must lead inside the roots too, or one planted link would hand a request
+        the admin token or let a write land outside."""
         verb = "write" if write else "read"
         try:
             u = parse(to_uri(value))
@@ -79,12 +94,49 @@ class DataAccess:
         path = _real(u.key)
         if any(_within(path, p) for p in self._never):
             raise self._refuse(messages.PATH_PRIVATE, field, verb, value)
-        roots = [r for r in self._file_roots if _within(path, r)]
-        if _within(path, self.home):  # inside FLEET_HOME only through a root inside it
-            roots = [r for r in roots if _within(r, self.home) and r != self.home]
-        if not roots:
+        if not self.allows(path):
             raise self._refuse(messages.PATH_OUTSIDE_ROOTS, field, verb, value)
+        for link in self._links_out(path):
+            raise self._refuse(messages.PATH_LINK_OUTSIDE, field, verb, value,
+                               entry=os.path.relpath(link, path))
         return path.as_uri()
+
+    def _links_out(self, top: Path) -> Iterator[str]:
+        """Every entry under the folder `top` that a request may not touch: a link whose
+        target is outside the roots or private, or one of Fleet's or Ray's own files (a
+        root may contain FLEET_HOME or Ray's temp dirs). Links to folders inside the roots
+        are walked too, each real folder once."""
+        if not top.is_dir():
+            return
+        seen = {top}
+        pending = [top]
+        while pending:
+            folder = pending.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue  # unreadable: nothing in it can be read through Fleet either
+            for entry in entries:
+                if entry.is_symlink():
+                    real = Path(os.path.realpath(entry.path))
+                    if not self.allows(real):
+                        yield entry.path
+                    elif real.is_dir() and real not in seen:
+                        seen.add(real)
+                        pending.append(real)
+                elif not self.allows(Path(entry.path)):
+                    yield entry.path
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+
+    def opened_allowed(self, fd: int) -> bool:
+        """Whether what the descriptor `fd` really opened may be read by a request: the
+        check of the file itself, after the open, so a link swapped in between the check
+        of its folder and the read is caught (Linux: /proc/self/fd)."""
+        proc = f"/proc/self/fd/{fd}"
+        if not os.path.exists(proc):
+            return True  # no /proc: the folder check before the read is what there is
+        return self.allows(Path(os.readlink(proc)))
 
     def _check_s3(self, u: Uri, value: str, field: str, verb: str) -> str:
         parts = [p for p in u.key.split("/") if p]
@@ -98,8 +150,10 @@ class DataAccess:
                 return str(Uri("s3", u.bucket, u.key))
         raise self._refuse(messages.PATH_OUTSIDE_ROOTS, field, verb, value)
 
-    def _refuse(self, template: str, field: str, verb: str, value: str) -> Forbidden:
-        detail = template.format(field=field, verb=verb, value=value, roots=self.describe())
+    def _refuse(self, template: str, field: str, verb: str, value: str,
+                entry: str = "") -> Forbidden:
+        detail = template.format(field=field, verb=verb, value=value, roots=self.describe(),
+                                 entry=entry)
         return Forbidden(detail, [FieldProblem(
             field, f"outside the allowed data roots: {self.describe()}",
             "Use a location under one of the allowed roots.")])

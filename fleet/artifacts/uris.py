@@ -38,6 +38,10 @@ def parse(uri: str) -> Uri:
             f"'{uri}' is not a supported artifact URI; use file:///abs/path or s3://bucket/key.",
             [FieldProblem("uri", f"scheme '{u.scheme}' unsupported", "Use file:// or s3://.")])
     if u.scheme == "file":
+        if u.netloc:  # a host would be ignored, and the path read here instead
+            raise InvalidInput(messages.URI_FILE_HOST.format(uri=uri, host=u.netloc), [
+                FieldProblem("uri", f"file:// with a host ({u.netloc})",
+                             "Use file:///abs/path (three slashes), or s3:// for remote data.")])
         return Uri("file", "", unquote(u.path))
     if not u.netloc:
         raise InvalidInput(messages.URI_NO_BUCKET.format(uri=uri),

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fleet import messages
-from fleet.artifacts import ArtifactStore, join, parse
+from fleet.artifacts import ArtifactStore, DataAccess, join, parse
 
 TEXT = (".md", ".markdown", ".txt", ".rst")
 HTML = (".html", ".htm")
@@ -61,17 +62,23 @@ def find(artifacts: ArtifactStore, source: str) -> list[str]:
     return sorted(found)
 
 
-def read(artifacts: ArtifactStore, uri: str, max_bytes: int) -> Document:
+def read(artifacts: ArtifactStore, uri: str, max_bytes: int,
+         access: DataAccess | None = None) -> Document:
     """The document at `uri`, as text parts. Raises ValueError with a reason a person can act
     on when the file cannot be read: an unsupported type, over `max_bytes` (checked before
-    it is downloaded), empty, binary where text was expected."""
+    it is downloaded), empty, binary where text was expected, or (with `access`, for a
+    request) a local file that turns out to be outside what the request may read."""
     kind = kind_of(uri)
     if kind is None:
         raise ValueError(f"not a supported type (use one of {', '.join(SUPPORTED)})")
-    size = artifacts.size(uri)
-    if size > max_bytes:
-        raise ValueError(messages.RAG_FILE_TOO_BIG.format(size=size, limit=max_bytes))
-    raw = artifacts.get_bytes(uri)
+    u = parse(uri)
+    if u.scheme == "file":
+        raw = _read_local(u.path, max_bytes, access)
+    else:
+        size = artifacts.size(uri)
+        if size > max_bytes:
+            raise ValueError(messages.RAG_FILE_TOO_BIG.format(size=size, limit=max_bytes))
+        raw = artifacts.get_bytes(uri)
     if not raw.strip():
         raise ValueError("the file is empty")
     if kind != "pdf" and b"\0" in raw[:8192]:
@@ -88,6 +95,23 @@ def read(artifacts: ArtifactStore, uri: str, max_bytes: int) -> Document:
         raise ValueError("no text could be extracted (a scanned PDF needs OCR first)"
                          if kind == "pdf" else "the file has no text")
     return doc
+
+
+def _read_local(path, max_bytes: int, access: DataAccess | None) -> bytes:
+    """A local file's bytes, checked after it is opened when `access` is given: the folder
+    was checked when the request was validated, and a link swapped in since then must not
+    be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:  # gone or unreadable since it was listed: skipped with why
+        raise ValueError(f"it could not be opened ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        if access is not None and not access.opened_allowed(fd):
+            raise ValueError(messages.RAG_FILE_OUTSIDE)
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise ValueError(messages.RAG_FILE_TOO_BIG.format(size=size, limit=max_bytes))
+        return f.read()
 
 
 def _html_text(raw: bytes) -> str:

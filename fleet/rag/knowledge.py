@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fleet import messages
-from fleet.artifacts import ArtifactStore, parse
+from fleet.artifacts import ArtifactStore, DataAccess, parse
 from fleet.config import Settings
 from fleet.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from fleet.rag.chroma import client
@@ -80,7 +80,10 @@ def existing(settings: Settings, name: str):
 
 def ingest(settings: Settings, name: str, source: str, *, chunk_size: int,
            chunk_overlap: int, progress: Callable[..., object] = lambda **_: None,
-           artifacts: ArtifactStore | None = None) -> IngestReport:
+           artifacts: ArtifactStore | None = None,
+           access: DataAccess | None = None) -> IngestReport:
+    """Bring the knowledge base `name` in line with `source`. `access`: for a request, the
+    data roots each file is checked against once it is opened (fleet.artifacts.access)."""
     artifacts = artifacts or ArtifactStore(settings)
     limit = settings.rag.max_file_bytes
     found = find(artifacts, source)
@@ -89,7 +92,7 @@ def ingest(settings: Settings, name: str, source: str, *, chunk_size: int,
         # One file named as the source: if it cannot be read, the request is wrong. Refuse
         # it before the collection is made or touched.
         try:
-            first = read(artifacts, found[0], limit)
+            first = read(artifacts, found[0], limit, access)
         except ValueError as exc:
             raise InvalidInput(messages.RAG_SOURCE_UNREADABLE.format(uri=source, reason=exc),
                                [FieldProblem("source", str(exc))]) from None
@@ -106,7 +109,7 @@ def ingest(settings: Settings, name: str, source: str, *, chunk_size: int,
     for done, uri in enumerate(uris, start=1):
         old = stored.pop(uri, {})
         try:
-            doc = first or read(artifacts, uri, limit)
+            doc = first or read(artifacts, uri, limit, access)
         except ValueError as exc:
             report.skipped.append({"file": uri, "reason": str(exc)})
             report.chunks_deleted += _delete(coll, [i for ids in old.values() for i in ids])

@@ -84,3 +84,44 @@ def test_a_model_factory_outside_the_allow_list_is_refused(client, weakest, tmp_
     assert "not a registered model factory" in problem["message"]
     assert "fleet_testfuncs.tiny_linear" in problem["message"]  # what may be named instead
     assert recorded(client, "train") == before
+
+
+def test_a_link_planted_inside_a_data_folder_is_refused_for_reads_and_writes(
+        client, weakest, tmp_path, fleet_home):
+    """Issue 26, finding 1: only the named path was resolved, so rag_ingest of a folder
+    holding a link to the admin token ingested it (and rag_query served it), and batch_infer
+    wrote through a pre-placed link to a file outside the roots."""
+    docs = tmp_path / "handbook"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "guide.md").write_text("# Guide\nDeploy with fleet deploy.\n")
+    (docs / "sub" / "notes.md").symlink_to(fleet_home / "fleet.yaml")
+    body = refused(client, weakest, "rag_ingest",
+                   {"source": str(docs), "knowledge_base": "planted"}, "source")
+    assert "sub/notes.md" in body["detail"]
+    refused(client, weakest, "rag_ingest",  # the other way to name it
+            {"source": docs.as_uri(), "knowledge_base": "planted"}, "source")
+
+    victim = Path.home() / f".fleet-victim-{client.settings.home.name}"
+    victim.write_text("keep me")
+    try:
+        out = tmp_path / "scored"
+        out.mkdir()
+        (out / "part-00000.parquet").symlink_to(victim)
+        refused(client, weakest, "batch_infer",
+                {"model": "anything", "input": "s3://fleet-it-data/x.parquet",
+                 "output": str(out)}, "output")
+        assert victim.read_text() == "keep me"
+    finally:
+        victim.unlink()
+
+
+def test_a_file_uri_with_a_host_is_refused(client, weakest, tmp_path):
+    before = recorded(client, "validate_data")
+    table = tmp_path / "t.csv"
+    table.write_text("a\n1\n")
+    r = weakest.post("/v1/functions/validate_data/invoke",
+                     json={"path": f"file://some-host{table}"})
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["path"]
+    assert "three slashes" in r.text
+    assert recorded(client, "validate_data") == before

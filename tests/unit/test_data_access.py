@@ -176,3 +176,62 @@ def test_a_train_request_naming_os_system_is_refused_before_anything_runs(home, 
         validate_payload(spec, payload)
     assert [p.field for p in exc.value.errors] == ["model"]
     assert "registered model factory" in exc.value.errors[0].message
+
+
+def test_a_link_inside_a_folder_that_leaves_the_roots_refuses_the_folder(home, tmp_path):
+    """The link a user could plant in a shared data folder: before, only the path the
+    request named was resolved, and rag_ingest of the folder read the admin token."""
+    docs = tmp_path / "data" / "handbook"
+    (docs / "deep" / "er").mkdir(parents=True)
+    (docs / "guide.md").write_text("# Guide\n")
+    assert access(home).check(str(docs), field="source").endswith("/handbook")
+    for target in (home / "fleet.yaml", Path.home() / ".ray" / "auth_token", "/etc/passwd"):
+        link = docs / "deep" / "er" / "notes.md"
+        link.symlink_to(target)
+        for write in (False, True):
+            err = refused(home, docs, write=write)
+            assert "deep/er/notes.md" in err.detail and "secret-admin-token" not in str(err)
+            assert err.errors[0].field == "path"
+        link.unlink()
+    # a link out through a linked folder inside the roots is found too, loops end
+    (tmp_path / "data" / "shared").mkdir()
+    (tmp_path / "data" / "shared" / "loop").symlink_to(docs)
+    (docs / "shared").symlink_to(tmp_path / "data" / "shared")
+    access(home).check(str(docs), field="source")  # links that stay inside are fine
+    (tmp_path / "data" / "shared" / "token.md").symlink_to(home / "fleet.yaml")
+    assert "token.md" in refused(home, docs).detail
+
+
+def test_a_folder_holding_fleets_own_files_is_refused(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "fleet.yaml").write_text(f"data_roots: ['{tmp_path}']\n")  # contains FLEET_HOME
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "raytmp"))
+    config.clear_cache()
+    (tmp_path / "docs").mkdir()
+    assert access(home).check(str(tmp_path / "docs"), field="source")
+    assert "'home'" in refused(home, tmp_path).detail  # the folder would walk into it
+
+
+def test_a_file_uri_with_a_host_is_refused_not_read_here(home, tmp_path):
+    table = tmp_path / "data" / "t.csv"
+    for uri in (f"file://some-host{table}", f"file://localhost{table}"):
+        with pytest.raises(InvalidInput, match="three slashes") as exc:
+            access(home).check(uri, field="path")
+        assert exc.value.errors[0].field == "path"
+
+
+def test_what_was_opened_is_checked_not_only_the_name(home, tmp_path):
+    import os
+
+    inside = tmp_path / "data" / "t.md"
+    inside.write_text("fine")
+    swapped = tmp_path / "data" / "swapped.md"
+    swapped.symlink_to(home / "fleet.yaml")
+    a = access(home)
+    for path, allowed in ((inside, True), (swapped, False)):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            assert a.opened_allowed(fd) is allowed
+        finally:
+            os.close(fd)

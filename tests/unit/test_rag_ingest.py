@@ -215,3 +215,29 @@ def test_a_bad_file_named_as_the_source_is_refused_and_the_base_is_untouched(
     else:
         assert len(reasons) == 1 and says in reasons[0]
     assert report.unchanged == 4 and report.chunks_written == 0
+
+
+def test_a_link_swapped_in_after_the_check_is_skipped_not_read(tmp_path):
+    """A request's folder is checked when it is validated; a link planted after that is
+    caught when the file is opened (the leak of issue 26: the admin token in snippets)."""
+    from fleet.artifacts import data_access
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "fleet.yaml").write_text(
+        "tokens:\n  - {name: admin, token: secret-admin-token-0123, scopes: [admin]}\n"
+        f"data_roots: ['{tmp_path / 'docs'}']\n")
+    clear_cache()
+    settings = load_settings(home)
+    files = write_corpus(tmp_path / "docs")
+    source = (tmp_path / "docs").as_uri()
+    access = data_access(settings)
+    access.check(source, field="source")  # what validation did
+    (tmp_path / "docs" / "zz-planted.md").symlink_to(home / "fleet.yaml")
+    report = ingest(settings, "guarded", source, chunk_size=400, chunk_overlap=0,
+                    access=access)
+    planted = [s for s in report.skipped if s["file"].endswith("/zz-planted.md")]
+    assert len(planted) == 1 and "outside the data roots" in planted[0]["reason"]
+    assert report.added == report.files - len(report.skipped) and report.added >= len(files) - 2
+    held = collection(settings, "guarded").get(include=["documents"])["documents"]
+    assert held and not any("secret-admin-token" in d for d in held)
