@@ -13,7 +13,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,7 @@ from fleet.config import Settings, fleet_env
 from fleet.errors import DefinitionError, RayStartTimedOut, Unavailable
 from fleet.multinode import require_shared_state
 from fleet.ports import port_open, ray_ports
-from fleet.ray_paths import check_temp_dir, temp_base, temp_dir
+from fleet.ray_paths import check_temp_dir, python_for_ray, ray_command, temp_base, temp_dir
 
 Progress = Callable[[str], None]
 SERVER_REFUSAL = "fleet server refused to start:"  # fleet.server prints this, then why
@@ -121,7 +120,7 @@ def _routers_up(url: str) -> int:
 
 def _ray_env(settings: Settings) -> dict[str, str]:
     env = {**os.environ, **fleet_env(settings)}
-    bindir = str(Path(sys.executable).parent)
+    bindir = str(Path(python_for_ray()).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")  # job drivers find this python
     if settings.cluster.token_auth:
         env["RAY_AUTH_MODE"] = "token"
@@ -183,16 +182,15 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
         if port_open("127.0.0.1", port):
             raise Unavailable(messages.PORT_TAKEN.format(port=port, key=key))
     env = _ray_env(settings)
-    ray_bin = str(Path(sys.executable).parent / "ray")
     if c.token_auth:
-        subprocess.run([ray_bin, "get-auth-token", "--generate"], env=env, check=True,
+        subprocess.run(ray_command("get-auth-token", "--generate"), env=env, check=True,
                        capture_output=True)
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     ports = ray_ports(settings)
     ray_tmp = temp_dir(settings)
     check_temp_dir(ray_tmp)  # before Ray fails on it in its dashboard's log
-    cmd = [ray_bin, "start", "--head", "--block", f"--port={c.gcs_port}",
+    cmd = [*ray_command("start", "--head", "--block", f"--port={c.gcs_port}"),
            "--dashboard-host=127.0.0.1", f"--dashboard-port={c.dashboard_port}",
            "--disable-usage-stats", "--include-dashboard=true", f"--temp-dir={ray_tmp}",
            *(f"--{flag}={port}" for flag, port in ports.items())]
@@ -248,7 +246,7 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)  # attached (--address): no head made it
     with open(logs / "server.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "fleet.server"], env=_ray_env(settings),
+        proc = subprocess.Popen([python_for_ray(), "-m", "fleet.server"], env=_ray_env(settings),
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
 

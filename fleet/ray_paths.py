@@ -9,7 +9,8 @@ A checkout can be anywhere (long paths, spaces), so the temp dir never lives in 
 must not share one: Ray's job supervisor finds "its" cluster through a file there), under
 a short base (`RAY_TMPDIR` if set, else `TMPDIR` if it is short enough, else /tmp).
 
-`check_temp_dir` says so, with the fix, before Ray is started.
+`check_temp_dir` says so, with the fix, before Ray is started. A space in the checkout's
+path has a cost of its own: see `python_for_ray`.
 """
 
 from __future__ import annotations
@@ -66,6 +67,30 @@ def check_temp_dir(path: str) -> None:
             base_limit=_BASE_MAX, socket_max=SOCKET_PATH_MAX))
 
 
+def python_for_ray() -> str:
+    """This interpreter, by a path Ray can use. Ray starts every worker through
+    `bash -c` with the interpreter's path unquoted, and puts jemalloc's path (inside the
+    virtualenv) in LD_PRELOAD, which splits at spaces: from a virtualenv whose path holds
+    a space, every worker failed ("bash: /tmp/my: No such file or directory"). Then this
+    is the same interpreter reached through a link to the virtualenv at a short path with
+    no space (`/tmp/fleet-py-<hash>`), where Python still finds the virtualenv."""
+    exe = sys.executable
+    if " " not in exe and " " not in sys.prefix:
+        return exe
+    link = short_dir("py", sys.prefix)
+    if os.path.realpath(link) != os.path.realpath(sys.prefix):
+        fresh = f"{link}.{os.getpid()}"
+        os.symlink(sys.prefix, fresh)
+        os.replace(fresh, link)  # atomic: two `fleet up`s at once both end with the link
+    return os.path.join(link, os.path.relpath(exe, sys.prefix))
+
+
+def ray_command(*args: str) -> list[str]:
+    """The `ray` CLI with `args`, run by `python_for_ray()` (its console script would run
+    the interpreter by its own path again)."""
+    return [python_for_ray(), "-m", "ray.scripts.scripts", *args]
+
+
 def short_dir(tag: str, key: str | Path) -> str:
     """A short, stable folder for a tool that runs its own installations (the tests, the
     benches): `<base>/fleet-<tag>-<8 hex digits of key>`, e.g. one per checkout."""
@@ -73,4 +98,5 @@ def short_dir(tag: str, key: str | Path) -> str:
     return f"/tmp/fleet-{tag}-{digest}"
 
 
-__all__ = ["MAX_TEMP_DIR_BYTES", "check_temp_dir", "short_dir", "temp_base", "temp_dir"]
+__all__ = ["MAX_TEMP_DIR_BYTES", "check_temp_dir", "python_for_ray", "ray_command",
+           "short_dir", "temp_base", "temp_dir"]

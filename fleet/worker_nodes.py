@@ -12,14 +12,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 from fleet import messages
 from fleet.cluster import ClusterInfo
 from fleet.config import Settings
 from fleet.errors import RayStartTimedOut, Unavailable
 from fleet.ports import RAY_PORT_FLAGS, free_block, free_port, port_open
+from fleet.ray_paths import ray_command
 
 HEAD_ONLY_FLAGS = ("ray-client-server-port",)
 WORKER_PORTS_PER_NODE = 200
@@ -94,10 +93,9 @@ def _start_one(settings: Settings, head_address: str, temp_dir: str, index: int,
                ) -> tuple[int, dict[str, int]]:
     from fleet.lifecycle import _wait, startup_timed_out  # the one readiness loop
 
-    ray_bin = str(Path(sys.executable).parent / "ray")
     log_path = settings.home / "logs" / f"ray-worker-{index}.log"
     ports = node_ports(settings, index, taken)
-    cmd = [ray_bin, "start", f"--address={head_address}", "--block",
+    cmd = [*ray_command("start", f"--address={head_address}", "--block"),
            "--disable-usage-stats", f"--temp-dir={temp_dir}",
            f"--num-cpus={node_cpus(settings)}", f"--labels={WORKER_LABEL}=worker-{index}",
            f"--object-store-memory={OBJECT_STORE_BYTES}",

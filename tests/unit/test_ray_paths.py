@@ -75,3 +75,25 @@ def test_fleet_up_says_what_to_set_before_ray_fails(tmp_path):
     assert up.returncode != 0, said
     assert "Set RAY_TMPDIR to a short folder" in said and "Traceback" not in said
     assert not (home / "run" / "cluster.json").exists()
+
+
+def test_ray_gets_an_interpreter_path_without_a_space(tmp_path, monkeypatch):
+    """Ray runs workers as `bash -c "exec <python> ..."` with the path unquoted: from a
+    virtualenv at a path with a space, every worker failed with exit 127."""
+    spaced = tmp_path / "my projects" / "venv"
+    spaced.parent.mkdir()
+    spaced.symlink_to(sys.prefix)  # the same virtualenv, reached through a space
+    monkeypatch.setattr(sys, "prefix", str(spaced))
+    monkeypatch.setattr(sys, "executable", str(spaced / "bin" / "python"))
+    python = ray_paths.python_for_ray()
+    assert " " not in python and python != sys.executable
+    # what Ray does with it: through bash, unquoted, the virtualenv (and Ray) still found
+    out = subprocess.run(["bash", "-c", f"exec {python} -c 'import sys, ray; "
+                          "print(sys.prefix, ray.__file__)'"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    prefix, ray_file = out.stdout.split()
+    assert " " not in ray_file and ray_file.startswith(prefix)
+    assert ray_paths.python_for_ray() == python  # the link is made once, then reused
+    command = ray_paths.ray_command("--version")
+    assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
