@@ -58,6 +58,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check fleet functions serve_apps bot tests bench
+	$(VENV)/bin/lint-imports  # the layers (pyproject.toml's [tool.importlinter])
 
 down: setup
 	$(VENV)/bin/fleet down

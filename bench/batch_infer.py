@@ -49,7 +49,7 @@ def main() -> int:
                     help="comma-separated sizes; the first is also run cold")
     args = ap.parse_args()
     sizes = [int(float(x)) for x in args.rows.split(",")]
-    from fleet.demo import make_data
+    from fleet.cli.demo import make_data
 
     data_dir = ROOT / ".tmp" / "bench-data"
     tables = {n: make_data(data_dir / f"rows-{n}", rows=n)[0] for n in sizes}

@@ -25,7 +25,7 @@ def main() -> int:
     ap.add_argument("--width", type=int, default=1024, help="MLP layer width (3 layers).")
     args = ap.parse_args()
     from bench import wrk
-    from fleet.demo import make_data
+    from fleet.cli.demo import make_data
 
     table, _ = make_data(ROOT / ".tmp" / "bench-data" / "batching", rows=3000)
     start_fleet()

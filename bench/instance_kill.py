@@ -72,7 +72,7 @@ def main() -> int:
     ap.add_argument("--kills", type=int, default=3)
     ap.add_argument("--callers", type=int, default=4, help="loops of each kind")
     args = ap.parse_args()
-    from fleet.demo import make_data
+    from fleet.cli.demo import make_data
 
     migrate = MIGRATE.read_text().strip() if MIGRATE.exists() else "absent"
     table, _ = make_data(ROOT / ".tmp" / "bench-data" / "kill", rows=2000)

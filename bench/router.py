@@ -34,7 +34,7 @@ def main() -> int:
                     help="router instances on the port (default: the config's, 2)")
     args = ap.parse_args()
     from bench import wrk
-    from fleet.demo import make_data
+    from fleet.cli.demo import make_data
 
     table, _ = make_data(ROOT / ".tmp" / "bench-data" / "router", rows=3000)
     start_fleet(routers=args.routers)

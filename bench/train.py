@@ -45,7 +45,7 @@ def main() -> int:
     args = ap.parse_args()
     import pandas as pd
 
-    from fleet.demo import make_data
+    from fleet.cli.demo import make_data
 
     path, _ = make_data(ROOT / ".tmp" / "bench-data" / "train", rows=args.rows)
     df = pd.read_parquet(path)

@@ -15,9 +15,9 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bot import blocks, commands
+from bot import messages as bot_messages
 from bot.fleet_api import FleetAPI
 from bot.people import People
-from fleet import messages
 
 log = logging.getLogger("fleet.bot")
 SLACK_API = "https://slack.com/api/"
@@ -107,7 +107,7 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
         person = people.identity(user)
         if not person:
             client.chat_postEphemeral(channel=channel, user=user,
-                                      text=messages.BOT_NOT_MAPPED.format(user=user))
+                                      text=bot_messages.BOT_NOT_MAPPED.format(user=user))
             return
         a = commands.decide(api, person, approval_id, approve, reason)
         if a.ok:
@@ -115,7 +115,7 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
                                blocks=blocks.decided(a.body))
         else:
             client.chat_postEphemeral(channel=channel, user=user,
-                                      text=messages.BOT_REFUSED.format(detail=a.detail))
+                                      text=bot_messages.BOT_REFUSED.format(detail=a.detail))
 
     @app.action(blocks.APPROVE)
     def approve_click(ack, body, client) -> None:
@@ -129,7 +129,7 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
         user = body["user"]["id"]
         if not people.identity(user):
             client.chat_postEphemeral(channel=body["channel"]["id"], user=user,
-                                      text=messages.BOT_NOT_MAPPED.format(user=user))
+                                      text=bot_messages.BOT_NOT_MAPPED.format(user=user))
             return
         client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(
             body["actions"][0]["value"], body["channel"]["id"], body["message"]["ts"]))
@@ -143,7 +143,7 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
         person = people.identity(user)
         if not person:
             client.chat_postEphemeral(channel=channel, user=user,
-                                      text=messages.BOT_NOT_MAPPED.format(user=user))
+                                      text=bot_messages.BOT_NOT_MAPPED.format(user=user))
             return
         value = body["actions"][0]["value"]
         if action == "snooze":
@@ -153,18 +153,18 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
             if a.ok:
                 until = time.strftime("%Y-%m-%d %H:%M UTC",
                                       time.gmtime(a.body["alert"]["snoozed_until"] or 0))
-                text = messages.BOT_DRIFT_SNOOZED.format(who=person, endpoint=endpoint,
+                text = bot_messages.BOT_DRIFT_SNOOZED.format(who=person, endpoint=endpoint,
                                                          until=until)
         else:
             endpoint = value
             a = api.act(person, "POST", f"/v1/drift/{endpoint}/actions/{action}")
             if a.ok:
-                text = messages.BOT_DRIFT_ASKED.format(
+                text = bot_messages.BOT_DRIFT_ASKED.format(
                     who=person, action="retrain" if action == "retrain" else "roll back",
                     endpoint=endpoint, id=a.body["approval"]["id"])
         if not a.ok:
             client.chat_postEphemeral(channel=channel, user=user,
-                                      text=messages.BOT_REFUSED.format(detail=a.detail))
+                                      text=bot_messages.BOT_REFUSED.format(detail=a.detail))
             return
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
 

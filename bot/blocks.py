@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fleet import messages
+from bot import messages as bot_messages
 
 APPROVE, REJECT, REJECT_MODAL = "fleet_approve", "fleet_reject", "fleet_reject_reason"
 DRIFT_RETRAIN, DRIFT_ROLLBACK, DRIFT_SNOOZE = (
@@ -26,7 +26,7 @@ def _confirm(title: str, body: str, yes: str) -> dict[str, Any]:
 
 def approval(ap: dict[str, Any]) -> list[dict[str, Any]]:
     """A pending request with Approve and Reject, each behind a confirm dialog."""
-    head = messages.BOT_APPROVAL.format(gate=ap["gate"], summary=ap["summary"],
+    head = bot_messages.BOT_APPROVAL.format(gate=ap["gate"], summary=ap["summary"],
                                         who=ap["requested_by"], role=ap["role"])
     return [*text(head), {"type": "actions", "block_id": f"approval:{ap['id']}", "elements": [
         {"type": "button", "action_id": APPROVE, "style": "primary", "value": ap["id"],
@@ -43,12 +43,13 @@ def drift_alert(r: dict[str, Any], snooze_hours: float) -> list[dict[str, Any]]:
     (retrain and roll back each open an approval; nothing happens on one click)."""
     version = f"{r['model']}:{r['version']}" if r.get("model") else "-"
     perf = (r.get("detail") or {}).get("performance")
-    head = messages.BOT_DRIFT_ALERT if r["drifted"] or not perf else messages.BOT_DEGRADED_ALERT
+    head = (bot_messages.BOT_DRIFT_ALERT if r["drifted"] or not perf
+            else bot_messages.BOT_DEGRADED_ALERT)
     lines = [head.format(
         endpoint=r["endpoint"], version=version, drifted=len(r["drifted_columns"]),
         total=len(r["columns"]), rows=r["current_rows"], reference=r["reference_rows"],
         id=r["id"])]
-    lines += [messages.BOT_DRIFT_COLUMN.format(**c) for c in r["columns"] if c["drifted"]][:10]
+    lines += [bot_messages.BOT_DRIFT_COLUMN.format(**c) for c in r["columns"] if c["drifted"]][:10]
     if perf:
         lines.append(performance_line(perf))
     return [*text("\n".join(lines)),
@@ -80,7 +81,7 @@ def prometheus_alert(e: dict[str, Any]) -> list[dict[str, Any]]:
     p = e["payload"]
     notes, labels = p.get("annotations") or {}, p.get("labels") or {}
     firing = e["kind"] == "alert.firing"
-    head = (messages.BOT_ALERT_FIRING if firing else messages.BOT_ALERT_RESOLVED).format(
+    head = (bot_messages.BOT_ALERT_FIRING if firing else bot_messages.BOT_ALERT_RESOLVED).format(
         name=p["alertname"], severity=labels.get("severity", "-"),
         summary=notes.get("summary") or p["alertname"])
     lines = [head] + ([notes["description"]] if firing and notes.get("description") else [])
@@ -95,16 +96,16 @@ def performance_line(p: dict[str, Any]) -> str:
     def fig(x):
         return "-" if x is None else f"{x:.3f}"
 
-    return messages.BOT_PERFORMANCE.format(
+    return bot_messages.BOT_PERFORMANCE.format(
         metric=p["metric"], realised=fig(p["realised"]), labelled=p["labelled"],
         registered=fig(p["registered"]), estimated=fig(p["estimated"]),
-        verdict=messages.BOT_PERFORMANCE_DEGRADED if p["degraded"] else "")
+        verdict=bot_messages.BOT_PERFORMANCE_DEGRADED if p["degraded"] else "")
 
 
 def decided(ap: dict[str, Any]) -> list[dict[str, Any]]:
     """The same request once decided: who and when, and no buttons."""
     when = time.strftime("%H:%M:%S UTC", time.gmtime(ap.get("decided_at") or time.time()))
-    return text(messages.BOT_DECIDED.format(status=ap["status"], who=ap.get("decided_by"),
+    return text(bot_messages.BOT_DECIDED.format(status=ap["status"], who=ap.get("decided_by"),
                                             when=when, summary=ap["summary"]))
 
 
@@ -166,18 +167,18 @@ def rollout(ro: dict[str, Any], routing: dict | None) -> list[dict[str, Any]]:
     the live traffic split (`routing` None: it has ended, and the endpoint's traffic is no
     longer its own)."""
     lines = [
-        messages.BOT_ROLLOUT_HEAD.format(id=ro["id"], strategy=ro["strategy"],
+        bot_messages.BOT_ROLLOUT_HEAD.format(id=ro["id"], strategy=ro["strategy"],
                                          endpoint=ro["endpoint"], baseline=_arm(ro["baseline"]),
                                          candidate=_arm(ro["candidate"]), status=ro["status"]),
-        messages.BOT_ROLLOUT_LADDER.format(ladder=ladder(ro["spec"].get("steps") or [],
+        bot_messages.BOT_ROLLOUT_LADDER.format(ladder=ladder(ro["spec"].get("steps") or [],
                                                          ro["step"], ro["status"])),
     ]
     if routing is not None:
-        lines.append(messages.BOT_ROLLOUT_TRAFFIC.format(split=traffic(routing)))
+        lines.append(bot_messages.BOT_ROLLOUT_TRAFFIC.format(split=traffic(routing)))
     reason = (ro.get("state") or {}).get("reason")
     if reason:
-        lines.append(messages.BOT_ROLLOUT_REASON.format(reason=reason))
-    lines.append(messages.BOT_ROLLOUT_FOOT.format(who=ro["created_by"],
+        lines.append(bot_messages.BOT_ROLLOUT_REASON.format(reason=reason))
+    lines.append(bot_messages.BOT_ROLLOUT_FOOT.format(who=ro["created_by"],
                                                   when=_when(ro.get("updated_at"))))
     return text("\n".join(lines))
 
@@ -193,5 +194,5 @@ def rollout_event(kind: str, payload: dict[str, Any]) -> str:
     fields = {"weight": f"{payload['weight']:g}" if payload.get("weight") is not None else "?",
               "verdict": verdict or "no verdict", "reason": payload.get("reason") or "",
               "gate": payload.get("gate") or "", "kind": kind, "to": payload.get("to") or ""}
-    template = messages.BOT_ROLLOUT_EVENTS.get(kind, messages.BOT_ROLLOUT_EVENT_DEFAULT)
+    template = bot_messages.BOT_ROLLOUT_EVENTS.get(kind, bot_messages.BOT_ROLLOUT_EVENT_DEFAULT)
     return template.format(**fields)

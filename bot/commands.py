@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import blocks
+from bot import messages as bot_messages
 from bot.fleet_api import Answer, FleetAPI
 from fleet import messages
 from fleet.runtime.payloads import parse_key_values
@@ -38,18 +39,18 @@ class Reply:
 def suggest(word: str) -> str:
     guess = difflib.get_close_matches(word, list(USAGE), n=1, cutoff=0.5)
     if guess:
-        return messages.BOT_UNKNOWN_COMMAND.format(word=word, guess=guess[0])
-    return messages.BOT_UNKNOWN_COMMAND_NO_GUESS.format(word=word)
+        return bot_messages.BOT_UNKNOWN_COMMAND.format(word=word, guess=guess[0])
+    return bot_messages.BOT_UNKNOWN_COMMAND_NO_GUESS.format(word=word)
 
 
 def _refused(a: Answer) -> Reply:
     if a.status == 503:
-        return Reply(messages.BOT_FLEET_DOWN.format(reason=a.detail))
-    return Reply(messages.BOT_REFUSED.format(detail=a.detail))
+        return Reply(bot_messages.BOT_FLEET_DOWN.format(reason=a.detail))
+    return Reply(bot_messages.BOT_REFUSED.format(detail=a.detail))
 
 
 def _usage(cmd: str) -> Reply:
-    return Reply(messages.BOT_USAGE.format(usage=USAGE[cmd]))
+    return Reply(bot_messages.BOT_USAGE.format(usage=USAGE[cmd]))
 
 
 def _summary(rec: dict) -> str:
@@ -60,7 +61,7 @@ def _summary(rec: dict) -> str:
 
 def _result_line(rec: dict) -> str:
     dur = rec.get("duration_s")
-    return messages.BOT_RESULT.format(id=rec["id"], status=rec["status"],
+    return bot_messages.BOT_RESULT.format(id=rec["id"], status=rec["status"],
                                       duration=f"{dur:.2f} s" if dur is not None else "-",
                                       summary=_summary(rec))
 
@@ -73,13 +74,13 @@ def handle(api: FleetAPI, text: str, person: str | None, user: str) -> Reply:
     except ValueError:
         words = (text or "").split()
     if not words or words[0] == "help":
-        return Reply(messages.BOT_HELP)
+        return Reply(bot_messages.BOT_HELP)
     cmd, args = words[0].lower(), words[1:]
     if cmd not in USAGE:
         return Reply(suggest(cmd))
     acting = cmd in ACTS or (cmd == "rollout" and args[:1] != ["status"])
     if acting and not person:
-        return Reply(messages.BOT_NOT_MAPPED.format(user=user))
+        return Reply(bot_messages.BOT_NOT_MAPPED.format(user=user))
     return _HANDLERS[cmd](api, args, person)
 
 
@@ -88,7 +89,7 @@ def _functions(api, args, person) -> Reply:
     if not a.ok:
         return _refused(a)
     rows = [f"• `{f['name']}`: {f['description']}" for f in a.body["functions"]]
-    return Reply("\n".join(rows) or messages.BOT_NO_FUNCTIONS)
+    return Reply("\n".join(rows) or bot_messages.BOT_NO_FUNCTIONS)
 
 
 def _run(api, args, person) -> Reply:
@@ -98,7 +99,7 @@ def _run(api, args, person) -> Reply:
     try:
         payload = parse_key_values(args[1:])
     except Exception as exc:  # a FleetError with the field and the fix
-        return Reply(messages.BOT_REFUSED.format(detail=str(exc)))
+        return Reply(bot_messages.BOT_REFUSED.format(detail=str(exc)))
     a = api.act(person, "POST", f"/v1/functions/{name}/spawn", json=payload)
     if not a.ok:
         return _refused(a)
@@ -111,10 +112,10 @@ def _run(api, args, person) -> Reply:
                 break
             time.sleep(1)
             done = api.read(f"/v1/invocations/{inv_id}")
-        return _result_line(done.body) if done.ok else messages.BOT_REFUSED.format(
+        return _result_line(done.body) if done.ok else bot_messages.BOT_REFUSED.format(
             detail=done.detail)
 
-    return Reply(messages.BOT_STARTED.format(function=name, who=person, id=inv_id),
+    return Reply(bot_messages.BOT_STARTED.format(function=name, who=person, id=inv_id),
                  public=True, follow_up=result)
 
 
@@ -188,9 +189,9 @@ def _approvals(api, args, person) -> Reply:
         return _refused(a)
     pending = a.body["approvals"]
     if not pending:
-        return Reply(messages.BOT_NO_APPROVALS)
+        return Reply(bot_messages.BOT_NO_APPROVALS)
     out = [b for ap in pending[:10] for b in blocks.approval(ap)]
-    return Reply(messages.BOT_NO_APPROVALS if not out else "Pending approvals", out,
+    return Reply(bot_messages.BOT_NO_APPROVALS if not out else "Pending approvals", out,
                  public=True)
 
 

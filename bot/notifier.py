@@ -31,8 +31,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
+from bot import messages as bot_messages
 from bot.fleet_api import FleetAPI
-from fleet import messages
 from fleet.store.rollouts import FINAL_STATUSES
 
 log = logging.getLogger("fleet.bot.notifier")
@@ -75,8 +75,8 @@ class Notifier:
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> None:
-        log.info(messages.BOT_NOTIFIER_STARTED.format(holder=self.holder, consumer=self.consumer,
-                                                      channel=self.channel))
+        log.info(bot_messages.BOT_NOTIFIER_STARTED.format(
+            holder=self.holder, consumer=self.consumer, channel=self.channel))
         while not self._stop.is_set():
             try:
                 done = self.run_once()
@@ -286,7 +286,7 @@ class Notifier:
             png = self.api.read_bytes(f"/v1/drift/{p['endpoint']}/reports/{report['id']}"
                                       "/plots/summary")
         if png:
-            title = messages.BOT_DRIFT_PLOT.format(endpoint=p["endpoint"], id=report["id"])
+            title = bot_messages.BOT_DRIFT_PLOT.format(endpoint=p["endpoint"], id=report["id"])
             self.client.files_upload_v2(
                 channel=self._resolve(msg["channel"]), thread_ts=thread["ts"], content=png,
                 filename=f"drift-{p['endpoint']}-{report['id']}.png", title=title)

@@ -11,8 +11,8 @@ from slack_bolt.adapter.asgi import SlackRequestHandler
 from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
 from slack_bolt.request import BoltRequest
 
+from bot import messages as bot_messages
 from bot.app import SLACK_API, BotEnv, build_app
-from fleet import messages
 from fleet.errors import DefinitionError
 
 
@@ -30,7 +30,7 @@ def env_from(settings, environ=os.environ, *, socket: bool = False,
     def need(name: str, why: str) -> str:
         value = environ.get(name)
         if not value:
-            raise DefinitionError(messages.BOT_CONFIG_MISSING.format(name=name, why=why))
+            raise DefinitionError(bot_messages.BOT_CONFIG_MISSING.format(name=name, why=why))
         return value
 
     gateway = settings.bot.gateway_url

@@ -24,6 +24,7 @@ from fleet.config import Settings
 from fleet.errors import Conflict, Forbidden
 from fleet.identity import Identity
 from fleet.store import Approval, Store
+from fleet.store.models import apply_alias_move
 
 PENDING = "pending"
 
@@ -71,7 +72,8 @@ class Approvals:
         # settle re-checks status and expiry at the moment it writes, by the store's clock:
         # a request that expires between the check above and the write stays undecided
         if not self.store.approvals.settle(aid, approve=approve, actor=who.name,
-                                           comment=comment, detail=detail):
+                                           comment=comment, detail=detail,
+                                           effect=_gated_change(who.name)):
             won = self.store.approvals.get(aid)  # lost a race, or expired in the meantime
             if won.status == PENDING:
                 self.store.approvals.expire(aid)
@@ -143,6 +145,21 @@ class Approvals:
         self.store.models.move_alias(model=model, alias=alias, version=version, actor=who.name,
                                      reason=reason)
         return {"moved": True, "aliases": self.store.models.aliases(model)}
+
+
+def _gated_change(decider: str):
+    """What an approval allows, made in the approval's own transaction (both or neither):
+    an alias gate moves the alias, as its requester, with the approval in the reason. An
+    action gate runs after the commit (Approvals.run_action), as an invocation."""
+
+    def change(conn, ap: Approval) -> None:
+        if ap.gate == "alias" and ap.payload:
+            p = ap.payload
+            apply_alias_move(conn, model=p["model"], alias=p["alias"], version=p["version"],
+                             actor=ap.requested_by,
+                             reason=f"{p['reason']} (approved by {decider}, {ap.id})")
+
+    return change
 
 
 def for_function() -> tuple[Approvals, Identity]:

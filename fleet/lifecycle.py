@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from fleet.config import Settings, fleet_env
 from fleet.errors import DefinitionError, RayStartTimedOut, Unavailable
 from fleet.multinode import require_shared_state
 from fleet.ports import port_open, ray_ports
+from fleet.processes import alive, log_tail, startup_timed_out, terminate, wait_until
 from fleet.ray_paths import check_temp_dir, python_for_ray, ray_command, temp_base, temp_dir
 
 Progress = Callable[[str], None]
@@ -76,29 +76,6 @@ def admin_token(settings: Settings) -> str | None:
     return None
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie child still answers kill(0)
-        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
-        return state != "Z"
-    except OSError:
-        return True
-
-
-def _wait(cond: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.25)
-    raise Unavailable(messages.DID_NOT_COME_UP.format(what=what, timeout_s=timeout_s))
-
-
 def _health(url: str, timeout: float = 2) -> dict | None:
     """The /healthz answer of the server at `url`, or None when it does not answer 200."""
     try:
@@ -145,25 +122,6 @@ def _publish_address(ray_tmp: str) -> None:
         (default / "ray_current_cluster").write_text(address)
     except OSError:
         pass  # only a convenience for `ray status`
-
-
-RAY_TIMEOUT_TEXT = "timed out during startup"
-
-
-def _log_tail(log: Path, size: int = 8192) -> str:
-    """The last `size` bytes of a log ("" when it cannot be read): what a process that
-    just exited said last."""
-    try:
-        with open(log, "rb") as f:
-            f.seek(max(0, f.seek(0, 2) - size))
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def startup_timed_out(log: Path) -> bool:
-    """Whether the last `ray start` in `log` failed on Ray's own startup timeout."""
-    return RAY_TIMEOUT_TEXT in _log_tail(log)
 
 
 def _start_ray_retrying(settings: Settings, progress: Progress) -> ClusterInfo:
@@ -224,7 +182,7 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
         # "No available agent", so `up` returns only once it does.
         return port_open("127.0.0.1", ports["dashboard-agent-listen-port"])
 
-    _wait(ready, 120, "The Ray head")
+    wait_until(ready, 120, "The Ray head")
     _publish_address(ray_tmp)
     return ClusterInfo(address=f"127.0.0.1:{c.gcs_port}", dashboard_url=dashboard,
                        token_auth=c.token_auth, ray_pid=proc.pid,
@@ -260,13 +218,13 @@ def _start_server(settings: Settings, progress: Progress) -> tuple[str, int]:
         # the gateway and every router instance answer before `up` returns
         return _healthy(url) and _routers_up(router) >= settings.serving.routers
 
-    _wait(ready, 180, "The Fleet server")
+    wait_until(ready, 180, "The Fleet server")
     return url, proc.pid
 
 
 def _server_refusal(log: Path) -> str | None:
     """The reason the server gave for refusing to start, from the end of its log."""
-    for line in reversed(_log_tail(log).splitlines()):
+    for line in reversed(log_tail(log).splitlines()):
         if line.startswith(SERVER_REFUSAL):
             return line[len(SERVER_REFUSAL):].strip()
     return None
@@ -289,7 +247,7 @@ def up(home: Path | None = None, progress: Progress = _noop, *, workers: int = 0
         if info is None or not info.attached or info.address != address:
             info = _attach(settings, address)
             info.write(settings)
-    elif info is None or (not info.attached and not _alive(info.ray_pid)):
+    elif info is None or (not info.attached and not alive(info.ray_pid)):
         info = _start_ray_retrying(settings, progress)
         info.write(settings)
     if workers:
@@ -298,7 +256,7 @@ def up(home: Path | None = None, progress: Progress = _noop, *, workers: int = 0
         info = worker_nodes.ensure(settings, info, workers, _ray_env(settings),
                                    info.ray_temp_dir or temp_dir(settings), progress)
         info.write(settings)
-    if not (info.gateway_url and _alive(info.gateway_pid) and _healthy(info.gateway_url)):
+    if not (info.gateway_url and alive(info.gateway_pid) and _healthy(info.gateway_url)):
         url, pid = _start_server(settings, progress)
         g, sv = settings.gateway, settings.serving
         ports = {**(info.ports or {}), "gateway": g.port, "serve-http": sv.serve_port,
@@ -340,21 +298,6 @@ def _warn_if_stale(settings: Settings, info: ClusterInfo, progress: Progress) ->
                  "run `fleet down && fleet up` to load them")
 
 
-def _terminate(pid: int | None, timeout_s: float) -> None:
-    """SIGTERM the leader (Ray's --block drains and stops what it started), then make sure
-    nothing of its process group is left."""
-    if _alive(pid):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-    if pid:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-
 def down(home: Path | None = None, progress: Progress = _noop) -> bool:
     """Stop the gateway and the Ray head this FLEET_HOME started. Data stays."""
     settings = config_mod.load_settings(home)
@@ -362,13 +305,13 @@ def down(home: Path | None = None, progress: Progress = _noop) -> bool:
     if info is None:
         return False
     progress("stopping the gateway")
-    _terminate(info.gateway_pid, 15)
+    terminate(info.gateway_pid, 15)
     if not info.attached:  # a cluster Fleet attached to is not Fleet's to stop
         for pid in info.worker_pids or []:
             progress("stopping a worker node")
-            _terminate(pid, 15)
+            terminate(pid, 15)
         progress("stopping the Ray head")
-        _terminate(info.ray_pid, 15)
+        terminate(info.ray_pid, 15)
     (settings.run_dir / "cluster.json").unlink(missing_ok=True)
     return True
 
@@ -400,11 +343,11 @@ def status(home: Path | None = None) -> dict:
         out["message"] = messages.NOT_UP
         return out
     out.update(ray_address=info.address,
-               ray_running=_alive(info.ray_pid) or (info.attached and _gcs_answers(info)),
+               ray_running=alive(info.ray_pid) or (info.attached and _gcs_answers(info)),
                dashboard_url=info.dashboard_url, gateway_url=info.gateway_url,
                gateway_healthy=bool(info.gateway_url and _healthy(info.gateway_url)))
     if info.worker_pids:
-        out["worker_nodes"] = sum(_alive(pid) for pid in info.worker_pids)
+        out["worker_nodes"] = sum(alive(pid) for pid in info.worker_pids)
     if out["gateway_healthy"]:
         from fleet.serving import router_url
 

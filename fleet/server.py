@@ -35,6 +35,7 @@ _RUNTIME: list = []
 def start_runtime(settings: Settings) -> list:
     """Create (or adopt) the supervisor, scheduler and router actors, start Serve, and wait
     until all answer."""
+    from fleet.gateway import create_app
     from fleet.runtime.supervisor import SupervisorActor
     from fleet.scheduler.actor import SCHEDULER_NAME, SchedulerActor
 
@@ -46,14 +47,15 @@ def start_runtime(settings: Settings) -> list:
     sups = [SupervisorActor.options(
         name=supervisor_name(i), max_concurrency=1000, **common).remote(
             # the id is an argument: Ray restarts an instance with the same one
-            serve_gateway=True, index=i, count=n, holder=new_owner_id(supervisor_name(i)))
+            gateway_app=create_app, index=i, count=n,
+            holder=new_owner_id(supervisor_name(i)))
         for i in range(n)]
     ray.get([s.ping.remote() for s in sups], timeout=120)
     sched = SchedulerActor.options(
         name=SCHEDULER_NAME, max_concurrency=4, **common).remote()
     ray.get(sched.ping.remote(), timeout=120)
     from fleet.serving import ensure_serve, router_name
-    from fleet.serving.router import RouterActor
+    from fleet.serving.router_actor import RouterActor
 
     ensure_serve(settings)
     count = settings.serving.routers  # instances on one port (SO_REUSEPORT)

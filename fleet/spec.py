@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from fleet import messages
+from fleet.cadence import parse_schedule
 from fleet.errors import DefinitionError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -167,8 +168,6 @@ def function(
         if inspect.iscoroutinefunction(f):
             raise _fail(f, "async functions are not supported yet; write a plain def.")
         if schedule is not None:
-            from fleet.scheduler.slots import parse_schedule
-
             parse_schedule(schedule)  # raises InvalidInput with the accepted forms
         input_model, output_model = _models(f)
         doc = inspect.getdoc(f) or ""

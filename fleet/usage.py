@@ -2,7 +2,7 @@
 GPUs times its run time, recorded with the invocation), summed per function or caller over
 a period, and turned into money when `usage:` prices are configured. Modal shows cost per
 function; so does Fleet, from the same records every entry point writes. Served versions
-count too: their replica-seconds (fleet.serving.usage), per model version."""
+count too: their replica-seconds (fleet.runtime.replicas), per model version."""
 
 from __future__ import annotations
 

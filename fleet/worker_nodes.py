@@ -18,6 +18,7 @@ from fleet.cluster import ClusterInfo
 from fleet.config import Settings
 from fleet.errors import RayStartTimedOut, Unavailable
 from fleet.ports import RAY_PORT_FLAGS, free_block, free_port, port_open
+from fleet.processes import alive, startup_timed_out, terminate, wait_until
 from fleet.ray_paths import ray_command
 
 HEAD_ONLY_FLAGS = ("ray-client-server-port",)
@@ -49,9 +50,8 @@ def ensure(settings: Settings, info: ClusterInfo, want: int, env: dict[str, str]
            temp_dir: str, progress) -> ClusterInfo:
     """Start local worker nodes until `want` of them run (those still alive stay): `info`
     with their pids. New nodes' worker ports stay clear of the head's."""
-    from fleet.lifecycle import _alive
 
-    running = [pid for pid in (info.worker_pids or []) if _alive(pid)]
+    running = [pid for pid in (info.worker_pids or []) if alive(pid)]
     if len(running) >= want:
         return info
     head = info.ports or {}
@@ -91,7 +91,6 @@ def start(settings: Settings, head_address: str, temp_dir: str, indices: range,
 def _start_one(settings: Settings, head_address: str, temp_dir: str, index: int,
                env: dict[str, str], taken: tuple[tuple[int, int], ...]
                ) -> tuple[int, dict[str, int]]:
-    from fleet.lifecycle import _wait, startup_timed_out  # the one readiness loop
 
     log_path = settings.home / "logs" / f"ray-worker-{index}.log"
     ports = node_ports(settings, index, taken)
@@ -112,7 +111,7 @@ def _start_one(settings: Settings, head_address: str, temp_dir: str, index: int,
                 and port_open("127.0.0.1", ports["dashboard-agent-listen-port"]))
 
     try:
-        _wait(ready, 120, f"Worker node {index}")
+        wait_until(ready, 120, f"Worker node {index}")
     except BaseException:
         stop(proc.pid)
         raise
@@ -121,9 +120,8 @@ def _start_one(settings: Settings, head_address: str, temp_dir: str, index: int,
 
 def stop(pid: int) -> None:
     """Stop one worker node: SIGTERM to its `ray start`, then SIGKILL to what is left."""
-    from fleet.lifecycle import _terminate
 
-    _terminate(pid, 15)
+    terminate(pid, 15)
 
 
 __all__ = ["WORKER_LABEL", "ensure", "node_cpus", "node_ports", "start", "stop"]

@@ -19,9 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from fleet import function, messages
 from fleet.artifacts import ArtifactStore, ReadLocation
 from fleet.config import load_settings
-from fleet.drift.options import DriftOptions
+from fleet.config.drift import DriftOptions
 from fleet.errors import FieldProblem, InvalidInput
 from fleet.runtime import context
+from fleet.serving.routing import primary_arm
 from fleet.store import open_store
 
 PREDICTION = "prediction"
@@ -122,7 +123,7 @@ def _version(store, req: DriftCheckRequest):
     if req.model:
         return store.models.resolve(req.model)
     if req.endpoint:
-        top = store.endpoints.primary(req.endpoint)
+        top = primary_arm(req.endpoint, store.endpoints.get(req.endpoint).routing)
         return store.models.get(top.model, top.version)
     return None
 

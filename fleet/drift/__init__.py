@@ -2,10 +2,11 @@
 (stats), a comparison of two tables column by column with its verdicts (report), where the
 data comes from (sources) and the plots (plots).
 
-Only the options are imported eagerly: fleet.config needs them, and the rest brings numpy
-and scipy, which a process that only reads settings should not pay for."""
+The options live with the settings (fleet.config.drift) and are re-exported here; the rest
+is imported lazily: it brings numpy and scipy, which a process that only reads settings
+should not pay for."""
 
-from fleet.drift.options import DriftConfig, DriftOptions
+from fleet.config.drift import DriftConfig, DriftOptions
 
 _LAZY = {"ColumnDrift": "report", "DriftResult": "report", "compare": "report",
          "THRESHOLDS": "stats", "Column": "stats", "categorical": "stats", "choose": "stats",

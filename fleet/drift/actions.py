@@ -19,6 +19,7 @@ from fleet import messages
 from fleet.config import Settings
 from fleet.errors import Conflict, FieldProblem, InvalidInput
 from fleet.identity import Identity
+from fleet.serving.routing import primary_arm
 from fleet.store import Approval, Store
 
 ACTIONS = ("retrain", "rollback")
@@ -27,7 +28,7 @@ ROLLBACK_SPEC = {"steps": [100], "interval_s": 5, "hold_s": 0}
 
 def serving(store: Store, endpoint: str) -> tuple[str, int]:
     """(model, version) taking most of the endpoint's traffic."""
-    top = store.endpoints.primary(endpoint)
+    top = primary_arm(endpoint, store.endpoints.get(endpoint).routing)
     return top.model, top.version
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from fleet.drift.options import DriftOptions
+from fleet.config.drift import DriftOptions
 
 
 @dataclass(frozen=True)

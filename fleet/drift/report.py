@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from fleet import messages
+from fleet.config.drift import DriftOptions
 from fleet.drift import stats
-from fleet.drift.options import DriftOptions
 from fleet.errors import FieldProblem, InvalidInput
 
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fleet import messages
 from fleet.approvals import Approvals
+from fleet.cadence import parse_schedule
 from fleet.config import Settings, load_settings
 from fleet.durations import DURATION_PATTERN
 from fleet.errors import FieldProblem, FleetError, InvalidInput
@@ -39,7 +40,6 @@ from fleet.gateway.problems import (
 )
 from fleet.runtime import Client
 from fleet.runtime.api import MAX_IDEMPOTENCY_KEY
-from fleet.scheduler.slots import parse_schedule
 from fleet.store import Invocation
 from fleet.store.models import ALIAS_RE
 

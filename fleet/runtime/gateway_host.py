@@ -13,8 +13,12 @@ from fleet.runtime import collector
 
 class GatewayHost:
     """The gateway half of `fleet.runtime.supervisor.Supervisor` (which provides
-    `settings`, `name`, `count`, `_serve_gateway`, `_gateway`, `_http_metrics`, `_peers`: a
-    fleet.peers.Peers of the other instances)."""
+    `settings`, `name`, `count`, `_gateway_app`, `_gateway`, `_http_metrics`, `_peers`: a
+    fleet.peers.Peers of the other instances).
+
+    The app comes from the factory the Fleet server hands the supervisor
+    (`fleet.gateway.create_app`): the runtime hosts an ASGI app and never imports the
+    gateway, which sits above it."""
 
     async def _ensure_gateway(self) -> None:
         """Serve the HTTP gateway from this actor's event loop.
@@ -22,14 +26,13 @@ class GatewayHost:
         An HTTP invocation then reaches the supervisor without a Ray hop: bench/gateway
         measured each hop at a few ms on a 2-core machine. Re-run after a restart (the
         scheduler pings every tick), so a crashed supervisor brings its gateway back."""
-        if not self._serve_gateway or self._gateway is not None:
+        if self._gateway_app is None or self._gateway is not None:
             return
         from fleet.asgi import serve_in_loop
-        from fleet.gateway.app import create_app
         from fleet.runtime.api import Client
 
-        app = create_app(self.settings, Client(self.settings, local_supervisor=self),
-                         peers=self._peer_counters if self.count > 1 else None)
+        app = self._gateway_app(self.settings, Client(self.settings, local_supervisor=self),
+                                peers=self._peer_counters if self.count > 1 else None)
         self._http_metrics = app.state.metrics
         gw = self.settings.gateway
         self._gateway = True  # claimed: concurrent pings must not start a second server

@@ -11,7 +11,8 @@ own gateway receives and is recorded as its owner; instance 0, the primary, also
 what `Client` hands over (fleet.runtime.ownership).
 
 The sweep (fleet.runtime.sweep) recovers what a restart or a lost instance left, and
-the gateway half (fleet.runtime.gateway_host) serves HTTP from this actor's loop.
+the gateway half (fleet.runtime.gateway_host) serves HTTP from this actor's loop, and the
+waiting half (fleet.runtime.waiting) gives callers the outcome.
 
 A timeout counts from the moment of invocation, time spent waiting for resources included;
 one that never started says so. A function that asks for more than any node has fails at
@@ -41,10 +42,12 @@ from fleet.runtime.api import supervisor_name
 from fleet.runtime.gateway_host import GatewayHost
 from fleet.runtime.ownership import actor_of, new_owner_id, runs_here
 from fleet.runtime.placement import asked_resources, unschedulable
+from fleet.runtime.prestart import prestart
+from fleet.runtime.replicas import ReplicaSampler
 from fleet.runtime.runners import RunnerBodyError, RunnerPool, Slot, fail
 from fleet.runtime.sweep import Sweeping
+from fleet.runtime.waiting import Waiting
 from fleet.runtime.worker import run_invocation
-from fleet.serving.usage import ReplicaSampler
 from fleet.store import Invocation, Status, open_store
 from fleet.store.invocations import InvocationRepo
 from fleet.store.leases import Lease
@@ -53,33 +56,20 @@ from fleet.store.writer import GroupWriter
 log = logging.getLogger("fleet.supervisor")
 NODES_TTL_S = 10.0  # how long the cluster's node sizes are trusted
 STORE_THREADS = 64  # store calls waiting for SQLite's lock each hold one
-POLL_MAX_S = 1.0  # a wait for another instance's invocation reads the store this often
 
 _remote_run = ray.remote(run_invocation)
 # A warm runner's process died under an invocation (fleet.runtime.runners).
 RUNNER_LOST = (ray.exceptions.ActorDiedError, ray.exceptions.ActorUnavailableError)
-PRESTART_MAX = 16
-
-
-def _warm(seconds: float) -> int:
-    """Hold a worker briefly, so that many start at once; their imports stay loaded."""
-    import os
-
-    time.sleep(seconds)
-    return os.getpid()
-
-
-_remote_warm = ray.remote(num_cpus=0.01, max_retries=0)(_warm)
-
-
 async def _db(fn, *args, **kwargs):
     """Run a store call off the event loop."""
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-class Supervisor(Sweeping, GatewayHost):
-    def __init__(self, serve_gateway: bool = False, holder: str | None = None,
+class Supervisor(Sweeping, GatewayHost, Waiting):
+    def __init__(self, gateway_app=None, holder: str | None = None,
                  index: int = 0, count: int = 1) -> None:
+        """`gateway_app`: the factory of the HTTP gateway this instance serves from its
+        loop, `(settings, client, peers=...) -> ASGI app` (None: no gateway)."""
         # This instance's id (fleet.runtime.ownership): the owner of what it runs and the
         # holder of its leases. The same after Ray restarts this actor (it keeps its
         # constructor's arguments), so a restart takes its own work and leases back at once.
@@ -96,7 +86,7 @@ class Supervisor(Sweeping, GatewayHost):
         self._done: dict[str, asyncio.Event] = {}
         self._sweeper: asyncio.Task | None = None
         self._recovered = False
-        self._serve_gateway = serve_gateway
+        self._gateway_app = gateway_app
         self._remotes: dict[str, object] = {}  # function name -> Ray task with its options
         self._gateway = None  # uvicorn.Server, once started
         self._http_metrics = None  # its request counter (fleet.gateway.metrics)
@@ -126,21 +116,7 @@ class Supervisor(Sweeping, GatewayHost):
         if self._sweeper is None:
             loop = asyncio.get_running_loop()
             self._sweeper = loop.create_task(self._sweep_forever())
-            self._prestarter = loop.create_task(self._prestart())
-
-    async def _prestart(self) -> None:
-        """Start the function workers before the first burst needs them.
-
-        Workers belong to this actor's job and runtime env, so function tasks reuse them.
-        Ray starts at most one worker per CPU at a time, ~1 s each here; a first burst of 16
-        callers otherwise waited seconds on worker start-ups (bench/gateway's p99)."""
-        if not self.primary:  # the instances share the server job's workers: start once
-            return
-        n = min(self.settings.cluster.warm_workers, PRESTART_MAX)
-        try:
-            await asyncio.gather(*[_remote_warm.remote(2.0) for _ in range(n)])
-        except Exception:  # only a head start; functions run without it
-            log.exception("prestarting workers failed")
+            self._prestarter = loop.create_task(prestart(self.settings, self.primary))
 
     async def ping(self) -> str:
         self._ensure_background()
@@ -342,46 +318,6 @@ class Supervisor(Sweeping, GatewayHost):
                 primary=self.primary):
             return
         self._start(inv_id, inv)
-
-    async def wait(self, inv_id: str, timeout_s: float | None) -> bool:
-        """Wait until the invocation ends or timeout_s passes; True when it ended."""
-        event = self._done.get(inv_id)
-        if event is None:  # ended already, or another instance runs it: watch the store
-            return await self._poll_done(inv_id, timeout_s)
-        try:
-            await asyncio.wait_for(event.wait(), timeout=timeout_s)
-            return True
-        except asyncio.TimeoutError:
-            return False
-
-    async def run(self, inv_id: str, timeout_s: float | None,
-                  inv: Invocation | None = None) -> bool:
-        """submit + wait in one actor call (the synchronous path: one hop less)."""
-        await self.submit(inv_id, inv)
-        return await self.wait(inv_id, timeout_s)
-
-    async def run_local(self, inv_id: str, timeout_s: float | None,
-                        inv: Invocation | None = None) -> Invocation | None:
-        """`run` for the gateway in this process: the committed record when this
-        supervisor recorded the outcome (no read back), else None (read the store)."""
-        self._want_final.add(inv_id)
-        try:
-            await self.run(inv_id, timeout_s, inv)
-            return self._final.pop(inv_id, None)
-        finally:
-            self._want_final.discard(inv_id)
-            self._final.pop(inv_id, None)
-
-    async def _poll_done(self, inv_id: str, timeout_s: float | None) -> bool:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        pause = 0.05
-        while not (await _db(self.store.invocations.get, inv_id)).done:
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            left = POLL_MAX_S if deadline is None else deadline - time.monotonic()
-            await asyncio.sleep(max(0.0, min(pause, left)))
-            pause = min(pause * 2, POLL_MAX_S)
-        return True
 
     async def cancel(self, inv_id: str, actor: str, forwarded: bool = False) -> bool:
         """Record the cancel first (so a racing finish loses), then stop the task. One

@@ -59,7 +59,7 @@ class Sweeping:
         return lease
 
     async def _sample_replicas(self) -> None:
-        """Replica-seconds per served version (fleet.serving.usage): the lease holder's."""
+        """Replica-seconds per served version (fleet.runtime.replicas): the lease holder's."""
         try:
             await _db(self.replicas.sample)
         except Exception:  # Serve not started yet, or the store busy: the next sweep counts

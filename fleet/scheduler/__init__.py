@@ -1,5 +1,5 @@
 """Schedules: cron or '@every' cadences, each slot run once as an invocation."""
 
-from fleet.scheduler.slots import Cadence, parse_schedule
+from fleet.cadence import Cadence, parse_schedule
 
 __all__ = ["Cadence", "parse_schedule"]

@@ -13,8 +13,8 @@ import logging
 import time
 from datetime import datetime, timezone
 
+from fleet.cadence import parse_schedule
 from fleet.runtime import Client
-from fleet.scheduler.slots import parse_schedule
 from fleet.store import audit
 
 log = logging.getLogger("fleet.scheduler")

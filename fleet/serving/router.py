@@ -35,12 +35,8 @@ failure is a problem document with a reference; the detail goes to the log.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import logging
-import secrets
 import time
 import uuid
 
@@ -51,9 +47,9 @@ from fleet.identity import bearer, check_endpoint_caller
 from fleet.serving.feedback import parse_feedback
 from fleet.serving.metrics import RouterMetrics, merge
 from fleet.serving.routing import ArmStats, RoutingTable, choose
+from fleet.serving.signing import RequestIds
 
 log = logging.getLogger("fleet.router")
-KEY_NAME = "router.request_id_key"
 JSON = [(b"content-type", b"application/json")]
 PROBLEM = [(b"content-type", b"application/problem+json")]
 
@@ -94,7 +90,7 @@ class Router:
         self.tables: dict[str, tuple[int, RoutingTable]] = {}
         self.stats: dict[str, dict[str, ArmStats]] = {}
         self.handles: dict[str, object] = {}
-        self._key = store.kv.get_or_create(KEY_NAME, lambda: secrets.token_hex(32)).encode()
+        self.ids = RequestIds(store)  # signed request ids (fleet.serving.signing)
         self._identities = None
         if self.cfg.endpoint_tokens:
             from fleet.identity import Identities
@@ -308,25 +304,10 @@ class Router:
 
     def sign(self, endpoint: str, version: str, issued: float | None = None, *,
              bandit: bool = True) -> str:
-        issued = time.time() if issued is None else issued
-        raw = (f"{endpoint}\n{version}\n{issued:.3f}\n{secrets.token_hex(6)}"
-               f"\n{'b' if bandit else '-'}").encode()
-        mac = hmac.new(self._key, raw, hashlib.sha256).hexdigest()[:32]
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + mac
+        return self.ids.sign(endpoint, version, issued, bandit=bandit)
 
     def verify(self, rid: str) -> tuple[str, str, float, bool] | None:
-        """(endpoint, version, issued_at, chosen by a bandit) of an id this installation
-        signed, else None. Ids signed before the bandit flag existed were all bandit ones."""
-        try:
-            data, mac = rid.rsplit(".", 1)
-            raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
-        except (ValueError, AttributeError):
-            return None
-        good = hmac.new(self._key, raw, hashlib.sha256).hexdigest()[:32]
-        if not hmac.compare_digest(good, mac):
-            return None
-        endpoint, version, issued, _nonce, *flag = raw.decode().split("\n")
-        return endpoint, version, float(issued), flag != ["-"]
+        return self.ids.verify(rid)
 
     async def feedback(self, endpoint: str, body: bytes):
         try:
@@ -387,51 +368,3 @@ def _serve_handle(app: str):
     from ray import serve
 
     return serve.get_app_handle(app)
-
-
-class RouterActor:
-    """Owns a Router and serves it from this actor's loop (started by the Fleet server).
-
-    Instance `index` of `count`, all on `serving.router_port` (SO_REUSEPORT): killing one
-    loses only the requests it held. Each answers /metrics for all of them."""
-
-    def __init__(self, index: int = 0, count: int = 1) -> None:
-        from fleet.config import load_settings
-        from fleet.peers import Peers
-        from fleet.serving import router_name
-        from fleet.store import open_store
-
-        self.index, self.count = index, count
-        self.settings = load_settings()
-        self._peers = Peers(router_name(i) for i in range(count) if i != index)
-        self.router = Router(self.settings, open_store(self.settings.resolved_store_url),
-                             peers=self._peers.ask if count > 1 else None)
-        self._server = None
-
-    async def start(self) -> str:
-        if self._server is None:
-            from fleet.asgi import serve_in_loop
-
-            self._server = True
-            await self.router.start()
-            cfg = self.settings.serving
-            try:
-                self._server = await serve_in_loop(self.router, host=cfg.host,
-                                                   port=cfg.router_port,
-                                                   shared=self.count > 1)
-            except BaseException:
-                self._server = None
-                raise
-        return "ok"
-
-    async def ping(self) -> str:
-        return await self.start()
-
-    async def counters(self) -> bytes:
-        """This instance's own metrics, for a peer's /metrics."""
-        return self.router.metrics.render()
-
-    async def serving(self) -> bool:
-        """Whether this instance's HTTP server is up (for a peer's /healthz)."""
-        return self._server not in (None, True)  # True: claimed, still starting
-

@@ -18,6 +18,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fleet import messages
+from fleet.errors import Conflict
+
 
 class Arm(BaseModel):
     """One deployed model version: its Serve application and its share of traffic."""
@@ -55,6 +58,12 @@ class RoutingTable(BaseModel):
             return list(self.versions)
         return [a for a in self.versions if a.weight > 0]
 
+    @property
+    def primary(self) -> Arm | None:
+        """The live arm taking most of the traffic (None when nothing is live)."""
+        live = self.live
+        return max(live, key=lambda a: a.weight) if live else None
+
     def find(self, ref: str) -> Arm | None:
         """A version by 'model:version' or by version number alone."""
         for a in [*self.versions, *([self.shadow] if self.shadow else [])]:
@@ -74,6 +83,15 @@ class ArmStats(BaseModel):
     pulls: int = 0
     successes: float = 0.0
     failures: float = 0.0
+
+
+def primary_arm(endpoint: str, routing: dict) -> Arm:
+    """The version taking most of `endpoint`'s traffic, from its stored routing table;
+    Conflict when it routes nowhere (nothing deployed yet)."""
+    top = RoutingTable.model_validate(routing).primary
+    if top is None:
+        raise Conflict(messages.ENDPOINT_ROUTES_NOWHERE.format(endpoint=endpoint))
+    return top
 
 
 def sticky_point(key: str) -> float:

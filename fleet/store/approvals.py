@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,10 +104,13 @@ class ApprovalRepo:
                          target=f"approval:{aid}", detail={"reason": reason})
 
     def settle(self, aid: str, *, approve: bool, actor: str, comment: str = "",
-               now: float | None = None, detail: dict | None = None) -> bool:
+               now: float | None = None, detail: dict | None = None,
+               effect: Callable[[Connection, Approval], None] | None = None) -> bool:
         """The decision as one compare-and-set: still pending AND not yet expired, so of two
         deciders exactly one wins, and nobody decides a request in the instant it expires.
-        An approved alias move happens in the same transaction. False if it lost."""
+        `effect(conn, approval)`, when approved, is the gated change made in the same
+        transaction: both or neither (what it is, the approval service decides). False if
+        it lost."""
         ap = self.get(aid)
         now = time.time() if now is None else now
         status = APPROVED if approve else REJECTED
@@ -116,14 +120,8 @@ class ApprovalRepo:
                 status=status, decided_by=actor, comment=comment or None, decided_at=now))
             if res.rowcount != 1:
                 return False
-            if approve and ap.gate == "alias" and ap.payload:
-                # the gated action happens in the approval's transaction: both or neither
-                from fleet.store.models import apply_alias_move
-
-                p = ap.payload
-                apply_alias_move(conn, model=p["model"], alias=p["alias"],
-                                 version=p["version"], actor=ap.requested_by,
-                                 reason=f"{p['reason']} (approved by {actor}, {aid})")
+            if approve and effect is not None:
+                effect(conn, ap)
             audit.record(conn, actor=actor, action=f"approval.{status}",
                          target=f"approval:{aid}",
                          detail={"gate": ap.gate, "target": ap.target, "comment": comment,

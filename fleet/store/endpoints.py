@@ -86,15 +86,6 @@ class EndpointRepo:
             raise NotFound(messages.UNKNOWN_ENDPOINT.format(name=name))
         return found
 
-
-    def primary(self, name: str):
-        """The live arm taking most of the endpoint's traffic (a routing Arm)."""
-        from fleet.serving.routing import RoutingTable
-
-        live = RoutingTable.model_validate(self.get(name).routing).live
-        if not live:
-            raise Conflict(messages.ENDPOINT_ROUTES_NOWHERE.format(endpoint=name))
-        return max(live, key=lambda a: a.weight)
     def find(self, name: str) -> Endpoint | None:
         with self._e.read.connect() as conn:
             r = conn.execute(select(E).where(E.c.name == name)).first()

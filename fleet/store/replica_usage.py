@@ -1,6 +1,6 @@
 """Replica-seconds per served version: what an endpoint's versions held while they ran.
 
-The supervisor that holds the store's lease samples Serve every sweep (fleet.serving.usage)
+The supervisor that holds the store's lease samples Serve every sweep (fleet.runtime.replicas)
 and adds, per version app, its running replicas times the seconds since the last sample,
 into an hourly row: so `--since` works to the hour, and the table grows by one row per
 version per hour, not per sample. Only the lease holder samples, so two clusters on one

@@ -16,6 +16,7 @@ from fleet.config import load_settings
 from fleet.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from fleet.rollouts import RolloutSpec, build_controller
 from fleet.runtime import context
+from fleet.serving.routing import primary_arm
 from fleet.store import open_store
 from serve_apps.model import ServingOptions, deploy_version
 
@@ -42,7 +43,7 @@ def _view(store, rid: str) -> RolloutResult:
 
 
 def _baseline(store, endpoint: str) -> dict:
-    top = store.endpoints.primary(endpoint)
+    top = primary_arm(endpoint, store.endpoints.get(endpoint).routing)
     return {"model": top.model, "version": top.version, "app": top.app}
 
 

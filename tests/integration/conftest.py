@@ -164,7 +164,7 @@ def wait_until(cond, timeout_s: float = 60, every_s: float = 0.2):
 
 def train_small(client, folder: Path, name: str, rows: int = 2_000) -> None:
     """Version 1 of model `name`: one epoch on the demo's churn data, one Ray Train worker."""
-    from fleet.demo import make_data
+    from fleet.cli.demo import make_data
 
     table, _ = make_data(folder, rows=rows)
     inv = client.invoke("train", {"data": str(table), "features": ["age", "income"],

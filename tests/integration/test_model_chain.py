@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.demo import make_data
+from fleet.cli.demo import make_data
 from tests.conftest import ROOT
 from tests.integration.conftest import DATA_BUCKET
 

@@ -161,7 +161,7 @@ def test_training_spreads_over_two_nodes_and_survives_losing_one(cluster, tmp_pa
     store and workers): the run resumes on the nodes left from its last checkpoint."""
     import boto3
 
-    from fleet.demo import make_data
+    from fleet.cli.demo import make_data
 
     table, _ = make_data(tmp_path, rows=60_000)
     s3 = boto3.client("s3", endpoint_url=cluster["s3"],
@@ -223,7 +223,7 @@ def test_a_rollout_whose_replicas_sit_on_two_nodes_fails_no_request(cluster, tmp
     to v2 under a bounded load through the router: every request answered."""
     import boto3
 
-    from fleet.demo import make_data
+    from fleet.cli.demo import make_data
 
     http, store = cluster["http"], cluster["store"]
     table, _ = make_data(tmp_path, rows=2_000)

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from fleet.demo import make_data
+from fleet.cli.demo import make_data
 from tests.integration.conftest import MISSING_BUCKET, wait_until
 
 

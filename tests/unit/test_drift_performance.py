@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fleet.drift.options import DriftOptions
+from fleet.config.drift import DriftOptions
 from fleet.drift.performance import (
     assess,
     calibrate,

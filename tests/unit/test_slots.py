@@ -1,8 +1,8 @@
 import pytest
 
+from fleet.cadence import parse_schedule
 from fleet.errors import InvalidInput
 from fleet.scheduler.core import slot_key
-from fleet.scheduler.slots import parse_schedule
 
 
 def test_every_slots_are_aligned_and_half_open():

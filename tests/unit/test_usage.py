@@ -84,7 +84,7 @@ def test_usage_over_http_and_as_prometheus_counters(settings):
 
 
 def test_replica_seconds_per_served_version_priced_and_counted(store_url, settings):
-    """What a sweep records for each version's running replicas (fleet.serving.usage),
+    """What a sweep records for each version's running replicas (fleet.runtime.replicas),
     summed per version, by hour for --since, priced, and as a Prometheus counter."""
     store = Store(store_url)
     try:

@@ -15,21 +15,20 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from rich.console import Console
-from rich.text import Text
 
 from fleet.cli import render
+from fleet.cli.demo.common import (
+    APPROVER,
+    APPROVER_NAME,
+    DemoError,
+    Transcript,
+    bot_session,
+    console,
+    step,
+)
 from fleet.serving import router_url
 
-console = Console()
 ROW = {"instances": [{"age": 61, "income": 18000.0}]}
-APPROVER = "approver"
-APPROVER_NAME = "demo-approver"  # the second person, who approves
-
-
-def _step(n: int, title: str) -> None:
-    console.rule(f"[bold]{n}. {title}")
-
 
 def approver_token(client) -> str:
     """A second identity with the approver role, in the store's token table (hashed). Its
@@ -90,8 +89,6 @@ class Load:
 
 
 def _invoke(http: httpx.Client, name: str, payload: dict) -> dict:
-    from fleet.demo import DemoError
-
     rec = http.post(f"/v1/functions/{name}/invoke?wait=300", json=payload).json()
     if rec.get("status") != "succeeded":
         raise DemoError(f"{name} failed: {rec.get('error') or rec.get('detail') or rec}")
@@ -133,7 +130,7 @@ def serving_story(client, info, token: str, good: Path) -> None:
             _invoke(http, "rollout", {"action": "abort", "endpoint": "churn"})
             _follow(client, ep.active_rollout, timeout_s=60)
 
-        _step(12, "deploy churn@champion to the endpoint 'churn' (its own Serve app)")
+        step(12, "deploy churn@champion to the endpoint 'churn' (its own Serve app)")
         out = _invoke(http, "deploy", {"model": "churn@champion", "endpoint": "churn"})
         where = f"routed {out['weight']:g}%" if out["routed"] else "staged"
         console.print(f"  {out['model']}:{out['version']} as app {out['app']}, {where}")
@@ -141,14 +138,14 @@ def serving_story(client, info, token: str, good: Path) -> None:
         console.print(f"  POST {url} -> {r.status_code} {r.json()} "
                       f"(x-fleet-version {r.headers.get('x-fleet-version')})")
 
-        _step(13, "retrain: a second version of churn")
+        step(13, "retrain: a second version of churn")
         trained = _invoke(http, "train", {"data": str(good), "features": ["age", "income"],
                                           "label": "churned", "epochs": 2, "num_workers": 1,
                                           "lr": 0.02, "seed": 5, "experiment": "churn"})
         v2 = trained["version"]
         console.print(f"  churn:{v2} registered")
 
-        _step(14, f"canary of churn:{v2}: approval first, then 10 → 25 → 50 → 100% under load")
+        step(14, f"canary of churn:{v2}: approval first, then 10 → 25 → 50 → 100% under load")
 
         def approve(aid: str) -> None:
             console.print(f"  [yellow]approval {aid} needed[/]; a second person approves "
@@ -167,7 +164,7 @@ def serving_story(client, info, token: str, good: Path) -> None:
             status = _follow(client, rid, on_approval=approve)
         console.print(f"  [bold]{rid}: {status}[/]   traffic: {load.summary()}")
 
-        _step(15, "a deliberately bad version (50% injected errors): automatic rollback")
+        step(15, "a deliberately bad version (50% injected errors): automatic rollback")
         bad = client.store.models.get("churn", v2)
         v3 = client.store.models.register(
             model="churn", artifact_uri=bad.artifact_uri, flavor=bad.flavor, run_id=None,
@@ -189,31 +186,18 @@ def serving_story(client, info, token: str, good: Path) -> None:
                       f"[{{\"age\": 61, \"income\": 18000}}]}}'")
 
 
-class _Transcript:
-    """Where the console session writes: each line indented, printed as plain text."""
-
-    def write(self, text: str) -> None:
-        for line in text.rstrip("\n").splitlines():
-            console.print(Text("  " + line))
-
-    def flush(self) -> None:
-        pass
-
-
 def bot_transcript(client, info, http: httpx.Client, url: str, base,
                    customers: list[dict]) -> None:
     """The Slack bot with no workspace (`fleet bot console`'s session, scripted): the
     rollout's one message is posted, then updated in place step by step with details in its
     thread, and a second person clicks Approve."""
-    import importlib
-
-    _step(16, "the Slack bot, no workspace needed: one message per rollout, updated in place; "
+    step(16, "the Slack bot, no workspace needed: one message per rollout, updated in place; "
               "an approval clicked by a second person")
     v4 = client.store.models.register(
         model="churn", artifact_uri=base.artifact_uri, flavor=base.flavor, run_id=None,
         metrics=base.metrics, params=base.params, lineage=base.lineage, actor="demo").version
-    session = importlib.import_module("bot.console").Session(
-        client.settings, info.gateway_url, client.store, out=_Transcript(), wait_s=2.0,
+    session = bot_session(
+        client.settings, info.gateway_url, client.store, out=Transcript(), wait_s=2.0,
         echo=True)
     try:
         session.send("/fleet rollout status churn")

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from fleet.cli.rag import print_answer
+from fleet.serving.apps import app_url, wait_serving
+
 console = Console(highlight=False)
 QUESTION = "Where does Fleet keep its SQLite database and the file with cluster addresses?"
 
@@ -16,7 +19,7 @@ QUESTION = "Where does Fleet keep its SQLite database and the file with cluster 
 def _docs(target: Path) -> int:
     """Copy README.md and docs/*.md of this checkout under the data root (the default roots
     do not reach the repository). 0 when Fleet runs from an installed wheel without them."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]  # fleet/cli/demo/rag.py
     found = [p for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
              if p.is_file()]
     target.mkdir(parents=True, exist_ok=True)
@@ -26,9 +29,6 @@ def _docs(target: Path) -> int:
 
 
 def knowledge_story(client, step) -> None:
-    from fleet.cli.rag import print_answer
-    from fleet.serving.apps import app_url, wait_serving
-
     settings = client.settings
     step(17, "a knowledge base of Fleet's own docs (rag_ingest), then a question (RAG app)")
     docs = settings.home / "data" / "demo" / "docs"

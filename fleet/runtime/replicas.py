@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-log = logging.getLogger("fleet.serving.usage")
+log = logging.getLogger("fleet.runtime.replicas")
 MAX_GAP_S = 30.0  # a longer gap (store down, lease just taken) counts only this much
 
 

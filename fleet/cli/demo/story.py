@@ -3,7 +3,7 @@
 Starts Fleet (or reuses it), makes a dataset with a known flaw, then runs validate_data
 through every entry point: Python, HTTP sync and async, a Ray job, a schedule; trains,
 evaluates and registers a model; then serves it and rolls out new versions
-(fleet.demo_serving). It prints what happened and where to look next, and leaves Fleet up
+(fleet.cli.demo.serving). It prints what happened and where to look next, and leaves Fleet up
 until `fleet down`.
 """
 
@@ -13,58 +13,18 @@ import time
 from pathlib import Path
 
 import httpx
-import numpy as np
-import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from fleet import jobs, lifecycle, messages
+from fleet.cli import render
+from fleet.cli.demo.common import APPROVER_NAME, DemoError, Transcript, console, step
+from fleet.cli.demo.data import CHECKS, make_data
+from fleet.cli.demo.drift import Recorded, drift_story
+from fleet.cli.demo.rag import knowledge_story
+from fleet.cli.demo.serving import serving_story
 from fleet.config import load_settings
 from fleet.runtime import Client
-
-console = Console()
-
-CHECKS = {
-    "required_columns": {"age": "int", "income": "float", "plan": "string", "churned": "int"},
-    "max_null_ratio": 0.01,
-    "ranges": {"age": {"min": 18, "max": 100}, "income": {"min": 0}},
-    "allowed_values": {"plan": ["basic", "pro", "team"]},
-    "max_duplicate_ratio": 0.01,
-    "min_rows": 1000,
-    "label_column": "churned",
-    "min_class_ratio": 0.1,
-}
-
-
-def make_data(folder: Path, rows: int = 5000, seed: int = 7) -> tuple[Path, Path]:
-    """A churn table with a known signal, and a copy with the flaws data really has."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    age = rng.integers(18, 90, rows)
-    income = rng.gamma(4.0, 12_000.0, rows).round(2)
-    plan = rng.choice(["basic", "pro", "team"], rows, p=[0.6, 0.3, 0.1])
-    # A known signal: older, lower-income customers on the basic plan churn more.
-    logit = -0.4 - 0.00005 * income + 0.08 * (age - 50) + np.where(plan == "basic", 0.8, -0.4)
-    churned = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
-    good = pd.DataFrame({"age": age, "income": income, "plan": plan, "churned": churned})
-    good_path = folder / "customers.parquet"
-    good.to_parquet(good_path, index=False)
-    bad = good.copy()
-    bad.loc[bad.sample(frac=0.05, random_state=1).index, "income"] = None
-    bad.loc[:9, "age"] = 240
-    bad.loc[10:19, "plan"] = "enterprise"
-    bad = pd.concat([bad, bad.head(300)])
-    bad_path = folder / "customers_export.csv"
-    bad.to_csv(bad_path, index=False)
-    return good_path, bad_path
-
-
-def _step(n: int, title: str) -> None:
-    console.rule(f"[bold]{n}. {title}")
-
-
-class DemoError(RuntimeError):
-    pass
+from fleet.serving import router_url
 
 
 def _show(rec: dict) -> None:
@@ -89,22 +49,22 @@ def run() -> None:
 
 
 def _run() -> None:
-    _step(1, "Start Fleet (a local Ray head, supervisor, scheduler, HTTP gateway)")
+    step(1, "Start Fleet (a local Ray head, supervisor, scheduler, HTTP gateway)")
     info = lifecycle.up(progress=lambda m: console.print(f"  … {m}"))
     settings = load_settings()
     client = Client(settings)
     token = lifecycle.admin_token(settings)
     console.print(f"  gateway {info.gateway_url}   dashboard {info.dashboard_url}")
 
-    _step(2, "Make a demo dataset (and an export with real-world flaws)")
+    step(2, "Make a demo dataset (and an export with real-world flaws)")
     good, bad = make_data(settings.home / "data" / "demo")
     console.print(f"  {good}\n  {bad}")
 
-    _step(3, "validate_data from Python: the clean table")
+    step(3, "validate_data from Python: the clean table")
     rec = client.invoke("validate_data", {"path": str(good), **CHECKS}, via="python").public()
     _show(rec)
 
-    _step(4, "validate_data over HTTP: the flawed export")
+    step(4, "validate_data over HTTP: the flawed export")
     with httpx.Client(base_url=info.gateway_url, timeout=120,
                       headers={"Authorization": f"Bearer {token}"}) as http:
         rec = http.post("/v1/functions/validate_data/invoke",
@@ -116,7 +76,7 @@ def _run() -> None:
                           str(f["threshold"])[:40])
         console.print(table)
 
-        _step(5, "Async over HTTP: spawn, get 202 + Location, poll")
+        step(5, "Async over HTTP: spawn, get 202 + Location, poll")
         r = http.post("/v1/functions/validate_data/spawn", json={"path": str(good), **CHECKS},
                       headers={"Idempotency-Key": f"demo-{int(time.time())}"})
         console.print(f"  {r.status_code} Location: {r.headers['location']}")
@@ -125,7 +85,7 @@ def _run() -> None:
             time.sleep(0.2)
         _show(rec)
 
-    _step(6, "As a Ray job (what `ray job submit ... python -m fleet.jobs` does)")
+    step(6, "As a Ray job (what `ray job submit ... python -m fleet.jobs` does)")
     job_id = jobs.submit(settings, "validate_data", [f"path={good}"], token=token)
     status, _ = jobs.wait(settings, job_id, on_status=lambda s: console.print(f"  job {s}"))
     found = [i for i in client.list(via="job", function="validate_data", limit=50)
@@ -133,7 +93,7 @@ def _run() -> None:
     if found:
         _show(found[0].public())
 
-    _step(7, "On a schedule: every 2 s, twice")
+    step(7, "On a schedule: every 2 s, twice")
     name = f"demo-{int(time.time())}"
     client.store.schedules.add(name=name, function="validate_data", spec="@every 2s",
                                payload={"path": str(good), "min_rows": 1000}, actor="demo")
@@ -151,18 +111,10 @@ def _run() -> None:
         _show(inv.public())
 
     _model_lifecycle(client, info, token, good, settings.home)
-    from fleet.demo_serving import serving_story
-
     serving_story(client, info, token, good)
-    from fleet.demo_rag import knowledge_story
-
-    knowledge_story(client, _step)
-    from fleet.demo_drift import Recorded, drift_story
-    from fleet.demo_serving import APPROVER_NAME, _Transcript
-    from fleet.serving import router_url
-
-    drift_story(client, info, f"{router_url(settings)}/endpoints/churn", good, _step,
-                Recorded(_Transcript()), APPROVER_NAME)
+    knowledge_story(client, step)
+    drift_story(client, info, f"{router_url(settings)}/endpoints/churn", good, step,
+                Recorded(Transcript()), APPROVER_NAME)
 
     console.rule("[bold green]Done")
     console.print(f"""Fleet stays up for you to explore:
@@ -185,9 +137,7 @@ def _run() -> None:
 
 def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -> None:
     """train -> evaluate (quality gate) -> champion alias -> batch_infer."""
-    from fleet.cli import render
-
-    _step(8, "train on Ray Train (2 workers, a checkpoint every epoch)")
+    step(8, "train on Ray Train (2 workers, a checkpoint every epoch)")
     holdout, _ = make_data(home / "data" / "demo" / "holdout", rows=2000, seed=11)
     with httpx.Client(base_url=info.gateway_url, timeout=600,
                       headers={"Authorization": f"Bearer {token}"}) as http:
@@ -203,7 +153,7 @@ def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -
                           client.store.runs.metrics(trained["run_id"]))
         ref = f"churn:{trained['version']}"
 
-        _step(9, f"evaluate {ref} on a holdout, with a quality gate")
+        step(9, f"evaluate {ref} on a holdout, with a quality gate")
         rec = http.post("/v1/functions/evaluate/invoke?wait=300", json={
             "model": ref, "data": str(holdout), "sensitive_column": "plan",
             "thresholds": {"min_accuracy": 0.6, "max_latency_ms_per_row": 5}}).json()
@@ -213,14 +163,14 @@ def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -
             console.print(f"  {k:22} {v if v is None else round(v, 4)}")
         console.print(f"  gate {'[green]passed' if ev['passed'] else '[red]failed'}[/]")
 
-        _step(10, "register: point the champion alias at it (audited, with a reason)")
+        step(10, "register: point the champion alias at it (audited, with a reason)")
         if ev["passed"]:
             http.put("/v1/models/churn/aliases/champion", json={
                 "version": trained["version"],
                 "reason": f"gate passed, accuracy {ev['metrics']['accuracy']:.3f}"})
         console.print(f"  aliases: {client.store.models.aliases('churn')}")
 
-        _step(11, "batch_infer with churn@champion on Ray Data")
+        step(11, "batch_infer with churn@champion on Ray Data")
         out = home / "data" / "demo" / f"scored-{int(time.time())}"
         rec = http.post("/v1/functions/batch_infer/invoke?wait=300", json={
             "model": "churn@champion", "input": str(good), "output": str(out)}).json()

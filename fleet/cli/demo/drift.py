@@ -15,6 +15,9 @@ import httpx
 import pandas as pd
 from rich.console import Console
 
+from fleet.cli.demo.common import DemoError, bot_session
+from fleet.cli.drift import schedule_name
+
 console = Console(highlight=False)
 SHIFT = {"age": 20, "income": 2.0}  # years added, income multiplied
 
@@ -36,9 +39,6 @@ def _fleet(*args: str) -> str:
 
 
 def drift_story(client, info, url: str, good: Path, step, transcript, approver: str) -> None:
-    from fleet.cli.drift import schedule_name
-    from fleet.demo import DemoError
-
     step(18, "drift: the inputs shift; a scheduled check catches it; the alert in Slack; "
              "a retrain behind an approval")
     rows, churned = shifted_rows(good)
@@ -56,7 +56,7 @@ def drift_story(client, info, url: str, good: Path, step, transcript, approver: 
                 labelled += fb.json().get("labelled", 0) if fb.status_code == 200 else 0
     console.print(f"  {labelled} labels sent; the drift report shows the realised accuracy "
                   "next to its estimate from confidence (CBPE) and the figure at registration")
-    session = __import__("bot.console", fromlist=["Session"]).Session(
+    session = bot_session(
         client.settings, info.gateway_url, client.store, out=transcript, wait_s=3.0,
         echo=True)
     name = schedule_name("churn")

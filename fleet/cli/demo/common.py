@@ -1,0 +1,42 @@
+"""What every part of the demo shares: its console, its numbered steps, its error, the
+second person who approves, and where the bot's console session writes."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from rich.console import Console
+from rich.text import Text
+
+console = Console()
+APPROVER = "approver"
+APPROVER_NAME = "demo-approver"  # the second person, who approves
+
+
+class DemoError(RuntimeError):
+    """A step did not end as the story needs; `run` prints it and exits 1."""
+
+
+def bot_session(*args, **kwargs):
+    """The Slack bot's console session (`fleet bot console`, scripted). The bot registers
+    it as the `fleet.bot` entry point `console`: the core never imports the bot."""
+    found = [ep for ep in entry_points(group="fleet.bot") if ep.name == "console"]
+    if not found:
+        raise DemoError("The Slack bot is not installed (no `fleet.bot` entry point named "
+                        "console): `pip install -e .` from the checkout installs it.")
+    return found[0].load()(*args, **kwargs)
+
+
+def step(n: int, title: str) -> None:
+    console.rule(f"[bold]{n}. {title}")
+
+
+class Transcript:
+    """Where the console session writes: each line indented, printed as plain text."""
+
+    def write(self, text: str) -> None:
+        for line in text.rstrip("\n").splitlines():
+            console.print(Text("  " + line))
+
+    def flush(self) -> None:
+        pass

@@ -1,0 +1,136 @@
+"""`fleet functions`, `invoke`, `invocations`, `invocation` and `cancel`."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from fleet import messages
+from fleet.cli import render
+from fleet.cli.app import app
+from fleet.cli.common import JSON_OPT, TOKEN_OPT
+from fleet.cli.common import identity_of as _identity
+from fleet.cli.common import open_client as _client
+from fleet.config import load_settings
+from fleet.errors import FieldProblem, FleetError, InvalidInput
+from fleet.runtime import Client
+from fleet.runtime.payloads import parse_key_values
+
+
+@app.command()
+def functions(json_out: bool = JSON_OPT,
+              usage: bool = typer.Option(False, "--usage", help="Resource-seconds (and cost, "
+                                         "with usage prices set) of finished invocations "
+                                         "and of served model versions."),
+              by: str = typer.Option("function", "--by", help="function or caller"),
+              since: str = typer.Option("30d", "--since", help="e.g. 1h, 7d, 30d")) -> None:
+    """List the registered functions, or what their invocations used (--usage)."""
+    client = _client()
+    if not usage:
+        specs = [s.describe() for s in client.registry]
+        render.as_json(specs) if json_out else render.functions(specs)
+        return
+    from fleet.usage import usage_report
+
+    report = usage_report(client.store, load_settings(), by=by, since=since)
+    if json_out:
+        render.as_json(report)
+    else:
+        render.usage(report["rows"], by, since, report["currency"])
+        render.serving_usage(report["serving"], since, report["currency"])
+
+
+@app.command(context_settings={"allow_extra_args": False})
+def invoke(
+    name: str = typer.Argument(..., help="Function name (see `fleet functions`)."),
+    args: Optional[list[str]] = typer.Argument(None, help="Inputs as key=value (JSON values)."),
+    json_input: Optional[str] = typer.Option(None, "--json-input", "-j",
+                                             help="The whole input as a JSON object."),
+    async_: bool = typer.Option(False, "--async", help="Return at once with the invocation id."),
+    via: str = typer.Option("cli", "--via", help="cli (direct) or job (as a Ray job)."),
+    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key"),
+    json_out: bool = JSON_OPT,
+    token: Optional[str] = TOKEN_OPT,
+) -> None:
+    """Invoke a function and show its invocation record."""
+    payload = parse_key_values(args or [])
+    if json_input:
+        try:
+            extra = json.loads(json_input)
+        except ValueError as exc:
+            raise InvalidInput(messages.BAD_JSON_OPTION.format(reason=exc),
+                               [FieldProblem("--json-input", "not JSON", "Quote a JSON object.")]
+                               ) from None
+        if not isinstance(extra, dict):
+            raise InvalidInput(messages.BAD_JSON_OPTION.format(reason="not an object"))
+        payload = {**extra, **payload}
+    client = _client()
+    who = _identity(token, client=client).require("invoke")
+    if via == "job":
+        rec = _invoke_as_job(client, who, name, payload)
+    elif via == "cli":
+        with render.err_console.status(f"running {name}"):
+            inv = client.invoke(name, payload, caller=who.name, via="cli",
+                                idempotency_key=idempotency_key, wait=not async_)
+        rec = inv.public()
+    else:
+        raise InvalidInput(messages.CLI_BAD_VIA, [FieldProblem("--via", via, "cli|job")])
+    render.as_json(rec) if json_out else render.invocation(rec)
+    if not async_ and rec["status"] != "succeeded":
+        raise typer.Exit(1)
+
+
+def _invoke_as_job(client: Client, who, name: str, payload: dict) -> dict:
+    from fleet import jobs
+
+    spec = client.registry.get(name)  # unknown names fail here, not minutes later in a job
+    from fleet.runtime.payloads import validate_payload
+
+    validate_payload(spec, payload)
+    args = [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in payload.items()]
+    job_id, token_id = jobs.submit_as(client.settings, client.store, who, name, args,
+                                      ttl_s=spec.timeout_s + 600)
+    try:
+        with render.err_console.status(f"Ray job {job_id}") as spinner:
+            status, logs = jobs.wait(
+                client.settings, job_id,
+                on_status=lambda s: spinner.update(f"Ray job {job_id}: {s}"))
+    finally:
+        jobs.release(client.store, token_id, who)
+    found = [i for i in client.list(via="job", function=name, limit=200)
+             if i.ray_job_id == job_id]
+    if not found:
+        raise FleetError(messages.JOB_FAILED.format(job_id=job_id, status=status, message=logs))
+    return found[0].public()
+
+
+@app.command()
+def invocations(function: Optional[str] = typer.Option(None, "--function", "-f"),
+                status_: Optional[str] = typer.Option(None, "--status"),
+                via: Optional[str] = typer.Option(None, "--via"),
+                limit: int = typer.Option(20, "--limit", "-n"),
+                json_out: bool = JSON_OPT) -> None:
+    """List recent invocations, newest first."""
+    rows = [i.public() for i in _client().list(function=function, status=status_, via=via,
+                                               limit=limit)]
+    render.as_json(rows) if json_out else render.invocations(rows)
+
+
+@app.command()
+def invocation(inv_id: str, wait: bool = typer.Option(False, "--wait"),
+               json_out: bool = JSON_OPT) -> None:
+    """Show one invocation (optionally wait until it ends)."""
+    client = _client()
+    inv = client.wait(inv_id) if wait else client.get(inv_id)
+    render.as_json(inv.public()) if json_out else render.invocation(inv.public())
+
+
+@app.command()
+def cancel(inv_id: str, token: Optional[str] = TOKEN_OPT) -> None:
+    """Cancel a queued or running invocation."""
+    client = _client()
+    who = _identity(token, client=client).require("invoke")
+    inv = client.cancel(inv_id, caller=who.name)
+    render.invocation(inv.public())

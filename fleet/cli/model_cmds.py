@@ -1,0 +1,103 @@
+"""`fleet runs`, `run`, `models`, `model`, `alias`, `endpoints`, `rollouts`, `rollout`:
+what was trained, what serves, how it rolled out."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from fleet import messages
+from fleet.cli import render
+from fleet.cli.app import app
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT
+from fleet.cli.common import identity_of as _identity
+from fleet.cli.common import open_client as _client
+
+
+@app.command()
+def runs(experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
+         compare: Optional[list[str]] = typer.Option(None, "--compare", "-c",
+                                                     help="Run ids to compare side by side."),
+         limit: int = typer.Option(20, "--limit", "-n"), json_out: bool = JSON_OPT) -> None:
+    """List training runs, or compare some (--compare ID --compare ID)."""
+    store = _client().store
+    if compare:
+        rows = store.runs.compare([store.runs.get(c).id for c in compare])
+        render.as_json(rows) if json_out else render.table(rows)
+        return
+    rows = [r.public() for r in store.runs.list(experiment=experiment, limit=limit)]
+    render.as_json(rows) if json_out else render.runs(rows)
+
+
+@app.command()
+def run(run_id: str, json_out: bool = JSON_OPT) -> None:
+    """Show one run: params, lineage, and its metrics per step as a table."""
+    store = _client().store
+    r = store.runs.get(run_id).public()
+    steps = store.runs.metrics(r["id"])
+    render.as_json({**r, "metrics": steps}) if json_out else render.run_detail(r, steps)
+
+
+@app.command()
+def models(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+    """List registered models with their latest version and aliases."""
+    rows = _client().store.models.models(limit=limit)
+    render.as_json(rows) if json_out else render.models(rows)
+
+
+@app.command()
+def model(name: str, json_out: bool = JSON_OPT) -> None:
+    """Show a model's versions, aliases and alias history."""
+    d = _client().store.models.describe(name)
+    if json_out:
+        render.as_json(d)
+    else:
+        render.model_versions(name, d["versions"], d["aliases"], d["history"])
+
+
+@app.command()
+def alias(name: str, alias_name: str = typer.Argument(..., metavar="ALIAS"),
+          version: int = typer.Argument(...),
+          reason: str = typer.Option(..., "--reason", "-r", help="Why (kept in history)."),
+          token: Optional[str] = TOKEN_OPT) -> None:
+    """Point ALIAS of model NAME at VERSION (one audited transaction). A protected alias
+    opens an approval request instead."""
+    from fleet.approvals import Approvals
+
+    client = _client()
+    who = _identity(token, client=client)
+    out = Approvals(client.store, client.settings).move_alias(
+        model=name, alias=alias_name, version=version, who=who, reason=reason)
+    if not out["moved"]:
+        ap = out["approval"]
+        render.console.print(messages.ALIAS_NEEDS_APPROVAL.format(
+            model=name, alias=alias_name, id=ap.id, role=ap.role))
+        return
+    render.console.print(f"{name}@{alias_name} -> v{version}")
+
+
+@app.command()
+def endpoints(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+    """List serving endpoints with their routing tables."""
+    rows = [e.public() for e in _client().store.endpoints.list(limit=limit)]
+    render.as_json(rows) if json_out else render.endpoints(rows)
+
+
+@app.command()
+def rollouts(endpoint: Optional[str] = typer.Option(None, "--endpoint", "-e"),
+             active: bool = typer.Option(False, "--active", help="Only active ones."),
+             limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+    """List rollouts, newest first."""
+    rows = [r.public() for r in _client().store.rollouts.list(
+        endpoint=endpoint, active=True if active else None, limit=limit)]
+    render.as_json(rows) if json_out else render.rollouts(rows)
+
+
+@app.command("rollout")
+def rollout_cmd(rollout_id: str, json_out: bool = JSON_OPT) -> None:
+    """Show one rollout and its ladder of events. (Steer it with `fleet invoke rollout`.)"""
+    store = _client().store
+    r = store.rollouts.get(rollout_id).public()
+    events = store.rollouts.events(r["id"])
+    render.as_json({**r, "events": events}) if json_out else render.rollout_detail(r, events)

@@ -1,0 +1,51 @@
+"""`fleet schedules` (list), `schedules add` and `schedules remove`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from fleet.cli import render
+from fleet.cli.app import app
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT
+from fleet.cli.common import identity_of as _identity
+from fleet.cli.common import open_client as _client
+from fleet.runtime.payloads import parse_key_values
+
+schedules_app = typer.Typer(help="List, add and remove schedules.", invoke_without_command=True)
+app.add_typer(schedules_app, name="schedules")
+
+
+@schedules_app.callback()
+def schedules(ctx: typer.Context, limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+    """List schedules, newest first (or use a subcommand)."""
+    if ctx.invoked_subcommand is None:
+        rows = [s.public() for s in _client().store.schedules.list(limit=limit)]
+        render.as_json(rows) if json_out else render.schedules(rows)
+
+
+@schedules_app.command("add")
+def schedules_add(name: str, function: str,
+                  schedule: str = typer.Argument(..., help="cron ('*/5 * * * *') or '@every 30s'"),
+                  args: Optional[list[str]] = typer.Argument(None),
+                  token: Optional[str] = TOKEN_OPT) -> None:
+    """Add a schedule that invokes FUNCTION with key=value inputs."""
+    from fleet.cadence import parse_schedule
+    from fleet.runtime.payloads import validate_payload
+
+    client = _client()
+    who = _identity(token, client=client).require("admin")
+    parse_schedule(schedule)
+    data = validate_payload(client.registry.get(function), parse_key_values(args or []))
+    s = client.store.schedules.add(name=name, function=function, spec=schedule, payload=data,
+                                   actor=who.name)
+    render.schedules([s.public()])
+
+
+@schedules_app.command("remove")
+def schedules_remove(name: str, token: Optional[str] = TOKEN_OPT) -> None:
+    """Remove a schedule added at run time."""
+    client = _client()
+    client.store.schedules.remove(name, _identity(token, client=client).require("admin").name)
+    render.console.print(f"Removed schedule '{name}'.")
