@@ -79,6 +79,26 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
             return BoltResponse(status=200, body="")
         return next()
 
+    @app.middleware
+    def who_is_it(context, next):  # noqa: A002 (Bolt's name)
+        """Every listener's Fleet identity, in bolt's context: `context["person"]`, the
+        identity the Slack user maps to (bot.users, bot.groups), None when unmapped."""
+        context["person"] = people.identity(context.user_id) if context.user_id else None
+        return next()
+
+    @app.middleware
+    def only_mapped_act(context, body, client, next):  # noqa: A002 (Bolt's name)
+        """What acts (a button, the reject dialog) needs a Fleet identity: an unmapped user
+        gets the ephemeral 'not mapped' answer and nothing runs. The one place it is said
+        (the /fleet command answers unmapped users read-only, in fleet.bot.commands)."""
+        if body.get("type") not in ("block_actions", "view_submission") or context["person"]:
+            return next()
+        channel = (body.get("channel") or {}).get("id") or (
+            (body.get("view") or {}).get("private_metadata", "").split("|") + ["", ""])[1]
+        client.chat_postEphemeral(channel=channel, user=context.user_id,
+                                  text=bot_messages.BOT_NOT_MAPPED.format(user=context.user_id))
+        return BoltResponse(status=200, body="")
+
     def post(client, channel: str, user: str, reply: commands.Reply) -> None:
         if not reply.public:
             client.chat_postEphemeral(channel=channel, user=user, text=reply.text,
@@ -95,20 +115,16 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
             threading.Thread(target=later, name="fleet-bot-follow-up", daemon=True).start()
 
     @app.command("/fleet")
-    def fleet_command(ack, command, client) -> None:
+    def fleet_command(ack, command, client, context) -> None:
         ack()  # first: Slack's 3 s never depend on Fleet
         user, channel = command["user_id"], command["channel_id"]
-        reply = commands.handle(api, command.get("text", ""), people.identity(user), user)
+        reply = commands.handle(api, command.get("text", ""), context["person"], user)
         post(client, channel, user, reply)
 
-    def decide(client, user: str, approval_id: str, channel: str, ts: str, approve: bool,
-               reason: str = "") -> None:
-        """One click (or the reject dialog) on the approval message at (channel, ts)."""
-        person = people.identity(user)
-        if not person:
-            client.chat_postEphemeral(channel=channel, user=user,
-                                      text=bot_messages.BOT_NOT_MAPPED.format(user=user))
-            return
+    def decide(client, person: str, user: str, approval_id: str, channel: str, ts: str,
+               approve: bool, reason: str = "") -> None:
+        """One click (or the reject dialog) on the approval message at (channel, ts), as
+        `person` (the clicking user's Fleet identity)."""
         a = commands.decide(api, person, approval_id, approve, reason)
         if a.ok:
             client.chat_update(channel=channel, ts=ts, text=blocks.as_text(blocks.decided(a.body)),
@@ -118,33 +134,23 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
                                       text=bot_messages.BOT_REFUSED.format(detail=a.detail))
 
     @app.action(blocks.APPROVE)
-    def approve_click(ack, body, client) -> None:
+    def approve_click(ack, body, client, context) -> None:
         ack()
-        decide(client, body["user"]["id"], body["actions"][0]["value"], body["channel"]["id"],
-               body["message"]["ts"], True)
+        decide(client, context["person"], body["user"]["id"], body["actions"][0]["value"],
+               body["channel"]["id"], body["message"]["ts"], True)
 
     @app.action(blocks.REJECT)
     def reject_click(ack, body, client) -> None:
         ack()
-        user = body["user"]["id"]
-        if not people.identity(user):
-            client.chat_postEphemeral(channel=body["channel"]["id"], user=user,
-                                      text=bot_messages.BOT_NOT_MAPPED.format(user=user))
-            return
         client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(
             body["actions"][0]["value"], body["channel"]["id"], body["message"]["ts"]))
 
-    def drift_click(client, body, action: str) -> None:
+    def drift_click(client, body, person: str, action: str) -> None:
         """Retrain or roll back (each opens an approval, as the person who clicked), or
         snooze; the answer goes into the alert's thread."""
         user, channel = body["user"]["id"], body["channel"]["id"]
         ts = body["message"]["ts"]
         thread_ts = body["message"].get("thread_ts") or ts
-        person = people.identity(user)
-        if not person:
-            client.chat_postEphemeral(channel=channel, user=user,
-                                      text=bot_messages.BOT_NOT_MAPPED.format(user=user))
-            return
         value = body["actions"][0]["value"]
         if action == "snooze":
             endpoint, _, hours = value.partition("|")
@@ -169,25 +175,26 @@ def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
 
     @app.action(blocks.DRIFT_RETRAIN)
-    def drift_retrain(ack, body, client) -> None:
+    def drift_retrain(ack, body, client, context) -> None:
         ack()
-        drift_click(client, body, "retrain")
+        drift_click(client, body, context["person"], "retrain")
 
     @app.action(blocks.DRIFT_ROLLBACK)
-    def drift_rollback(ack, body, client) -> None:
+    def drift_rollback(ack, body, client, context) -> None:
         ack()
-        drift_click(client, body, "rollback")
+        drift_click(client, body, context["person"], "rollback")
 
     @app.action(blocks.DRIFT_SNOOZE)
-    def drift_snooze(ack, body, client) -> None:
+    def drift_snooze(ack, body, client, context) -> None:
         ack()
-        drift_click(client, body, "snooze")
+        drift_click(client, body, context["person"], "snooze")
 
     @app.view(blocks.REJECT_MODAL)
-    def reject_reason(ack, body, view, client) -> None:
+    def reject_reason(ack, body, view, client, context) -> None:
         ack()
         approval_id, channel, ts = view["private_metadata"].split("|")
         reason = view["state"]["values"]["reason"]["text"]["value"] or ""
-        decide(client, body["user"]["id"], approval_id, channel, ts, False, reason)
+        decide(client, context["person"], body["user"]["id"], approval_id, channel, ts, False,
+               reason)
 
     return app

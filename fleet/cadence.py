@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from croniter import croniter
 
@@ -36,15 +36,27 @@ class Cadence:
         return croniter(self.cron, start).get_next(float)
 
     def due(self, after: float, until: float, limit: int = 1000) -> list[float]:
-        """Slots s with after < s <= until, oldest first, at most `limit` of the newest."""
+        """Slots s with after < s <= until, oldest first, at most `limit` of the newest.
+
+        The cost is bounded by `limit`, however far behind `after` is: walking every slot
+        of a schedule that last ran long ago (`@every 1s` from 1970 is 1.8e9 of them) held
+        the scheduler's tick for hours, and no other schedule ran meanwhile."""
+        if until <= after:
+            return []
+        if self.period_s is not None:
+            p = self.period_s
+            first, last = int(after // p) + 1, int(until // p)
+            return [k * p for k in range(max(first, last - limit + 1), last + 1)]
+        # cron: back from `until` (itself included), at most `limit` slots
+        it = croniter(self.cron, datetime.fromtimestamp(until, tz=timezone.utc)
+                      + timedelta(microseconds=1))
         out: list[float] = []
-        s = self.next_after(after)
-        while s <= until:
+        while len(out) < limit:
+            s = it.get_prev(float)
+            if s <= after:
+                break
             out.append(s)
-            if len(out) > limit:
-                out.pop(0)
-            s = self.next_after(s)
-        return out
+        return out[::-1]
 
 
 def parse_schedule(spec: str) -> Cadence:

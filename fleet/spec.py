@@ -9,7 +9,6 @@ can be called directly in tests and pickled by reference into Ray workers.
 from __future__ import annotations
 
 import inspect
-import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,8 +19,8 @@ from pydantic import BaseModel
 from fleet import messages
 from fleet.cadence import parse_schedule
 from fleet.errors import DefinitionError
+from fleet.names import FUNCTION_RE
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SPEC_ATTR = "__fleet_spec__"
 
 
@@ -143,7 +142,7 @@ def function(
         if not callable(f) or inspect.isclass(f):
             raise _fail(f, "decorate a function, not a class or value.")
         fname = name or f.__name__
-        if not NAME_RE.match(fname):
+        if not FUNCTION_RE.match(fname):
             raise _fail(f, f"name '{fname}' must be lower_snake_case, 1-63 characters.")
         if cpus < 0 or gpus < 0:
             raise _fail(f, "cpus and gpus must be >= 0.")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from fleet import function
 from fleet.approvals import for_function
+from fleet.names import ALIAS_NAME
 
 
 class DecideRequest(BaseModel):
@@ -33,7 +34,7 @@ def decide_approval(req: DecideRequest) -> DecideResult:
 
 class MoveAliasRequest(BaseModel):
     model: str
-    alias: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
+    alias: str = Field(pattern=ALIAS_NAME)
     version: int | None = Field(description="Version to point at; null removes the alias.")
     reason: str = Field(min_length=1)
 

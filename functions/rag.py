@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field, model_validator
 from fleet import function
 from fleet.artifacts import ReadLocation, data_access, to_uri
 from fleet.config import RagConfig, chunks_fit, load_settings
-from fleet.rag.query import KB_NAME, QueryRequest
+from fleet.names import KB_NAME
+from fleet.rag.query import QueryRequest
 from fleet.runtime.context import Progress
 
 

@@ -12,7 +12,6 @@ each keeps its own replicas and its own failures; the endpoint's router
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import tempfile
 import time
@@ -26,7 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from fleet import messages
-from fleet.errors import problem_body
+from fleet.errors import InvalidInput, problem_body
+from fleet.http_edge import load_json
 
 
 class PredictRequest(BaseModel):
@@ -108,7 +108,9 @@ class ModelServer:
             return 500, problem_body(500, "injected-fault", "Injected fault",
                                      messages.INJECTED_FAULT)
         try:
-            req = PredictRequest.model_validate(json.loads(body))
+            req = PredictRequest.model_validate(load_json(body))
+        except InvalidInput as exc:
+            return _problem(422, exc.detail, [p.as_dict() for p in exc.errors])
         except ValueError as exc:
             errors = None
             if isinstance(exc, ValidationError):

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from fleet.errors import problem_body
 from fleet.rag.query import QueryRequest
 
 api = FastAPI(title="Fleet RAG", description="Answers from knowledge bases, with sources.")
@@ -38,7 +39,8 @@ class AskRequest(QueryRequest):
 
 # The helpers sit above the class: Serve pickles the ingress class by value (see llm.py).
 def _problem(status: int, title: str, detail: str) -> JSONResponse:
-    return JSONResponse({"title": title, "status": status, "detail": detail},
+    code = title.lower().replace(" ", "-")
+    return JSONResponse(problem_body(status, code, title, detail),
                         status_code=status, media_type="application/problem+json")
 
 

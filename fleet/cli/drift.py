@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from fleet.cli import render
 from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, identity_of, open_client
 from fleet.durations import parse_duration
+from fleet.schedules import Schedules
 
 
 class _ShowByDefault(TyperGroup):
@@ -83,17 +84,15 @@ def watch(endpoint: str,
           token: Optional[str] = TOKEN_OPT) -> None:
     """Check ENDPOINT for drift on a schedule. A check missed while Fleet was down runs
     once when it is back, not once per missed slot."""
-    from fleet.runtime.payloads import validate_payload
-
     client = open_client()
-    who = identity_of(token, client=client).require("admin")
+    who = identity_of(token, client=client)
     client.store.endpoints.get(endpoint)
     period = parse_duration(every, "--every")
-    data = validate_payload(client.registry.get("drift_check"), {
-        "endpoint": endpoint, "window_s": parse_duration(window, "--window") if window else period})
-    s = client.store.schedules.add(name=schedule_name(endpoint), function="drift_check",
-                                   spec=f"@every {every}", payload=data, actor=who.name,
-                                   max_catchup=1)
+    s = Schedules(client.store, client.registry).add(
+        who, name=schedule_name(endpoint), function="drift_check", spec=f"@every {every}",
+        payload={"endpoint": endpoint,
+                 "window_s": parse_duration(window, "--window") if window else period},
+        max_catchup=1)
     render.schedules([s.public()])
 
 

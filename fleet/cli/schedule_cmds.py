@@ -12,6 +12,7 @@ from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT
 from fleet.cli.common import identity_of as _identity
 from fleet.cli.common import open_client as _client
 from fleet.runtime.payloads import parse_key_values
+from fleet.schedules import Schedules
 
 schedules_app = typer.Typer(help="List, add and remove schedules.", invoke_without_command=True)
 app.add_typer(schedules_app, name="schedules")
@@ -31,15 +32,10 @@ def schedules_add(name: str, function: str,
                   args: Optional[list[str]] = typer.Argument(None),
                   token: Optional[str] = TOKEN_OPT) -> None:
     """Add a schedule that invokes FUNCTION with key=value inputs."""
-    from fleet.cadence import parse_schedule
-    from fleet.runtime.payloads import validate_payload
-
     client = _client()
-    who = _identity(token, client=client).require("admin")
-    parse_schedule(schedule)
-    data = validate_payload(client.registry.get(function), parse_key_values(args or []))
-    s = client.store.schedules.add(name=name, function=function, spec=schedule, payload=data,
-                                   actor=who.name)
+    s = Schedules(client.store, client.registry).add(
+        _identity(token, client=client), name=name, function=function, spec=schedule,
+        payload=parse_key_values(args or []))
     render.schedules([s.public()])
 
 
@@ -47,5 +43,5 @@ def schedules_add(name: str, function: str,
 def schedules_remove(name: str, token: Optional[str] = TOKEN_OPT) -> None:
     """Remove a schedule added at run time."""
     client = _client()
-    client.store.schedules.remove(name, _identity(token, client=client).require("admin").name)
+    Schedules(client.store, client.registry).remove(_identity(token, client=client), name)
     render.console.print(f"Removed schedule '{name}'.")

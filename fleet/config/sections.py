@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from fleet import messages
+from fleet.names import ENDPOINT_NAME
 
 Scope = Literal["read", "invoke", "admin", "act_as", "notify"]
 SCOPES: tuple[str, ...] = ("read", "invoke", "admin", "act_as", "notify")
@@ -146,7 +147,7 @@ class ServeAppConfig(BaseModel):
     (as `serve run module:builder key=value` does)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    name: str = Field(pattern=ENDPOINT_NAME)
     import_path: str
     route_prefix: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9/_.-]*$")
     args: dict[str, Any] = Field(default_factory=dict)

@@ -9,7 +9,6 @@ default: the figures in bench/gateway.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
@@ -20,7 +19,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fleet import messages
 from fleet.approvals import Approvals
-from fleet.cadence import parse_schedule
 from fleet.config import Settings, load_settings
 from fleet.durations import DURATION_PATTERN
 from fleet.errors import FieldProblem, FleetError, InvalidInput
@@ -38,10 +36,10 @@ from fleet.gateway.problems import (
     internal_error_handler,
     request_validation_handler,
 )
+from fleet.names import ALIAS_NAME, MAX_IDEMPOTENCY_KEY
 from fleet.runtime import Client
-from fleet.runtime.api import MAX_IDEMPOTENCY_KEY
+from fleet.schedules import Schedules
 from fleet.store import Invocation
-from fleet.store.models import ALIAS_RE
 
 
 class AliasIn(BaseModel):
@@ -118,6 +116,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     # JSON schemas take ~1 ms a function to build, on the event loop; the registry is fixed
     # for the life of the server, so build each once.
     schemas: dict[str, dict] = {}
+    schedules = Schedules(client.store, client.registry)
 
     def described(name: str) -> dict:
         if name not in schemas:
@@ -221,7 +220,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     @app.put("/v1/models/{name}/aliases/{alias}", tags=["models"],
              responses={202: {"description": "A protected alias: an approval was requested"}})
     def move_alias(name: str, body: AliasIn,
-                   alias: str = Path(pattern=ALIAS_RE.pattern,
+                   alias: str = Path(pattern=ALIAS_NAME,
                                      description="lower-case letters, digits, '_' or '-'"),
                    who: Identity = Depends(admin)) -> JSONResponse:
         """Move an alias (e.g. champion): one audited transaction with a reason. A protected
@@ -242,18 +241,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
 
     @app.post("/v1/schedules", tags=["schedules"], status_code=201)
     def add_schedule(body: ScheduleIn, who: Identity = Depends(admin)) -> dict:
-        from fleet.runtime.payloads import validate_payload
-
-        parse_schedule(body.schedule)
-        data = validate_payload(client.registry.get(body.function), body.input)
-        s = client.store.schedules.add(name=body.name, function=body.function,
-                                       spec=body.schedule, payload=data, actor=who.name,
-                                       start_after=time.time())
-        return s.public()
+        return schedules.add(who, name=body.name, function=body.function, spec=body.schedule,
+                             payload=body.input).public()
 
     @app.delete("/v1/schedules/{name}", tags=["schedules"], status_code=204)
     def remove_schedule(name: str, who: Identity = Depends(admin)) -> Response:
-        client.store.schedules.remove(name, who.name)
+        schedules.remove(who, name)
         return Response(status_code=204)
 
     # -- serving: endpoints, rollouts, approvals (the outbox: outbox_routes) ----------------

@@ -14,8 +14,9 @@ from pydantic import BaseModel, Field
 from fleet import messages
 from fleet.errors import NotFound
 from fleet.gateway.auth import Identity, TokenAuth
+from fleet.names import ENDPOINT_NAME
 
-ENDPOINT = Path(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="The endpoint's name.")
+ENDPOINT = Path(pattern=ENDPOINT_NAME, description="The endpoint's name.")
 
 
 class SnoozeIn(BaseModel):

@@ -13,7 +13,6 @@ rendered by the same problem functions as the app's handlers.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -24,26 +23,21 @@ from urllib.parse import parse_qsl
 from starlette.responses import JSONResponse
 
 from fleet import messages
-from fleet.errors import FieldProblem, FleetError, InvalidInput
+from fleet.errors import FleetError
 from fleet.gateway.auth import ACT_AS_HEADER, TokenAuth
 from fleet.gateway.problems import from_fleet_error, problem
+from fleet.http_edge import load_json
+from fleet.names import FUNCTION_NAME
 
 log = logging.getLogger("fleet.gateway")
-PATH = re.compile(r"^/v1/functions/([a-z][a-z0-9_]{0,62})/(invoke|spawn)$")
+PATH = re.compile(r"^/v1/functions/(" + FUNCTION_NAME[1:-1] + r")/(invoke|spawn)$")
 # (name, payload, identity, wait_s or None for spawn, idempotency key) -> response
 Run = Callable[[str, Any, Any, float | None, str | None], Awaitable[JSONResponse]]
 
 
 def parse_body(raw: bytes) -> Any:
     """The JSON payload; an empty body is {} (what invoke without input means)."""
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput(messages.PAYLOAD_NOT_JSON.format(reason=exc.args[0]),
-                           [FieldProblem("body", "invalid JSON", "Send a JSON object.")]
-                           ) from None
+    return load_json(raw, empty={})
 
 
 class FastInvoke:

@@ -1,10 +1,12 @@
-"""A pure-ASGI body size limit: refuses before the body is read into memory."""
+"""A pure-ASGI body size limit: refuses before the body is read into memory, as the
+PayloadTooLarge problem (413) wherever the body is read."""
 
 from __future__ import annotations
 
 import json
 
 from fleet import messages
+from fleet.errors import PayloadTooLarge, problem_body
 
 
 class BodyLimit:
@@ -13,16 +15,16 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def _refuse(self, send, size: int) -> None:
-        body = json.dumps({
-            "type": "https://fleet.dev/problems/payload-too-large", "title": "Payload too large",
-            "status": 413,
-            "detail": messages.BODY_TOO_LARGE.format(size=size, limit=self.max_bytes),
-        }).encode()
+        err = self.too_large(size)
+        body = json.dumps(problem_body(err.status, err.code, err.title, err.detail)).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/problem+json"),
                                 (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+    def too_large(self, size: int) -> PayloadTooLarge:
+        return PayloadTooLarge(messages.BODY_TOO_LARGE.format(size=size, limit=self.max_bytes))
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -45,14 +47,12 @@ class BodyLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     too_big = True
-                    raise _TooLarge()
+                    # a FleetError: whichever layer reads the body (FastAPI's routes, the
+                    # fast path) answers it as the 413 problem, never as a 500
+                    raise self.too_large(seen)
             return message
 
         try:
             await self.app(scope, limited_receive, send)
-        except _TooLarge:
+        except PayloadTooLarge:
             await self._refuse(send, seen)
-
-
-class _TooLarge(Exception):
-    pass

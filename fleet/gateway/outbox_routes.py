@@ -12,11 +12,12 @@ from pydantic import BaseModel, Field
 from fleet import messages
 from fleet.errors import Conflict
 from fleet.gateway.auth import Identity, TokenAuth
+from fleet.names import CONSUMER_NAME
 from fleet.store.outbox import STATES
 
 State = Literal[STATES]  # type: ignore[valid-type]
 
-CONSUMER = Path(pattern=r"^[a-z][a-z0-9_-]{0,63}$", description="e.g. slack")
+CONSUMER = Path(pattern=CONSUMER_NAME, description="e.g. slack")
 EVENT = Path(ge=1, le=2**63 - 1)
 
 

@@ -12,6 +12,8 @@ INVALID_PAYLOAD = "The input for '{name}' is invalid: {count} problem(s), see er
 FIELD_FIX = "Send a value that matches the schema of '{field}' (GET /v1/functions/{name})."
 PAYLOAD_NOT_OBJECT = "The request body must be a JSON object with the fields of '{name}'s input."
 PAYLOAD_NOT_JSON = "The request body is not valid JSON: {reason}. Send a JSON object."
+JSON_TOO_DEEP = ("'{field}' nests arrays and objects more than {max} deep; Fleet refuses such "
+                 "bodies. Flatten it.")
 BODY_TOO_LARGE = (
     "The request body is {size} bytes; the limit is {limit} bytes. Put large inputs in artifact "
     "storage and pass their URI instead."

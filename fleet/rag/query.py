@@ -15,9 +15,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from fleet.config import Settings
+from fleet.names import KB_NAME
 from fleet.rag.retrieval import Search
-
-KB_NAME = r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$"  # Chroma's collection rules, lower case
 
 
 class QueryRequest(BaseModel):

@@ -18,11 +18,11 @@ from fleet import messages
 from fleet.cluster import NAMESPACE, connect, prepare_auth
 from fleet.config import Settings, load_settings
 from fleet.errors import Conflict, FieldProblem, InvalidInput, Unavailable
+from fleet.names import MAX_IDEMPOTENCY_KEY
 from fleet.registry import Registry, registry_for
 from fleet.store import ENTRY_POINTS, Invocation, Status, Store, open_store
 
 SUPERVISOR_NAME = "fleet-supervisor"
-MAX_IDEMPOTENCY_KEY = 256
 
 
 def supervisor_name(index: int) -> str:

@@ -79,9 +79,6 @@ class Scheduler:
     def ping(self) -> str:
         return "ok"
 
-    def tick_now(self) -> list[str]:
-        return self.core.tick()
-
     def pid(self) -> int:
         import os
 

@@ -4,10 +4,11 @@ the stores record what it carries."""
 
 from __future__ import annotations
 
-import json
 import math
 
 from fleet import messages
+from fleet.errors import InvalidInput
+from fleet.http_edge import load_json
 
 MAX_LABELS = 10_000  # labels in one feedback body (one per instance of the answer)
 
@@ -17,11 +18,11 @@ def parse_feedback(body: bytes) -> tuple[str, float | None, dict[int, object] | 
     with the message a caller sees. Labels are numbers, strings or booleans: one per
     instance ("labels", null for an instance without one) or "label" for one instance."""
     try:
-        data = json.loads(body or b"{}")
+        data = load_json(body or b"{}")
         rid = data["request_id"]
         if not isinstance(rid, str) or not rid:
             raise TypeError
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (InvalidInput, KeyError, TypeError, AttributeError):
         raise ValueError(messages.FEEDBACK_INVALID) from None
     reward = data.get("reward")
     if reward is not None:

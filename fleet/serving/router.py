@@ -43,6 +43,7 @@ import uuid
 from fleet import messages
 from fleet.config import Settings
 from fleet.errors import Conflict, FleetError, problem_body
+from fleet.http_edge import MAX_JSON_DEPTH, json_too_deep, read_body
 from fleet.identity import bearer, check_endpoint_caller
 from fleet.serving.feedback import parse_feedback
 from fleet.serving.metrics import RouterMetrics, merge
@@ -164,7 +165,7 @@ class Router:
         elif path.startswith("/endpoints/"):
             parts = path[len("/endpoints/"):].strip("/").split("/")
             hdrs = dict(scope["headers"])
-            body_in = await _read_body(receive, hdrs, self.cfg.max_body_bytes)
+            body_in = await read_body(receive, hdrs, self.cfg.max_body_bytes)
             try:
                 refused = self._refuse(parts[0], hdrs)
                 if body_in is None:
@@ -204,6 +205,9 @@ class Router:
         if entry is None:
             self.metrics.unrouted.labels(endpoint, "unknown endpoint").inc()
             return _problem(404, "Not found", messages.UNKNOWN_ENDPOINT.format(name=endpoint))
+        if json_too_deep(body):  # the caller's fault: refused here, counted against no version
+            return _problem(422, "Invalid input", messages.JSON_TOO_DEEP.format(
+                field="body", max=MAX_JSON_DEPTH))
         table = entry[1]
         forced = headers.get(self._vh)
         if forced is not None:
@@ -343,25 +347,6 @@ class Router:
                                                  failures=st.failures + 1 - reward)
         self.metrics.feedback.labels(endpoint, version).inc()
         return 200, json.dumps(out | {"recorded": reward}).encode(), JSON
-
-
-async def _read_body(receive, headers: dict, limit: int) -> bytes | None:
-    """The body, or None as soon as it is known to exceed `limit` (declared or read)."""
-    try:
-        if int(headers.get(b"content-length", b"0")) > limit:
-            return None
-    except ValueError:
-        pass
-    chunks, size = [], 0
-    while True:
-        msg = await receive()
-        chunk = msg.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not msg.get("more_body"):
-            return b"".join(chunks)
 
 
 def _serve_handle(app: str):

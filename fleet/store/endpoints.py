@@ -7,7 +7,6 @@ made by a rollout is written in the rollout's own transaction (see RolloutRepo.t
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,14 +16,13 @@ from sqlalchemy.exc import IntegrityError
 
 from fleet import messages
 from fleet.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from fleet.names import ENDPOINT_RE
 from fleet.store import audit, outbox
 from fleet.store.engine import Engines
 from fleet.store.schema import bandit_arms as B
 from fleet.store.schema import bandit_feedback as BF
 from fleet.store.schema import deployments as D
 from fleet.store.schema import endpoints as E
-
-ENDPOINT_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
 @dataclass(frozen=True)

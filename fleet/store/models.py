@@ -6,7 +6,6 @@ audit entry), because it is the action that approvals will gate.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,14 +15,12 @@ from sqlalchemy.exc import IntegrityError
 
 from fleet import messages
 from fleet.errors import FieldProblem, InvalidInput, NotFound
+from fleet.names import ALIAS_RE, MODEL_RE
 from fleet.store import audit
 from fleet.store.engine import Engines
 from fleet.store.schema import alias_history as H
 from fleet.store.schema import model_aliases as A
 from fleet.store.schema import model_versions as V
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-ALIAS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class ModelVersion:
 
 
 def _check_name(model: str) -> None:
-    if not NAME_RE.match(model):
+    if not MODEL_RE.match(model):
         raise InvalidInput(messages.BAD_MODEL_NAME.format(model=model), [FieldProblem(
             "model", "invalid name", "Use letters, digits, '_', '-' or '.', up to 128.")])
 
@@ -170,7 +167,7 @@ class ModelRepo:
     def request_alias_move(self, *, model: str, alias: str, version: int | None, actor: str,
                            reason: str, role: str, ttl_s: float):
         """For a protected alias: open an approval request; approving it moves the alias in
-        the approval's own transaction (ApprovalRepo.decide)."""
+        the approval's own transaction (fleet.approvals: ApprovalRepo.settle runs the move)."""
         from fleet.store.approvals import ApprovalRepo, request_approval
 
         check_alias_move(alias, reason)

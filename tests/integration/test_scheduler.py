@@ -54,11 +54,13 @@ def _epoch(key: str) -> float:
 def test_two_schedulers_ticking_at_once_start_each_slot_once(client, tmp_path):
     out = tmp_path / "race.txt"
     name = "race-test"
+    # Its slots start in an hour, so the live scheduler (which ticks with the real clock)
+    # has none due while the two cores below tick at that hour: before cadence.due was
+    # bounded, the live one hung on a start at t=1e6 and so never ran them by accident.
     sched = client.store.schedules.add(name=name, function="mark", spec="@every 1s",
                                        payload={"path": str(out)}, actor="test",
-                                       start_after=1_000_000.0)
+                                       start_after=time.time() + 3600)
     # Both cores see the same stale last_slot, as two schedulers would mid-failover.
-    # The slot list is bounded by max_catchup, far smaller than the backlog since t=1e6.
     first, second = SchedulerCore(client), SchedulerCore(client)
     now = sched.last_slot + 3.0
     try:

@@ -99,3 +99,20 @@ def test_schedules_need_admin_and_validate_input(http):
     listed = http.get("/v1/schedules", headers=auth(READER)).json()["schedules"]
     assert [s["name"] for s in listed] == ["n1"]
     assert http.delete("/v1/schedules/n1", headers=auth()).status_code == 204
+
+
+def test_hostile_bodies_are_4xx_never_5xx(http):
+    """Issue 26, finding 7: JSON nested over 1,000 deep on invoke was a 500, and so was an
+    oversized chunked body (the fast path took the size limit for an internal error)."""
+    deep = "[" * 1000 + "]" * 1000  # under the size limit, 1,000 deep
+    r = http.post("/v1/functions/hello/invoke", headers=auth(), content=deep)
+    assert r.status_code == 422, r.text
+    assert "nests arrays and objects" in r.json()["detail"] and "[[[" not in r.text
+
+    def chunks():  # no Content-Length: the limit is found while the body arrives
+        for _ in range(8):
+            yield b'{"name": "' + b"x" * 500
+    r = http.post("/v1/functions/hello/invoke", headers=auth(), content=chunks())
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"].endswith("/payload-too-large")

@@ -84,3 +84,16 @@ def test_fleet_importing_the_bot_is_refused(tree):
         path.write_text(old)
     assert out.returncode != 0
     assert "fleet imports none of its clients" in out.stdout and "BROKEN" in out.stdout
+
+
+def test_every_part_of_fleet_has_a_layer():
+    """A module the contract does not name is not checked: each must be placed."""
+    import tomllib
+
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c for c in contract["contracts"] if c["type"] == "layers")["layers"]
+    placed = {name.strip() for layer in layers for name in layer.split("|")}
+    parts = {p.stem for p in (ROOT / "fleet").glob("*.py") if p.stem != "__init__"}
+    parts |= {p.name for p in (ROOT / "fleet").iterdir() if (p / "__init__.py").exists()}
+    assert parts - placed == set(), "give these a layer in pyproject.toml"
+    assert placed - parts == set(), "these layers name nothing"

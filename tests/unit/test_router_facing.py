@@ -182,3 +182,24 @@ def test_labels_are_stored_once_per_instance_and_bad_ones_are_named(tmp_path, st
         assert elsewhere.status_code == 404
 
     asyncio.run(go())
+
+
+def test_a_hostile_body_is_the_callers_fault_never_a_versions(tmp_path, store):
+    """Issue 26, finding 5: eight requests of nested lists forced onto a candidate got 503,
+    counted as its errors, and rolled the canary back. Deep JSON is now a 422 here, before
+    any version sees it, and counts against none; the same for feedback (was a 500)."""
+    async def go():
+        router, version = await router_for(settings_for(tmp_path), store)
+        deep = b"[" * 1000 + b"]" * 1000  # under the size limit, 1,000 deep
+        for path, says in (("/endpoints/web", "nests arrays and objects"),
+                           ("/endpoints/web/feedback", "Feedback must be JSON")):
+            r = await call(router, "POST", path, content=deep,
+                           headers={"x-fleet-version": "m:2"})  # the candidate
+            assert r.status_code == 422, (path, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert says in r.json()["detail"]
+            assert "[[[" not in r.text  # the body is never echoed
+        assert version.calls == 0
+        assert "fleet_router_requests_total{" not in router.metrics.render().decode()
+
+    asyncio.run(go())

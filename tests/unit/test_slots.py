@@ -29,3 +29,15 @@ def test_bad_specs_are_refused(bad):
 
 def test_slot_keys_are_stable_and_distinct():
     assert slot_key("s", 2.0) == slot_key("s", 2.0) != slot_key("s", 4.0)
+
+
+def test_a_schedule_far_behind_costs_no_more_than_its_limit():
+    """A schedule last run long ago (Fleet down for years, or a schedule added with an old
+    start) walked every missed slot: `@every 1s` since t=1e6 is 1.8e9 slots, which held the
+    scheduler's tick for hours, so no other schedule ran (seen after the race test of
+    tests/integration/test_scheduler.py: the drift checks after it never started)."""
+    now = 1_796_600_000.0  # before the fix, the first line below did not return
+    assert parse_schedule("@every 1s").due(1_000_000.0, now, limit=5) == [
+        now - 4, now - 3, now - 2, now - 1, now]
+    hourly = parse_schedule("0 * * * *").due(0.0, now, limit=3)
+    assert hourly == [now // 3600 * 3600 - 7200, now // 3600 * 3600 - 3600, now // 3600 * 3600]

@@ -1,0 +1,35 @@
+"""The name rules every edge checks, written once: the gateway's paths, the router, the
+CLI, request models, the store's checks and fleet.yaml all take them from here, so a name
+one entry point accepts is never refused by another.
+
+Each is a regular expression string (pydantic's and FastAPI's `pattern=` take it as is)
+with a compiled twin for code that matches by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A function: a Python identifier in lower case (its module attribute, its URL segment).
+FUNCTION_NAME = r"^[a-z][a-z0-9_]{0,62}$"
+# An endpoint (a URL segment, a Serve app name prefix): lower case, digits, '-'.
+ENDPOINT_NAME = r"^[a-z][a-z0-9-]{0,62}$"
+# A model in the registry: what an experiment is called, dots allowed (team.churn).
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+# A model alias (champion, staging): lower case, digits, '_' and '-'.
+ALIAS_NAME = r"^[a-z][a-z0-9_-]{0,63}$"
+# A knowledge base: Chroma's collection rules, in lower case.
+KB_NAME = r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$"
+# An outbox consumer (slack, a webhook's name).
+CONSUMER_NAME = r"^[a-z][a-z0-9_-]{0,63}$"
+# A caller's Idempotency-Key, in characters.
+MAX_IDEMPOTENCY_KEY = 256
+
+FUNCTION_RE = re.compile(FUNCTION_NAME)
+ENDPOINT_RE = re.compile(ENDPOINT_NAME)
+MODEL_RE = re.compile(MODEL_NAME)
+ALIAS_RE = re.compile(ALIAS_NAME)
+
+__all__ = ["ALIAS_NAME", "ALIAS_RE", "CONSUMER_NAME", "ENDPOINT_NAME", "ENDPOINT_RE",
+           "FUNCTION_NAME", "FUNCTION_RE", "KB_NAME", "MAX_IDEMPOTENCY_KEY", "MODEL_NAME",
+           "MODEL_RE"]
