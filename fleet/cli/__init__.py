@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from importlib.metadata import entry_points
 
+from rich.markup import escape
+
 # Each module registers its commands on the app, in `fleet --help`'s order.
 # isort: off
 from fleet.cli import cluster_cmds, invocation_cmds, model_cmds  # noqa: F401
@@ -37,7 +39,8 @@ def main() -> None:
     try:
         app()
     except FleetError as err:
-        render.err_console.print(f"[red]error:[/] {err}", highlight=False)
+        # the message as written: a pattern or a value with [brackets] is not markup
+        render.err_console.print(f"[red]error:[/] {escape(str(err))}", highlight=False)
         sys.exit(exit_code(err))
     except KeyboardInterrupt:
         sys.exit(130)

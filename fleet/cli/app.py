@@ -4,6 +4,7 @@ long commands print."""
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from fleet.cli import render
 
@@ -12,4 +13,4 @@ app = typer.Typer(help="Fleet: ML functions on Ray. Start with `fleet up`.",
 
 
 def progress(msg: str) -> None:
-    render.err_console.print(f"[dim]…[/] {msg}")
+    render.err_console.print(f"[dim]…[/] {escape(msg)}")

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,12 +38,20 @@ def tree(tmp_path_factory) -> Path:
     return root
 
 
-def plant(tree: Path, module: str, code: str) -> str:
-    """Append a function holding `code` to `module`'s file; returns the old text."""
-    path = tree / (module.replace(".", "/") + ".py")
-    old = path.read_text()
-    path.write_text(old + f"\n\ndef _planted():\n    {code}\n")
-    return old
+@contextmanager
+def planted(tree: Path, **code: str):
+    """The copy with a function holding `code` appended to each module (dotted names given
+    with '__' for '.'), then put back."""
+    old = {}
+    for module, line in code.items():
+        path = tree / (module.replace("__", "/") + ".py")
+        old[path] = path.read_text()
+        path.write_text(old[path] + f"\n\ndef _planted():\n    {line}\n")
+    try:
+        yield
+    finally:
+        for path, text in old.items():
+            path.write_text(text)
 
 
 def test_the_tree_keeps_every_contract():
@@ -52,36 +61,23 @@ def test_the_tree_keeps_every_contract():
 
 
 def test_an_upward_import_inside_a_function_breaks_the_layers(tree):
-    path = tree / "fleet" / "store" / "kv.py"
-    old = plant(tree, "fleet.store.kv", "from fleet.cli import render  # noqa")
-    try:
+    with planted(tree, fleet__store__kv="from fleet.cli import render  # noqa"):
         out = lint(tree)
-    finally:
-        path.write_text(old)
     assert out.returncode != 0
     assert "fleet.store.kv -> fleet.cli.render" in out.stdout
 
 
 def test_a_cycle_among_subpackages_is_refused(tree):
-    a, b = tree / "fleet" / "store" / "kv.py", tree / "fleet" / "store" / "ids.py"
-    old_a = plant(tree, "fleet.store.kv", "from fleet.store import ids  # noqa")
-    old_b = plant(tree, "fleet.store.ids", "from fleet.store import kv  # noqa")
-    try:
+    with planted(tree, fleet__store__kv="from fleet.store import ids  # noqa",
+                 fleet__store__ids="from fleet.store import kv  # noqa"):
         out = lint(tree)
-    finally:
-        a.write_text(old_a)
-        b.write_text(old_b)
     assert out.returncode != 0
     assert "No cycles are allowed in fleet.store" in out.stdout
 
 
 def test_fleet_importing_the_bot_is_refused(tree):
-    path = tree / "fleet" / "cli" / "cluster_cmds.py"
-    old = plant(tree, "fleet.cli.cluster_cmds", "import bot.console  # noqa")
-    try:
+    with planted(tree, fleet__cli__cluster_cmds="import bot.console  # noqa"):
         out = lint(tree)
-    finally:
-        path.write_text(old)
     assert out.returncode != 0
     assert "fleet imports none of its clients" in out.stdout and "BROKEN" in out.stdout
 

@@ -98,3 +98,4 @@ def test_ray_gets_an_interpreter_path_without_a_space(tmp_path, monkeypatch):
     command = ray_paths.ray_command("--version")
     assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
     os.unlink(ray_paths.short_dir("py", sys.prefix))  # the link this test made
+
