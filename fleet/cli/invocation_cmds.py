@@ -14,7 +14,7 @@ from fleet.cli.common import JSON_OPT, TOKEN_OPT
 from fleet.cli.common import identity_of as _identity
 from fleet.cli.common import open_client as _client
 from fleet.config import load_settings
-from fleet.errors import FieldProblem, FleetError, InvalidInput
+from fleet.errors import FieldProblem, InvalidInput
 from fleet.runtime import Client
 from fleet.runtime.payloads import parse_key_values
 
@@ -85,25 +85,10 @@ def invoke(
 def _invoke_as_job(client: Client, who, name: str, payload: dict) -> dict:
     from fleet import jobs
 
-    spec = client.registry.get(name)  # unknown names fail here, not minutes later in a job
-    from fleet.runtime.payloads import validate_payload
-
-    validate_payload(spec, payload)
-    args = [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in payload.items()]
-    job_id, token_id = jobs.submit_as(client.settings, client.store, who, name, args,
-                                      ttl_s=spec.timeout_s + 600)
-    try:
-        with render.err_console.status(f"Ray job {job_id}") as spinner:
-            status, logs = jobs.wait(
-                client.settings, job_id,
-                on_status=lambda s: spinner.update(f"Ray job {job_id}: {s}"))
-    finally:
-        jobs.release(client.store, token_id, who)
-    found = [i for i in client.list(via="job", function=name, limit=200)
-             if i.ray_job_id == job_id]
-    if not found:
-        raise FleetError(messages.JOB_FAILED.format(job_id=job_id, status=status, message=logs))
-    return found[0].public()
+    with render.err_console.status(f"submitting {name} as a Ray job") as spinner:
+        inv = jobs.run_as(client, who, name, payload, on_status=lambda job_id, s:
+                          spinner.update(f"Ray job {job_id}: {s}"))
+    return inv.public()
 
 
 @app.command()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from fleet import messages
 from fleet.cluster import ClusterInfo, use_token_auth
 from fleet.config import Settings, fleet_env
-from fleet.errors import Unavailable
+from fleet.errors import FleetError, Unavailable
 
 TERMINAL_JOB = {"SUCCEEDED", "FAILED", "STOPPED"}
 
@@ -103,6 +103,32 @@ def submit_as(settings: Settings, store, who, name: str, args: list[str], *,
     except Exception:
         release(store, record.id, who)
         raise
+
+
+def run_as(client, who, name: str, payload: dict,
+           on_status: Callable[[str, str], None] = lambda job_id, status: None):
+    """Invoke `name` as a Ray job acting as `who` and wait for it: the input checked first
+    (an unknown name or a bad field fails here, not minutes later in a job), the job's own
+    token revoked when it ends, so no person's token stays in Ray. Returns the invocation
+    the job recorded; FleetError with the job's last log lines when it recorded none.
+    `fleet invoke --via job` and `fleet demo` both run jobs through here."""
+    from fleet.runtime.payloads import validate_payload
+
+    spec = client.registry.get(name)
+    validate_payload(spec, payload)
+    args = [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in payload.items()]
+    job_id, token_id = submit_as(client.settings, client.store, who, name, args,
+                                 ttl_s=spec.timeout_s + 600)
+    try:
+        status, logs = wait(client.settings, job_id,
+                            on_status=lambda s: on_status(job_id, s))
+    finally:
+        release(client.store, token_id, who)
+    found = [i for i in client.list(via="job", function=name, limit=200)
+             if i.ray_job_id == job_id]
+    if not found:
+        raise FleetError(messages.JOB_FAILED.format(job_id=job_id, status=status, message=logs))
+    return found[0]
 
 
 def release(store, token_id: str, who) -> None:

@@ -68,6 +68,10 @@ ALIAS_NEEDS_APPROVAL = (
     "{model}@{alias} is protected: approval {id} was requested. Someone with the role "
     "'{role}' approves it with `fleet approve {id}`; the alias moves then."
 )
+ROLLOUT_GATE_PENDING = (
+    "Rollout {id} waits for approval {approval}: it cannot {action} until that is decided "
+    "(`fleet approve {approval}` by someone with the approver role, or "
+    "`fleet reject {approval}`); abort it to give up instead.")
 ROLLOUT_AWAITS_APPROVAL = (
     "Rollout {id} already waits for promotion approval {approval}; it promotes when that is "
     "approved (`fleet approve {approval}`)."

@@ -277,6 +277,16 @@ class Controller:
 
     # -- commands from people ---------------------------------------------------------------
 
+    def _pending_approval(self, ro: Rollout) -> str | None:
+        """The id of the approval this rollout waits for (awaiting it, or paused while
+        awaiting it), None when none is pending."""
+        aid = ro.state.get("approval_id")
+        waiting = ro.status == "awaiting_approval" or (
+            ro.status == "paused" and ro.state.get("paused_from") == "awaiting_approval")
+        if not aid or not waiting:
+            return None
+        return aid if self.store.approvals.get(aid).status == "pending" else None
+
     def command(self, ro: Rollout, action: str, *, actor: str) -> Rollout:
         """pause, resume, promote or abort, as `actor`; a clear error when not allowed."""
         for _ in range(5):
@@ -286,6 +296,13 @@ class Controller:
                     id=ro.id, status=ro.status, action=action, allowed=" or ".join(allowed)))
             spec = RolloutSpec.model_validate(ro.spec)
             now = self.clock()
+            waiting = self._pending_approval(ro)
+            if action == "promote" and waiting:  # a gate is never skipped, by anyone
+                if ro.state.get("gate") == "promotion":  # it promotes once approved
+                    raise Conflict(messages.ROLLOUT_AWAITS_APPROVAL.format(
+                        id=ro.id, approval=waiting))
+                raise Conflict(messages.ROLLOUT_GATE_PENDING.format(
+                    id=ro.id, approval=waiting, action=action))
             if action == "pause":
                 ok = self._move(ro, Change(kind="paused", to_status="paused",
                                            state={"paused_from": ro.status},
@@ -299,9 +316,6 @@ class Controller:
                                 actor)
             elif action == "promote":
                 if "promotion" in spec.gates:  # a person's promote still passes the gate
-                    if ro.status == "awaiting_approval" and ro.state.get("gate") == "promotion":
-                        raise Conflict(messages.ROLLOUT_AWAITS_APPROVAL.format(
-                            id=ro.id, approval=ro.state.get("approval_id")))
                     ok = self._ask(ro, "promotion", {}, f"Promote {ro.candidate['model']} "
                                    f"v{ro.candidate['version']} on {ro.endpoint} (manual)",
                                    requested_by=actor)

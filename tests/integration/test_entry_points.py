@@ -90,3 +90,26 @@ def test_cli_failures_exit_non_zero_with_the_same_messages(tmp_path):
     assert r.returncode == 2 and "path" in r.stderr and "required" in r.stderr.lower()
     r = fleet_cli("invoke", "boom", check=False)
     assert r.returncode == 1 and "the input table has no rows" in r.stdout
+
+
+def test_no_long_lived_token_reaches_ray(client, tmp_path):
+    """Issue 26, finding 4: a job submitted with the admin token carried it in its
+    environment, where Ray's job API (`env_vars`) and its world-readable
+    runtime_env_agent.log showed it. A job now carries a token minted for it, revoked when
+    it ends: none of the installation's own tokens is in Ray's job API or logs."""
+    from ray.job_submission import JobSubmissionClient
+
+    from tests.integration.conftest import ADMIN, APPROVER, BOT, CAT, READER
+
+    cli_job = fleet_cli("invoke", "mark", f"path={tmp_path / 'm.txt'}", "tag=secret",
+                        "--via", "job", "--json", env={**os.environ, "FLEET_TOKEN": ADMIN})
+    assert json.loads(cli_job.stdout)["status"] == "succeeded"
+    info = json.loads((Path(os.environ["FLEET_HOME"]) / "run" / "cluster.json").read_text())
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    seen = [str(j) for j in JobSubmissionClient(info["dashboard_url"]).list_jobs()]
+    logs = Path(info["ray_temp_dir"]) / "session_latest" / "logs"
+    seen += [p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file()]
+    assert len(seen) > 10  # the jobs and the logs were read
+    for token in (ADMIN, READER, APPROVER, DEPLOYER, CAT, BOT):
+        assert not [text for text in seen if token in text], "a Fleet token is in Ray"
+    assert not [t for t in client.store.tokens.list(kind="job") if t.name == "admin"]

@@ -412,3 +412,40 @@ def test_a_start_that_loses_the_race_removes_the_app_it_deployed(store):
         ctl.start(endpoint="web", baseline=arm(1), candidate=("churn", 2), spec=RolloutSpec(),
                   actor="bob", deploy=lambda: "churn-v2")
     assert retired == ["churn-v3"]
+
+
+@pytest.mark.parametrize("gate", ["start", "step", "promotion"])
+def test_no_action_skips_a_pending_gate_in_any_state(store, gate):
+    """Issue 26, finding 2: with `gates: [start]` pending, a promote from the starter (or
+    from anyone) took the rollout to 100% and left the approval pending. Walk every action
+    from the waiting state and from a pause taken while waiting: whatever would move
+    traffic is refused naming the approval; traffic stays where the gate holds it."""
+    clock = Clock()
+    rid = start(store, gates=[gate], steps=[5, 100])
+    ctl = make(store, clock)
+    for _ in range(10):  # to the gate: at once for start, after a good check otherwise
+        ctl.tick()
+        clock.t += 11
+        if store.rollouts.get(rid).status == "awaiting_approval":
+            break
+    ro = store.rollouts.get(rid)
+    assert ro.status == "awaiting_approval" and ro.state["gate"] == gate
+    aid, held = ro.state["approval_id"], weights(store)
+    for who in ("ann", "bob"):  # the starter, and someone else
+        with pytest.raises(Conflict, match=aid):
+            ctl.command(store.rollouts.get(rid), "promote", actor=who)
+    assert weights(store) == held and store.approvals.get(aid).status == "pending"
+    ro = ctl.command(store.rollouts.get(rid), "pause", actor="ann")
+    assert ro.status == "paused"
+    with pytest.raises(Conflict, match=aid):
+        ctl.command(ro, "promote", actor="ann")
+    with pytest.raises(Conflict, match="'pause' works only when"):
+        ctl.command(ro, "pause", actor="ann")
+    ro = ctl.command(ro, "resume", actor="ann")
+    assert ro.status == "awaiting_approval" and weights(store) == held
+    clock.t += 60
+    ctl.tick()  # nothing moves while the approval is pending
+    assert store.rollouts.get(rid).status == "awaiting_approval" and weights(store) == held
+    assert store.approvals.get(aid).status == "pending"
+    ro = ctl.command(store.rollouts.get(rid), "abort", actor="ann")  # giving up is allowed
+    assert ro.status in ("rolling_back", "rolled_back")
