@@ -11,6 +11,9 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 DURATION_PATTERN = r"^[0-9]*[1-9][0-9]*(\.[0-9]+)?[smhd]$"
 
 
+MAX_DURATION_S = 36_500 * 86_400.0  # a hundred years
+
+
 def parse_duration(text: str, field: str) -> float:
     """Seconds in `text`; a clear error naming `field` when it is not a positive duration."""
     t = (text or "").strip()
@@ -18,7 +21,10 @@ def parse_duration(text: str, field: str) -> float:
         value = float(t[:-1]) * UNITS[t[-1]]
     except (KeyError, ValueError, IndexError):
         value = 0
-    if value <= 0:
+    if value <= 0 or value != value:  # NaN too
         raise InvalidInput(messages.BAD_DURATION.format(option=field, text=text), [
             FieldProblem(field, "not a duration", "Write it like 30m, 1h or 2d.")])
+    if value > MAX_DURATION_S:  # past any date the store or a clock can hold: a 422, not a 500
+        raise InvalidInput(messages.DURATION_TOO_LONG.format(option=field, text=text), [
+            FieldProblem(field, "too long", "Use at most 36500d (a hundred years).")])
     return value

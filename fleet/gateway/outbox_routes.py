@@ -4,7 +4,7 @@ list dead letters and replay them. Tokens need the `notify` scope (admin implies
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
@@ -43,14 +43,19 @@ class FailedIn(BaseModel):
                                         description="The receiver's Retry-After, if any.")
 
 
+# An event id: a positive integer the store can hold (true/false and 1e20 are refused with
+# a 422 naming the field, not taken as 1 or overflowing the database into a 500).
+EventId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+
+
 class ReleaseIn(BaseModel):
     holder: str = Field(min_length=1, max_length=128)
-    event_ids: list[int] = Field(max_length=500)
+    event_ids: list[EventId] = Field(max_length=500)
 
 
 class ReplayIn(BaseModel):
-    event_ids: list[int] | None = Field(None, max_length=1000,
-                                        description="Omit to replay every dead letter.")
+    event_ids: list[EventId] | None = Field(None, max_length=1000,
+                                            description="Omit to replay every dead letter.")
 
 
 def outbox_router(client, settings, auth: TokenAuth) -> APIRouter:

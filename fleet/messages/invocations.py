@@ -138,6 +138,7 @@ BACKUP_USE_PG_DUMP = (
 BACKUP_EXISTS = "{path} exists already; a backup never overwrites a file unless told to."
 BACKUP_DONE = "Backed up the store to {path} ({bytes} bytes, {pages} pages, integrity ok)."
 BAD_DURATION = "{option} '{text}' is not a duration."
+DURATION_TOO_LONG = "{option} '{text}' is longer than a hundred years (36500d)."
 USAGE_BAD_BY = "Usage is grouped by function or caller, not '{by}'."
 DRIFT_NO_PLOT = "Drift report '{id}' has no plot '{name}'."
 DRIFT_BAD_SNOOZE = "Cannot snooze drift alerts for {hours} hours."

@@ -116,3 +116,14 @@ def test_hostile_bodies_are_4xx_never_5xx(http):
     assert r.status_code == 413, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["type"].endswith("/payload-too-large")
+
+
+def test_outbox_event_ids_are_positive_integers_the_store_can_hold(http):
+    """Issue 26, finding 7: `[99999999999999999999]` on replay and release overflowed the
+    database into a 500, and `[false]` was taken as an id."""
+    for path, extra in (("/v1/outbox/slack/replay", {}),
+                        ("/v1/outbox/slack/release", {"holder": "h"})):
+        for ids in ([99999999999999999999], [False], [0], ["7"]):
+            r = http.post(path, headers=auth(), json={"event_ids": ids, **extra})
+            assert r.status_code == 422, (path, ids, r.text)
+            assert r.json()["errors"][0]["field"].startswith("event_ids")

@@ -74,8 +74,9 @@ def test_usage_over_http_and_as_prometheus_counters(settings):
         got = http.get("/v1/usage?by=caller&since=1h", headers=auth).json()
         assert got["rows"][0]["caller"] == "ann" and got["rows"][0]["cost"] == pytest.approx(
             20 * 0.001 + 10 * 0.1)
-        for query, field in (("by=team", "by"), ("since=0s", "since")):
-            bad = http.get(f"/v1/usage?{query}", headers=auth)
+        for query, field in (("by=team", "by"), ("since=0s", "since"),
+                             ("since=438487721216590d", "since"), ("since=nand", "since")):
+            bad = http.get(f"/v1/usage?{query}", headers=auth)  # the long one was a 500
             assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == field
         assert http.get("/v1/usage").status_code == 401
         metrics = http.get("/metrics").text
