@@ -109,11 +109,11 @@ class ModelServer:
                                      messages.INJECTED_FAULT)
         try:
             req = PredictRequest.model_validate(load_json(body))
-        except InvalidInput as exc:
-            return _problem(422, exc.detail, [p.as_dict() for p in exc.errors])
-        except ValueError as exc:
+        except (InvalidInput, ValueError) as exc:  # not JSON, too deep, or not the schema
             errors = None
-            if isinstance(exc, ValidationError):
+            if isinstance(exc, InvalidInput):  # says which (a 1,000-deep body was a 500)
+                errors = [p.as_dict() for p in exc.errors]
+            elif isinstance(exc, ValidationError):
                 errors = [{"field": ".".join(map(str, e["loc"])) or "body",
                            "message": e["msg"], "fix": "See GET on this route for the schema."}
                           for e in exc.errors(include_url=False)]

@@ -81,6 +81,8 @@ def test_bad_input_is_a_422_naming_the_field(served):
     assert r.status_code == 422 and r.json()["errors"][0]["message"] == "not a number"
     r = httpx.post(url, content=b"not json", timeout=30)
     assert r.status_code == 422 and "instances" in r.json()["detail"]
+    r = httpx.post(url, content=b"[" * 1000 + b"]" * 1000, timeout=30)  # was a 500
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"
     r = httpx.post(url, json={"instances": []}, timeout=30)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "instances"
 
