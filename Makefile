@@ -63,5 +63,7 @@ lint: setup
 down: setup
 	$(VENV)/bin/fleet down
 
+# The tests' and benches' short Ray temp bases live under /tmp (fleet.ray_paths.short_dir).
 clean:
+	-@$(PY) -c 'import shutil; from pathlib import Path; from fleet.ray_paths import short_dir; [shutil.rmtree(short_dir(t, Path.cwd().resolve()), ignore_errors=True) for t in ("t", "b", "mn")]' 2>/dev/null
 	rm -rf $(VENV) .tmp
