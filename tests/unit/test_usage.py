@@ -78,6 +78,8 @@ def test_usage_over_http_and_as_prometheus_counters(settings):
                              ("since=438487721216590d", "since"), ("since=nand", "since")):
             bad = http.get(f"/v1/usage?{query}", headers=auth)  # the long one was a 500
             assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == field
+        longest = http.get("/v1/usage?by=caller&since=9999999999s", headers=auth)
+        assert longest.status_code == 200  # the longest the schema admits is accepted
         assert http.get("/v1/usage").status_code == 401
         metrics = http.get("/metrics").text
         assert 'fleet_invocation_cpu_seconds_total{function="train"} 20.0' in metrics
