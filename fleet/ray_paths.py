@@ -33,6 +33,11 @@ _DIR_PREFIX = "ray-"  # + 8 hex digits
 _BASE_MAX = MAX_TEMP_DIR_BYTES - len(_DIR_PREFIX) - 9
 
 
+def _digest(key) -> str:
+    """8 hex digits naming `key` (a FLEET_HOME, a checkout): short, stable, distinct."""
+    return hashlib.sha256(str(key).encode()).hexdigest()[:8]
+
+
 def _short_enough(base: str) -> bool:
     return len(base.rstrip("/").encode()) <= _BASE_MAX
 
@@ -53,8 +58,7 @@ def temp_dir(settings_or_home) -> str:
     """This installation's own Ray temp dir: `<base>/ray-<8 hex digits of FLEET_HOME>`."""
     home = (settings_or_home if isinstance(settings_or_home, str | os.PathLike)
             else settings_or_home.home)
-    digest = hashlib.sha256(str(home).encode()).hexdigest()[:8]
-    return os.path.join(temp_base(), f"{_DIR_PREFIX}{digest}")
+    return os.path.join(temp_base(), f"{_DIR_PREFIX}{_digest(home)}")
 
 
 def check_temp_dir(path: str) -> None:
@@ -93,9 +97,8 @@ def ray_command(*args: str) -> list[str]:
 
 def short_dir(tag: str, key: str | Path) -> str:
     """A short, stable folder for a tool that runs its own installations (the tests, the
-    benches): `<base>/fleet-<tag>-<8 hex digits of key>`, e.g. one per checkout."""
-    digest = hashlib.sha256(str(key).encode()).hexdigest()[:8]
-    return f"/tmp/fleet-{tag}-{digest}"
+    benches): `/tmp/fleet-<tag>-<8 hex digits of key>`, e.g. one per checkout."""
+    return f"/tmp/fleet-{tag}-{_digest(key)}"
 
 
 __all__ = ["MAX_TEMP_DIR_BYTES", "check_temp_dir", "python_for_ray", "ray_command",

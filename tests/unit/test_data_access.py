@@ -34,6 +34,16 @@ def home(tmp_path, monkeypatch):
     config.clear_cache()
 
 
+def home_under(tmp_path, monkeypatch, root) -> Path:
+    """An installation at tmp_path/home whose one data root is `root`."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "fleet.yaml").write_text(f"data_roots: ['{root}']\n")
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "raytmp"))
+    config.clear_cache()
+    return home
+
+
 def access(home) -> DataAccess:
     return DataAccess(config.load_settings(home))
 
@@ -64,11 +74,7 @@ def test_fleet_yaml_is_refused_and_the_refusal_names_the_roots_not_the_content(h
 
 
 def test_fleet_home_stays_private_even_when_a_root_contains_it(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "fleet.yaml").write_text(f"data_roots: ['{tmp_path}']\n")  # contains FLEET_HOME
-    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "raytmp"))
-    config.clear_cache()
+    home = home_under(tmp_path, monkeypatch, tmp_path)  # the root contains FLEET_HOME
     for private in ("fleet.yaml", "fleet.db", "fleet.db-wal", "logs/server.log",
                     "run/cluster.json", "anything-else"):
         refused(home, home / private)
@@ -76,11 +82,7 @@ def test_fleet_home_stays_private_even_when_a_root_contains_it(tmp_path, monkeyp
 
 
 def test_ray_files_are_refused_even_under_a_root(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "fleet.yaml").write_text("data_roots: ['/']\n")
-    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "raytmp"))
-    config.clear_cache()
+    home = home_under(tmp_path, monkeypatch, "/")
     refused(home, Path.home() / ".ray" / "auth_token")
     refused(home, "~/.ray/auth_token")
     refused(home, tmp_path / "raytmp" / "ray" / "session_latest" / "logs" / "raylet.out")
@@ -203,11 +205,7 @@ def test_a_link_inside_a_folder_that_leaves_the_roots_refuses_the_folder(home, t
 
 
 def test_a_folder_holding_fleets_own_files_is_refused(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "fleet.yaml").write_text(f"data_roots: ['{tmp_path}']\n")  # contains FLEET_HOME
-    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "raytmp"))
-    config.clear_cache()
+    home = home_under(tmp_path, monkeypatch, tmp_path)  # the root contains FLEET_HOME
     (tmp_path / "docs").mkdir()
     assert access(home).check(str(tmp_path / "docs"), field="source")
     assert "'home'" in refused(home, tmp_path).detail  # the folder would walk into it
