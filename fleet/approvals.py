@@ -38,6 +38,20 @@ class Approvals:
         self.clock = clock
         self._invoke = invoke  # how an approved action runs (default: a runtime Client)
 
+    # -- reading ----------------------------------------------------------------------------
+
+    def list(self, who: Identity, *, status: str | None = None, limit: int = 100
+             ) -> list[Approval]:
+        who.require("read")
+        return self.store.approvals.list(status=status, limit=limit)
+
+    def get(self, who: Identity | None, aid: str) -> Approval:
+        """One request (the id or a unique prefix). `who` None: a gate's open/closed state,
+        which Flagger polls without a token."""
+        if who is not None:
+            who.require("read")
+        return self.store.approvals.get(aid)
+
     # -- deciding ---------------------------------------------------------------------------
 
     def _refuse(self, ap: Approval, who: Identity, reason: str, exc: Exception):
@@ -48,7 +62,7 @@ class Approvals:
         """Everyone who set this request in motion: none of them may decide it."""
         return {ap.requested_by, *((ap.payload or {}).get("parties") or [])}
 
-    def decide(self, aid: str, who: Identity, *, approve: bool, comment: str = "") -> Approval:
+    def decide(self, who: Identity, aid: str, *, approve: bool, comment: str = "") -> Approval:
         """Approve or reject as `who`; a clear refusal (audited) when the rules say no."""
         ap = self.store.approvals.get(aid)
         aid = ap.id  # a unique prefix names it too
@@ -114,8 +128,8 @@ class Approvals:
 
     # -- external gates -----------------------------------------------------------------------
 
-    def external_gate(self, *, target: str, key: str, gate: str, summary: str,
-                      who: Identity) -> Approval:
+    def external_gate(self, who: Identity, *, target: str, key: str, gate: str,
+                      summary: str) -> Approval:
         """The approval behind a gate that an outside controller polls (Flagger's confirm
         webhooks): the request for `key` (e.g. a revision's checksum), opened in `who`'s
         name on the first call. The same key keeps its request; a new key, or an expired
@@ -131,7 +145,7 @@ class Approvals:
 
     # -- aliases ----------------------------------------------------------------------------
 
-    def move_alias(self, *, model: str, alias: str, version: int | None, who: Identity,
+    def move_alias(self, who: Identity, *, model: str, alias: str, version: int | None,
                    reason: str) -> dict[str, Any]:
         """Move `alias`, or open an approval request when it is protected. Returns
         {"moved": True, "aliases": ...} or {"moved": False, "approval": Approval}."""

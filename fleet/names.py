@@ -32,4 +32,21 @@ ALIAS_RE = re.compile(ALIAS_NAME)
 
 __all__ = ["ALIAS_NAME", "ALIAS_RE", "CONSUMER_NAME", "ENDPOINT_NAME", "ENDPOINT_RE",
            "FUNCTION_NAME", "FUNCTION_RE", "KB_NAME", "MAX_IDEMPOTENCY_KEY", "MODEL_NAME",
-           "MODEL_RE"]
+           "MIN_SHOWN", "MODEL_RE", "short_ids"]
+
+
+# -- ids as lists show them (every `get` by id also takes a unique prefix: fleet.store.ids)
+
+MIN_SHOWN = 12  # what lists show at least (type prefix + 8 or more hex digits)
+
+
+def short_ids(ids: list[str], min_len: int = MIN_SHOWN) -> dict[str, str]:
+    """Each id's shortest prefix of at least `min_len` characters that no other listed id
+    shares."""
+    out = {}
+    for i in ids:
+        n = min(min_len, len(i))
+        while n < len(i) and any(o != i and o.startswith(i[:n]) for o in ids):
+            n += 1
+        out[i] = i[:n]
+    return out

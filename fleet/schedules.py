@@ -31,6 +31,10 @@ class Schedules:
                                         actor=who.name, start_after=time.time(),
                                         max_catchup=max_catchup)
 
+    def list(self, who: Identity, *, limit: int | None = None) -> list[Schedule]:
+        who.require("read")
+        return self.store.schedules.list(limit=limit)
+
     def remove(self, who: Identity, name: str) -> None:
         who.require("admin")
         self.store.schedules.remove(name, who.name)

@@ -13,6 +13,7 @@ from fleet import messages
 from fleet.config import Settings
 from fleet.durations import parse_duration
 from fleet.errors import FieldProblem, InvalidInput
+from fleet.identity import Identity
 
 GROUPS = ("function", "caller")
 
@@ -39,3 +40,19 @@ def usage_report(store, settings: Settings, *, by: str = "function", since: str 
     currency = prices.currency if total["cost"] is not None else None
     return {"by": by, "since": since, "since_ts": start, "currency": currency, "rows": rows,
             "total": total, "serving": serving}
+
+
+class Usage:
+    """The usage report as a service (the read scope), for the gateway and `fleet usage`."""
+
+    def __init__(self, store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def report(self, who: Identity, *, by: str = "function", since: str = "30d"
+               ) -> dict[str, Any]:
+        who.require("read")
+        return usage_report(self.store, self.settings, by=by, since=since)
+
+
+__all__ = ["GROUPS", "Usage", "usage_report"]

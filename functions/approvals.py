@@ -28,7 +28,7 @@ class DecideResult(BaseModel):
 def decide_approval(req: DecideRequest) -> DecideResult:
     """Approve or reject an approval request as the caller (role needed; never one's own)."""
     service, who = for_function()
-    ap = service.decide(req.id, who, approve=req.decision == "approve", comment=req.comment)
+    ap = service.decide(who, req.id, approve=req.decision == "approve", comment=req.comment)
     return DecideResult(approval=ap.public())
 
 

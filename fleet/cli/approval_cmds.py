@@ -8,27 +8,23 @@ import typer
 
 from fleet.cli import render
 from fleet.cli.app import app
-from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT
-from fleet.cli.common import identity_of as _identity
-from fleet.cli.common import open_client as _client
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
 
 
 @app.command()
 def approvals(all_: bool = typer.Option(False, "--all", help="Decided ones too."),
-              limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+              limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+              token: Optional[str] = TOKEN_OPT) -> None:
     """List approval requests (pending ones by default), newest first."""
-    rows = [a.public() for a in _client().store.approvals.list(
-        status=None if all_ else "pending", limit=limit)]
+    svc, who = acting(token)
+    rows = [a.public() for a in svc.approvals.list(
+        who, status=None if all_ else "pending", limit=limit)]
     render.as_json(rows) if json_out else render.approvals(rows)
 
 
 def _decide(approval_id: str, approve: bool, comment: str, token: str | None) -> None:
-    from fleet.approvals import Approvals
-
-    client = _client()
-    who = _identity(token, required=True, client=client)
-    ap = Approvals(client.store, client.settings).decide(approval_id, who, approve=approve,
-                                                         comment=comment)
+    svc, who = acting(token, required=True)
+    ap = svc.approvals.decide(who, approval_id, approve=approve, comment=comment)
     render.console.print(f"{ap.id} {render.status_text(ap.status)} by {ap.decided_by} "
                          f"({ap.gate} gate of {ap.target})")
 

@@ -10,9 +10,7 @@ import typer
 from fleet import lifecycle, messages
 from fleet.cli import render
 from fleet.cli.app import app, progress
-from fleet.cli.common import JSON_OPT, TOKEN_OPT
-from fleet.cli.common import identity_of as _identity
-from fleet.cli.common import open_client as _client
+from fleet.cli.common import JSON_OPT, TOKEN_OPT, acting
 from fleet.config import load_settings
 
 
@@ -61,12 +59,9 @@ def status(json_out: bool = JSON_OPT) -> None:
     """Show whether Fleet is up, where, and what it holds."""
     st = lifecycle.status()
     if st["up"]:
-        client = _client()
-        counts: dict[str, int] = {}
-        for _f, s, _v, n in client.store.invocations.counts():
-            counts[s] = counts.get(s, 0) + n
-        st.update(functions=len(client.registry), invocations=counts,
-                  schedules=len(client.store.schedules.list()))
+        svc, who = acting(None)
+        st.update(functions=len(svc.client.registry), invocations=svc.invocations.counts(who),
+                  schedules=len(svc.schedules.list(who)))
     if json_out:
         render.as_json(st)
     else:
@@ -81,9 +76,6 @@ def backup(dest: Path = typer.Argument(..., help="The file to write (a SQLite da
            overwrite: bool = typer.Option(False, "--overwrite"),
            token: Optional[str] = TOKEN_OPT) -> None:
     """Back up the store while Fleet runs (SQLite; PostgreSQL: use pg_dump)."""
-    from fleet.store.backup import backup as take
-
-    client = _client()
-    _identity(token, client=client).require("admin")
-    done = take(load_settings().resolved_store_url, dest, overwrite=overwrite)
+    svc, who = acting(token)
+    done = svc.backup(who, dest, overwrite=overwrite)
     render.console.print(messages.BACKUP_DONE.format(**done), highlight=False)

@@ -19,6 +19,14 @@ def open_client() -> Client:
     return Client(load_settings())
 
 
+def acting(token: str | None, *, required: bool = False):
+    """The installation's services and who runs this command (see identity_of)."""
+    from fleet.services import Services
+
+    svc = Services(open_client())
+    return svc, identity_of(token, required=required, client=svc.client)
+
+
 def identity_of(token: str | None, *, required: bool = False, client: Client | None = None):
     """Who runs this command: the identity of --token / FLEET_TOKEN, checked like the
     gateway checks it (a revoked token is refused), or `local-admin` without one."""

@@ -18,9 +18,8 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from fleet.cli import render
-from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, identity_of, open_client
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
 from fleet.durations import parse_duration
-from fleet.schedules import Schedules
 
 
 class _ShowByDefault(TyperGroup):
@@ -43,18 +42,19 @@ def schedule_name(endpoint: str) -> str:
 @drift_app.command("show")
 def show(endpoint: str, history: bool = typer.Option(False, "--history",
                                                      help="Scores over time."),
-         limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+         limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+         token: Optional[str] = TOKEN_OPT) -> None:
     """The latest drift report of ENDPOINT (or its history)."""
-    repo = open_client().store.drift
+    svc, who = acting(token)
     if history:
-        rows = repo.history(endpoint, limit=limit)
+        rows = svc.drift.history(who, endpoint, limit=limit)
         if not rows:
-            repo.latest(endpoint)  # raises the clear "no report yet" error
+            svc.drift.latest(who, endpoint)  # raises the clear "no report yet" error
         render.as_json(rows) if json_out else _history(endpoint, rows)
         return
-    report = repo.latest(endpoint)
+    report = svc.drift.latest(who, endpoint)
     if json_out:
-        render.as_json({**report, "alert_state": repo.alert(endpoint)})
+        render.as_json({**report, "alert_state": svc.drift.alert(who, endpoint)})
         return
     _report(report)
 
@@ -64,11 +64,10 @@ def check(endpoint: str,
           window: Optional[str] = typer.Option(None, "--window", help="e.g. 30m, 1h, 2d."),
           json_out: bool = JSON_OPT, token: Optional[str] = TOKEN_OPT) -> None:
     """Run a drift check of ENDPOINT now, and show its report."""
-    client = open_client()
-    who = identity_of(token, client=client).require("invoke")
+    svc, who = acting(token)
     payload = {"endpoint": endpoint, **({"window_s": parse_duration(window, "--window")}
                                         if window else {})}
-    inv = client.invoke("drift_check", payload, caller=who.name, via="cli")
+    inv = svc.invocations.invoke(who, "drift_check", payload, via="cli")
     if inv.status.value != "succeeded":
         render.invocation(inv.public())
         raise typer.Exit(1)
@@ -84,11 +83,10 @@ def watch(endpoint: str,
           token: Optional[str] = TOKEN_OPT) -> None:
     """Check ENDPOINT for drift on a schedule. A check missed while Fleet was down runs
     once when it is back, not once per missed slot."""
-    client = open_client()
-    who = identity_of(token, client=client)
-    client.store.endpoints.get(endpoint)
+    svc, who = acting(token)
+    svc.endpoints.get(who, endpoint)
     period = parse_duration(every, "--every")
-    s = Schedules(client.store, client.registry).add(
+    s = svc.schedules.add(
         who, name=schedule_name(endpoint), function="drift_check", spec=f"@every {every}",
         payload={"endpoint": endpoint,
                  "window_s": parse_duration(window, "--window") if window else period},
@@ -99,20 +97,16 @@ def watch(endpoint: str,
 @drift_app.command("unwatch")
 def unwatch(endpoint: str, token: Optional[str] = TOKEN_OPT) -> None:
     """Stop the scheduled drift checks of ENDPOINT."""
-    client = open_client()
-    who = identity_of(token, client=client).require("admin")
-    client.store.schedules.remove(schedule_name(endpoint), who.name)
+    svc, who = acting(token)
+    svc.schedules.remove(who, schedule_name(endpoint))
     render.console.print(f"Stopped drift checks of '{endpoint}'.")
 
 
 @drift_app.command("snooze")
 def snooze(endpoint: str, hours: float, token: Optional[str] = TOKEN_OPT) -> None:
     """Hold ENDPOINT's drift alerts for HOURS (0 lifts a snooze)."""
-    from fleet.drift.actions import DriftActions
-
-    client = open_client()
-    who = identity_of(token, client=client)
-    state = DriftActions(client.store, client.settings).snooze(endpoint, hours, who)
+    svc, who = acting(token)
+    state = svc.drift.snooze(who, endpoint, hours)
     until = state["snoozed_until"]
     render.console.print(f"Drift alerts of '{endpoint}' held until "
                          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(until))}."

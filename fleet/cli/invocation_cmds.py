@@ -10,10 +10,7 @@ import typer
 from fleet import messages
 from fleet.cli import render
 from fleet.cli.app import app
-from fleet.cli.common import JSON_OPT, TOKEN_OPT
-from fleet.cli.common import identity_of as _identity
-from fleet.cli.common import open_client as _client
-from fleet.config import load_settings
+from fleet.cli.common import JSON_OPT, TOKEN_OPT, acting
 from fleet.errors import FieldProblem, InvalidInput
 from fleet.runtime import Client
 from fleet.runtime.payloads import parse_key_values
@@ -25,16 +22,15 @@ def functions(json_out: bool = JSON_OPT,
                                          "with usage prices set) of finished invocations "
                                          "and of served model versions."),
               by: str = typer.Option("function", "--by", help="function or caller"),
-              since: str = typer.Option("30d", "--since", help="e.g. 1h, 7d, 30d")) -> None:
+              since: str = typer.Option("30d", "--since", help="e.g. 1h, 7d, 30d"),
+              token: Optional[str] = TOKEN_OPT) -> None:
     """List the registered functions, or what their invocations used (--usage)."""
-    client = _client()
+    svc, who = acting(token)
     if not usage:
-        specs = [s.describe() for s in client.registry]
+        specs = [s.describe() for s in svc.client.registry]
         render.as_json(specs) if json_out else render.functions(specs)
         return
-    from fleet.usage import usage_report
-
-    report = usage_report(client.store, load_settings(), by=by, since=since)
+    report = svc.usage.report(who, by=by, since=since)
     if json_out:
         render.as_json(report)
     else:
@@ -66,14 +62,14 @@ def invoke(
         if not isinstance(extra, dict):
             raise InvalidInput(messages.BAD_JSON_OPTION.format(reason="not an object"))
         payload = {**extra, **payload}
-    client = _client()
-    who = _identity(token, client=client).require("invoke")
+    svc, who = acting(token)
+    who.require("invoke")
     if via == "job":
-        rec = _invoke_as_job(client, who, name, payload)
+        rec = _invoke_as_job(svc.client, who, name, payload)
     elif via == "cli":
         with render.err_console.status(f"running {name}"):
-            inv = client.invoke(name, payload, caller=who.name, via="cli",
-                                idempotency_key=idempotency_key, wait=not async_)
+            inv = svc.invocations.invoke(who, name, payload, via="cli",
+                                         idempotency_key=idempotency_key, wait=not async_)
         rec = inv.public()
     else:
         raise InvalidInput(messages.CLI_BAD_VIA, [FieldProblem("--via", via, "cli|job")])
@@ -96,26 +92,26 @@ def invocations(function: Optional[str] = typer.Option(None, "--function", "-f")
                 status_: Optional[str] = typer.Option(None, "--status"),
                 via: Optional[str] = typer.Option(None, "--via"),
                 limit: int = typer.Option(20, "--limit", "-n"),
-                json_out: bool = JSON_OPT) -> None:
+                json_out: bool = JSON_OPT, token: Optional[str] = TOKEN_OPT) -> None:
     """List recent invocations, newest first."""
-    rows = [i.public() for i in _client().list(function=function, status=status_, via=via,
-                                               limit=limit)]
+    svc, who = acting(token)
+    rows = [i.public() for i in svc.invocations.list(who, function=function, status=status_,
+                                                     via=via, limit=limit)]
     render.as_json(rows) if json_out else render.invocations(rows)
 
 
 @app.command()
 def invocation(inv_id: str, wait: bool = typer.Option(False, "--wait"),
-               json_out: bool = JSON_OPT) -> None:
+               json_out: bool = JSON_OPT, token: Optional[str] = TOKEN_OPT) -> None:
     """Show one invocation (optionally wait until it ends)."""
-    client = _client()
-    inv = client.wait(inv_id) if wait else client.get(inv_id)
+    svc, who = acting(token)
+    inv = svc.invocations.get(who, inv_id, wait=wait)
     render.as_json(inv.public()) if json_out else render.invocation(inv.public())
 
 
 @app.command()
 def cancel(inv_id: str, token: Optional[str] = TOKEN_OPT) -> None:
     """Cancel a queued or running invocation."""
-    client = _client()
-    who = _identity(token, client=client).require("invoke")
-    inv = client.cancel(inv_id, caller=who.name)
+    svc, who = acting(token)
+    inv = svc.invocations.cancel(who, inv_id)
     render.invocation(inv.public())

@@ -10,46 +10,48 @@ import typer
 from fleet import messages
 from fleet.cli import render
 from fleet.cli.app import app
-from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT
-from fleet.cli.common import identity_of as _identity
-from fleet.cli.common import open_client as _client
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
 
 
 @app.command()
 def runs(experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
          compare: Optional[list[str]] = typer.Option(None, "--compare", "-c",
                                                      help="Run ids to compare side by side."),
-         limit: int = typer.Option(20, "--limit", "-n"), json_out: bool = JSON_OPT) -> None:
+         limit: int = typer.Option(20, "--limit", "-n"), json_out: bool = JSON_OPT,
+         token: Optional[str] = TOKEN_OPT) -> None:
     """List training runs, or compare some (--compare ID --compare ID)."""
-    store = _client().store
+    svc, who = acting(token)
     if compare:
-        rows = store.runs.compare([store.runs.get(c).id for c in compare])
+        rows = svc.models.compare(who, compare)
         render.as_json(rows) if json_out else render.table(rows)
         return
-    rows = [r.public() for r in store.runs.list(experiment=experiment, limit=limit)]
+    rows = [r.public() for r in svc.models.runs(who, experiment=experiment, limit=limit)]
     render.as_json(rows) if json_out else render.runs(rows)
 
 
 @app.command()
-def run(run_id: str, json_out: bool = JSON_OPT) -> None:
+def run(run_id: str, json_out: bool = JSON_OPT, token: Optional[str] = TOKEN_OPT) -> None:
     """Show one run: params, lineage, and its metrics per step as a table."""
-    store = _client().store
-    r = store.runs.get(run_id).public()
-    steps = store.runs.metrics(r["id"])
+    svc, who = acting(token)
+    r = svc.models.run(who, run_id).public()
+    steps = svc.models.run_metrics(who, r["id"])
     render.as_json({**r, "metrics": steps}) if json_out else render.run_detail(r, steps)
 
 
 @app.command()
-def models(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+def models(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+           token: Optional[str] = TOKEN_OPT) -> None:
     """List registered models with their latest version and aliases."""
-    rows = _client().store.models.models(limit=limit)
+    svc, who = acting(token)
+    rows = svc.models.list(who, limit=limit)
     render.as_json(rows) if json_out else render.models(rows)
 
 
 @app.command()
-def model(name: str, json_out: bool = JSON_OPT) -> None:
+def model(name: str, json_out: bool = JSON_OPT, token: Optional[str] = TOKEN_OPT) -> None:
     """Show a model's versions, aliases and alias history."""
-    d = _client().store.models.describe(name)
+    svc, who = acting(token)
+    d = svc.models.describe(who, name)
     if json_out:
         render.as_json(d)
     else:
@@ -63,12 +65,9 @@ def alias(name: str, alias_name: str = typer.Argument(..., metavar="ALIAS"),
           token: Optional[str] = TOKEN_OPT) -> None:
     """Point ALIAS of model NAME at VERSION (one audited transaction). A protected alias
     opens an approval request instead."""
-    from fleet.approvals import Approvals
-
-    client = _client()
-    who = _identity(token, client=client)
-    out = Approvals(client.store, client.settings).move_alias(
-        model=name, alias=alias_name, version=version, who=who, reason=reason)
+    svc, who = acting(token)
+    out = svc.approvals.move_alias(model=name, alias=alias_name, version=version, who=who,
+                                   reason=reason)
     if not out["moved"]:
         ap = out["approval"]
         render.console.print(messages.ALIAS_NEEDS_APPROVAL.format(
@@ -78,26 +77,31 @@ def alias(name: str, alias_name: str = typer.Argument(..., metavar="ALIAS"),
 
 
 @app.command()
-def endpoints(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+def endpoints(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+              token: Optional[str] = TOKEN_OPT) -> None:
     """List serving endpoints with their routing tables."""
-    rows = [e.public() for e in _client().store.endpoints.list(limit=limit)]
+    svc, who = acting(token)
+    rows = [e.public() for e in svc.endpoints.list(who, limit=limit)]
     render.as_json(rows) if json_out else render.endpoints(rows)
 
 
 @app.command()
 def rollouts(endpoint: Optional[str] = typer.Option(None, "--endpoint", "-e"),
              active: bool = typer.Option(False, "--active", help="Only active ones."),
-             limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+             limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+             token: Optional[str] = TOKEN_OPT) -> None:
     """List rollouts, newest first."""
-    rows = [r.public() for r in _client().store.rollouts.list(
-        endpoint=endpoint, active=True if active else None, limit=limit)]
+    svc, who = acting(token)
+    rows = [r.public() for r in svc.endpoints.rollouts(
+        who, endpoint=endpoint, active=True if active else None, limit=limit)]
     render.as_json(rows) if json_out else render.rollouts(rows)
 
 
 @app.command("rollout")
-def rollout_cmd(rollout_id: str, json_out: bool = JSON_OPT) -> None:
+def rollout_cmd(rollout_id: str, json_out: bool = JSON_OPT,
+                token: Optional[str] = TOKEN_OPT) -> None:
     """Show one rollout and its ladder of events. (Steer it with `fleet invoke rollout`.)"""
-    store = _client().store
-    r = store.rollouts.get(rollout_id).public()
-    events = store.rollouts.events(r["id"])
+    svc, who = acting(token)
+    r = svc.endpoints.describe_rollout(who, rollout_id)
+    events = r.pop("events")
     render.as_json({**r, "events": events}) if json_out else render.rollout_detail(r, events)

@@ -9,9 +9,8 @@ import typer
 
 from fleet import messages
 from fleet.cli import render
-from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, identity_of, open_client
-from fleet.errors import FieldProblem, InvalidInput
-from fleet.store.outbox import STATES
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
+from fleet.outbox import STATES, check_state
 
 outbox_app = typer.Typer(help="Outbox deliveries per consumer (the Slack bot): list, replay.",
                          invoke_without_command=True)
@@ -22,16 +21,15 @@ CONSUMER_OPT = typer.Option("slack", "--consumer", "-c", help="Whose deliveries.
 def outbox(ctx: typer.Context, consumer: str = CONSUMER_OPT,
            state: Optional[str] = typer.Option(
                None, "--state", "-s", help=f"Only these: {', '.join(STATES)}."),
-           limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+           limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+           token: Optional[str] = TOKEN_OPT) -> None:
     """List deliveries, newest first: state, attempts, last error. `--state dead` shows the
     dead letters."""
     if ctx.invoked_subcommand is not None:
         return
-    if state is not None and state not in STATES:
-        states = ", ".join(STATES)
-        raise InvalidInput(messages.OUTBOX_STATE.format(state=state, states=states), [
-            FieldProblem("--state", "unknown", f"Use one of {states}.")])
-    rows = open_client().store.outbox.deliveries(consumer=consumer, state=state, limit=limit)
+    check_state(state, "--state")
+    svc, who = acting(token)
+    rows = svc.outbox.deliveries(who, consumer=consumer, state=state, limit=limit)
     if json_out:
         render.as_json(rows)
         return
@@ -49,8 +47,6 @@ def replay(event_ids: Optional[list[int]] = typer.Argument(
                None, metavar="[EVENT_ID]...", help="Omit to replay every dead letter."),
            consumer: str = CONSUMER_OPT, token: Optional[str] = TOKEN_OPT) -> None:
     """Send dead-lettered deliveries again (attempts reset; audited)."""
-    client = open_client()
-    who = identity_of(token, client=client).require("admin")
-    n = client.store.outbox.replay(consumer=consumer, actor=who.name,
-                                   event_ids=list(event_ids) if event_ids else None)
+    svc, who = acting(token)
+    n = svc.outbox.replay(who, consumer, list(event_ids) if event_ids else None)
     render.console.print(messages.OUTBOX_REPLAYED.format(n=n, consumer=consumer))

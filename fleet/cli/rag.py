@@ -16,7 +16,7 @@ import typer
 
 from fleet import messages
 from fleet.cli import render
-from fleet.cli.common import TOKEN_OPT, identity_of, open_client
+from fleet.cli.common import TOKEN_OPT, acting
 from fleet.errors import FieldProblem, FleetError, InvalidInput
 
 KB_OPT = typer.Option("docs", "--kb", help="The knowledge base (one Chroma collection).")
@@ -35,14 +35,13 @@ def ingest(path: str = typer.Argument(..., help="A file, folder or s3:// prefix 
            json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
            token: Optional[str] = TOKEN_OPT) -> None:
     """Ingest documents into a knowledge base; again to bring it up to date."""
-    client = open_client()
-    who = identity_of(token, client=client).require("invoke")
+    svc, who = acting(token)
     payload = {"knowledge_base": kb, "source": _location(path),
                **({"chunk_size": chunk_size} if chunk_size else {}),
                **({"chunk_overlap": chunk_overlap} if chunk_overlap is not None else {})}
-    inv = client.invoke("rag_ingest", payload, caller=who.name, via="cli", wait=False)
+    inv = svc.invocations.invoke(who, "rag_ingest", payload, via="cli", wait=False)
     with render.err_console.status(f"ingesting into '{kb}'") as spinner:
-        while not (inv := client.get(inv.id)).done:
+        while not (inv := svc.invocations.get(who, inv.id)).done:
             p = inv.progress or {}
             if p.get("files_total") is not None:
                 spinner.update(f"ingesting into '{kb}': {p.get('files_done', 0)}/"

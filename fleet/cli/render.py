@@ -19,7 +19,7 @@ STATUS_STYLE = {"succeeded": "green", "failed": "red", "timed_out": "red", "canc
 def _listing(columns: tuple[str, ...], ids: list[str]) -> tuple[Table, dict[str, str]]:
     """A table whose first column holds ids: never cut (the other columns wrap first), each
     shown as its shortest unique prefix, which every command accepts (fleet.store.ids)."""
-    from fleet.store.ids import short_ids
+    from fleet.names import short_ids
 
     short = short_ids(ids)
     t = Table()

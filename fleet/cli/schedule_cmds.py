@@ -8,21 +8,20 @@ import typer
 
 from fleet.cli import render
 from fleet.cli.app import app
-from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT
-from fleet.cli.common import identity_of as _identity
-from fleet.cli.common import open_client as _client
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
 from fleet.runtime.payloads import parse_key_values
-from fleet.schedules import Schedules
 
 schedules_app = typer.Typer(help="List, add and remove schedules.", invoke_without_command=True)
 app.add_typer(schedules_app, name="schedules")
 
 
 @schedules_app.callback()
-def schedules(ctx: typer.Context, limit: int = LIMIT_OPT, json_out: bool = JSON_OPT) -> None:
+def schedules(ctx: typer.Context, limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+              token: Optional[str] = TOKEN_OPT) -> None:
     """List schedules, newest first (or use a subcommand)."""
     if ctx.invoked_subcommand is None:
-        rows = [s.public() for s in _client().store.schedules.list(limit=limit)]
+        svc, who = acting(token)
+        rows = [s.public() for s in svc.schedules.list(who, limit=limit)]
         render.as_json(rows) if json_out else render.schedules(rows)
 
 
@@ -32,16 +31,15 @@ def schedules_add(name: str, function: str,
                   args: Optional[list[str]] = typer.Argument(None),
                   token: Optional[str] = TOKEN_OPT) -> None:
     """Add a schedule that invokes FUNCTION with key=value inputs."""
-    client = _client()
-    s = Schedules(client.store, client.registry).add(
-        _identity(token, client=client), name=name, function=function, spec=schedule,
-        payload=parse_key_values(args or []))
+    svc, who = acting(token)
+    s = svc.schedules.add(who, name=name, function=function, spec=schedule,
+                          payload=parse_key_values(args or []))
     render.schedules([s.public()])
 
 
 @schedules_app.command("remove")
 def schedules_remove(name: str, token: Optional[str] = TOKEN_OPT) -> None:
     """Remove a schedule added at run time."""
-    client = _client()
-    Schedules(client.store, client.registry).remove(_identity(token, client=client), name)
+    svc, who = acting(token)
+    svc.schedules.remove(who, name)
     render.console.print(f"Removed schedule '{name}'.")

@@ -9,10 +9,7 @@ import typer
 from fleet import messages
 from fleet.cli import render
 from fleet.cli.app import app
-from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT
-from fleet.cli.common import identity_of as _identity
-from fleet.cli.common import open_client as _client
-from fleet.errors import FieldProblem, InvalidInput
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
 
 tokens_app = typer.Typer(help="List, add and revoke tokens (stored as hashes).",
                          invoke_without_command=True)
@@ -25,9 +22,8 @@ def tokens(ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="R
            token: Optional[str] = TOKEN_OPT) -> None:
     """List tokens (names, scopes, roles; never the tokens), or use a subcommand."""
     if ctx.invoked_subcommand is None:
-        client = _client()
-        _identity(token, client=client).require("admin")
-        rows = [t.public() for t in client.store.tokens.list(include_revoked=all_)][:limit]
+        svc, who = acting(token)
+        rows = [t.public() for t in svc.tokens.list(who, include_revoked=all_)][:limit]
         render.as_json(rows) if json_out else render.table(rows)
 
 
@@ -39,23 +35,10 @@ def tokens_add(name: str,
                roles: str = typer.Option("", "--roles", help="Comma-separated, e.g. approver."),
                token: Optional[str] = TOKEN_OPT) -> None:
     """Add an identity's token. It is printed once; Fleet keeps only its hash."""
-    from fleet.config import TokenConfig
-
-    client = _client()
-    who = _identity(token, client=client).require("admin")
+    svc, who = acting(token)
     scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
     role_list = [r.strip() for r in roles.split(",") if r.strip()]
-    try:  # the same rules as fleet.yaml's tokens
-        TokenConfig(name=name, token_sha256="0" * 64, scopes=tuple(scope_list),
-                    roles=tuple(role_list))
-    except ValueError as exc:
-        first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc)}
-        raise InvalidInput(messages.TOKEN_ADD_INVALID.format(name=name, reason=first["msg"]), [
-            FieldProblem(
-            "--scopes" if "scope" in first["msg"] else "NAME", first["msg"],
-            "Scopes: read, invoke, admin, act_as, notify; a name of 1-64 characters.")]) from None
-    raw, _ = client.store.tokens.add(name=name, scopes=scope_list, roles=role_list,
-                                     actor=who.name)
+    raw, _ = svc.tokens.add(who, name, scopes=scope_list, roles=role_list)
     render.console.print(messages.TOKEN_CREATED.format(
         name=name, scopes=", ".join(scope_list) or "none", roles=", ".join(role_list) or "none",
         token=raw), highlight=False)
@@ -69,8 +52,7 @@ def tokens_revoke(name: str, token: Optional[str] = TOKEN_OPT) -> None:
 
     from fleet.identity import REFRESH_S
 
-    client = _client()
-    who = _identity(token, client=client).require("admin")
-    ids = client.store.tokens.revoke(name, actor=who.name)
+    svc, who = acting(token)
+    ids = svc.tokens.revoke(who, name)
     _time.sleep(REFRESH_S * 2)  # every gateway has reloaded the table by now
     render.console.print(f"Revoked {len(ids)} token(s) of '{name}'.")

@@ -11,6 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from fleet.drift.service import Drift
 from fleet.gateway.auth import Identity, TokenAuth
 
 
@@ -38,16 +39,15 @@ class WebhookIn(BaseModel):
     alerts: list[AlertIn] = Field(max_length=200)
 
 
-def alert_router(client, settings, auth: TokenAuth) -> APIRouter:
-    repo = client.store.alerts
+def alert_router(drift: Drift, auth: TokenAuth) -> APIRouter:
     notify = auth.require("notify")
     router = APIRouter(tags=["alerts"])
 
     @router.post("/v1/alerts/alertmanager")
-    def alertmanager(body: WebhookIn, _: Identity = Depends(notify)) -> dict:
+    def alertmanager(body: WebhookIn, who: Identity = Depends(notify)) -> dict:
         """Record the group's alerts that started firing or resolved (repeats are no-ops)."""
-        events = repo.receive([a.model_dump() for a in body.alerts],
-                              external_url=body.externalURL)
+        events = drift.receive_alerts(who, [a.model_dump() for a in body.alerts],
+                                      external_url=body.externalURL)
         return {"received": len(body.alerts), "events": events}
 
     return router

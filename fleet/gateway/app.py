@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fleet import messages
-from fleet.approvals import Approvals
 from fleet.config import Settings, load_settings
 from fleet.durations import DURATION_PATTERN
 from fleet.errors import FieldProblem, FleetError, InvalidInput
@@ -36,10 +35,10 @@ from fleet.gateway.problems import (
     internal_error_handler,
     request_validation_handler,
 )
+from fleet.invocations import Invocation
 from fleet.names import ALIAS_NAME, MAX_IDEMPOTENCY_KEY
 from fleet.runtime import Client
-from fleet.schedules import Schedules
-from fleet.store import Invocation
+from fleet.services import Services
 
 
 class AliasIn(BaseModel):
@@ -99,9 +98,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     /metrics sums with this one's (None when alone)."""
     settings = settings or load_settings()
     client = client or Client(settings)
+    svc = Services(client)
     auth = TokenAuth(settings, client.store)
-    approvals = Approvals(client.store, settings, invoke=client.invoke)
-    metrics = GatewayMetrics(client.store)
+    approvals = svc.approvals
+    metrics = GatewayMetrics(svc.telemetry)
     gw = settings.gateway
     read, invoke_scope, admin = (auth.require(s) for s in ("read", "invoke", "admin"))
 
@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     # JSON schemas take ~1 ms a function to build, on the event loop; the registry is fixed
     # for the life of the server, so build each once.
     schemas: dict[str, dict] = {}
-    schedules = Schedules(client.store, client.registry)
+    schedules = svc.schedules
 
     def described(name: str) -> dict:
         if name not in schemas:
@@ -135,14 +135,14 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
                   idempotency_key: str | None) -> JSONResponse:
         """Invoke (wait_s: seconds to wait) or spawn (None): the routes below and
         fleet.gateway.fast_path both end here."""
-        inv = await client.ainvoke(name, payload, caller=who.name, via="http",
-                                   idempotency_key=idempotency_key, wait=wait_s is not None,
-                                   wait_s=wait_s)
+        inv = await svc.invocations.ainvoke(who, name, payload, via="http",
+                                            idempotency_key=idempotency_key,
+                                            wait=wait_s is not None, wait_s=wait_s)
         return _record(inv, 200 if inv.done and wait_s is not None else 202)
 
     @app.get("/healthz", tags=["ops"])
     def health() -> dict:
-        client.store.invocations.list(limit=1)  # the store answers
+        svc.invocations.healthy()  # the store answers
         return {"status": "ok", "functions": len(client.registry)}
 
     @app.get("/metrics", tags=["ops"], responses={200: {
@@ -163,11 +163,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     def usage(by: Literal["function", "caller"] = Query("function"),
               since: str = Query("30d", max_length=16, pattern=DURATION_PATTERN,
                                  description="e.g. 90s, 30m, 1h, 7d"),
-              _: Identity = Depends(read)) -> dict:
+              who: Identity = Depends(read)) -> dict:
         """Resource-seconds (and cost, with `usage:` prices) of finished invocations."""
-        from fleet.usage import usage_report
-
-        return usage_report(client.store, settings, by=by, since=since)
+        return svc.usage.report(who, by=by, since=since)
 
     @app.get("/v1/functions/{name}", tags=["functions"])
     async def get_function(name: str, _: Identity = Depends(read)) -> dict:
@@ -197,25 +195,26 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     @app.get("/v1/invocations", tags=["invocations"])
     def list_invocations(function: str | None = None, status: str | None = None,
                                via: str | None = None, limit: int = Query(50, ge=1, le=1000),
-                               _: Identity = Depends(read)) -> dict:
-        rows = client.list(function=function, status=status, via=via, limit=limit)
+                               who: Identity = Depends(read)) -> dict:
+        rows = svc.invocations.list(who, function=function, status=status, via=via,
+                                    limit=limit)
         return {"invocations": [r.public() for r in rows]}
 
     @app.get("/v1/invocations/{inv_id}", tags=["invocations"])
-    def get_invocation(inv_id: str, _: Identity = Depends(read)) -> JSONResponse:
-        return _record(client.get(inv_id))
+    def get_invocation(inv_id: str, who: Identity = Depends(read)) -> JSONResponse:
+        return _record(svc.invocations.get(who, inv_id))
 
     @app.post("/v1/invocations/{inv_id}/cancel", tags=["invocations"])
     async def cancel(inv_id: str, who: Identity = Depends(invoke_scope)) -> JSONResponse:
-        return _record(await client.acancel(inv_id, caller=who.name))
+        return _record(await svc.invocations.acancel(who, inv_id))
 
     @app.get("/v1/models", tags=["models"])
-    def list_models(_: Identity = Depends(read)) -> dict:
-        return {"models": client.store.models.models()}
+    def list_models(who: Identity = Depends(read)) -> dict:
+        return {"models": svc.models.list(who)}
 
     @app.get("/v1/models/{name}", tags=["models"])
-    def get_model(name: str, _: Identity = Depends(read)) -> dict:
-        return client.store.models.describe(name)
+    def get_model(name: str, who: Identity = Depends(read)) -> dict:
+        return svc.models.describe(who, name)
 
     @app.put("/v1/models/{name}/aliases/{alias}", tags=["models"],
              responses={202: {"description": "A protected alias: an approval was requested"}})
@@ -236,8 +235,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         return JSONResponse({"model": name, "aliases": out["aliases"]})
 
     @app.get("/v1/schedules", tags=["schedules"])
-    def list_schedules(_: Identity = Depends(read)) -> dict:
-        return {"schedules": [s.public() for s in client.store.schedules.list()]}
+    def list_schedules(who: Identity = Depends(read)) -> dict:
+        return {"schedules": [s.public() for s in schedules.list(who)]}
 
     @app.post("/v1/schedules", tags=["schedules"], status_code=201)
     def add_schedule(body: ScheduleIn, who: Identity = Depends(admin)) -> dict:
@@ -252,37 +251,35 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     # -- serving: endpoints, rollouts, approvals (the outbox: outbox_routes) ----------------
 
     @app.get("/v1/endpoints", tags=["serving"])
-    def list_endpoints(_: Identity = Depends(read)) -> dict:
-        return {"endpoints": [e.public() for e in client.store.endpoints.list()]}
+    def list_endpoints(who: Identity = Depends(read)) -> dict:
+        return {"endpoints": [e.public() for e in svc.endpoints.list(who)]}
 
     @app.get("/v1/endpoints/{name}", tags=["serving"])
-    def get_endpoint(name: str, _: Identity = Depends(read)) -> dict:
-        ep = client.store.endpoints.get(name)
-        return {**ep.public(), "arms": client.store.endpoints.arms(name).get(name, {})}
+    def get_endpoint(name: str, who: Identity = Depends(read)) -> dict:
+        return svc.endpoints.describe(who, name)
 
     @app.get("/v1/rollouts", tags=["serving"])
     def list_rollouts(endpoint: str | None = None, active: bool | None = None,
                             limit: int = Query(50, ge=1, le=500),
-                            _: Identity = Depends(read)) -> dict:
-        rows = client.store.rollouts.list(endpoint=endpoint, active=active, limit=limit)
+                            who: Identity = Depends(read)) -> dict:
+        rows = svc.endpoints.rollouts(who, endpoint=endpoint, active=active, limit=limit)
         return {"rollouts": [r.public() for r in rows]}
 
     @app.get("/v1/rollouts/{rid}", tags=["serving"])
-    def get_rollout(rid: str, _: Identity = Depends(read)) -> dict:
-        ro = client.store.rollouts.get(rid)  # the id or a unique prefix of it
-        return {**ro.public(), "events": client.store.rollouts.events(ro.id)}
+    def get_rollout(rid: str, who: Identity = Depends(read)) -> dict:
+        return svc.endpoints.describe_rollout(who, rid)  # the id or a unique prefix
 
     @app.get("/v1/approvals", tags=["approvals"])
     def list_approvals(status: str | None = Query(None, description="pending, ..."),
-                             _: Identity = Depends(read)) -> dict:
-        return {"approvals": [a.public() for a in client.store.approvals.list(status=status)]}
+                             who: Identity = Depends(read)) -> dict:
+        return {"approvals": [a.public() for a in approvals.list(who, status=status)]}
 
     @app.get("/v1/approvals/{aid}", tags=["approvals"])
-    def get_approval(aid: str, _: Identity = Depends(read)) -> dict:
-        return client.store.approvals.get(aid).public()
+    def get_approval(aid: str, who: Identity = Depends(read)) -> dict:
+        return approvals.get(who, aid).public()
 
     def decide(aid: str, body: DecisionIn | None, who: Identity, approve: bool) -> dict:
-        return approvals.decide(aid, who, approve=approve,
+        return approvals.decide(who, aid, approve=approve,
                                 comment=body.comment if body else "").public()
 
     @app.post("/v1/approvals/{aid}/approve", tags=["approvals"])
@@ -302,7 +299,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     def gate(aid: str) -> JSONResponse:
         """A confirm webhook in Flagger's sense: 200 when approved, 403 otherwise. Open
         without a token, like Flagger's own gates; it says only whether the gate is open."""
-        ap = client.store.approvals.get(aid)
+        ap = approvals.get(None, aid)
         ok = ap.status == "approved"
         return JSONResponse({"id": aid, "status": ap.status, "open": ok},
                             status_code=200 if ok else 403)
@@ -327,9 +324,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         return JSONResponse({"id": ap.id, "status": ap.status, "open": ok},
                             status_code=200 if ok else 403)
 
-    app.include_router(outbox_router(client, settings, auth))
-    app.include_router(drift_router(client, settings, auth))
-    app.include_router(alert_router(client, settings, auth))
+    app.include_router(outbox_router(svc.outbox, auth))
+    app.include_router(drift_router(svc.drift, settings, auth))
+    app.include_router(alert_router(svc.drift, auth))
 
     names = set(client.registry.names())
     app.add_middleware(FastInvoke, auth=auth, known=names.__contains__, run=run,

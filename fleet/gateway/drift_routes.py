@@ -11,8 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from fleet import messages
-from fleet.errors import NotFound
+from fleet.drift.service import Drift
 from fleet.gateway.auth import Identity, TokenAuth
 from fleet.names import ENDPOINT_NAME
 
@@ -23,42 +22,37 @@ class SnoozeIn(BaseModel):
     hours: float = Field(ge=0, le=720, description="Hold alerts this long; 0 lifts it.")
 
 
-def drift_router(client, settings, auth: TokenAuth) -> APIRouter:
+def drift_router(drift: Drift, settings, auth: TokenAuth) -> APIRouter:
     from fleet.artifacts import ArtifactStore
-    from fleet.drift.actions import DriftActions
 
-    repo = client.store.drift
-    actions = DriftActions(client.store, settings)
     artifacts = ArtifactStore(settings)
     read, invoke = auth.require("read"), auth.require("invoke")
     router = APIRouter(tags=["drift"])
 
     @router.get("/v1/drift/{endpoint}")
-    def latest(endpoint: str = ENDPOINT, _: Identity = Depends(read)) -> dict:
+    def latest(endpoint: str = ENDPOINT, who: Identity = Depends(read)) -> dict:
         """The endpoint's newest report: per column method, score, threshold, verdict, PSI;
         and its alert state (open alert, snooze)."""
-        return {"report": repo.latest(endpoint), "alert": repo.alert(endpoint)}
+        return {"report": drift.latest(who, endpoint), "alert": drift.alert(who, endpoint)}
 
     @router.get("/v1/drift/{endpoint}/history")
     def history(endpoint: str = ENDPOINT, limit: int = Query(50, ge=1, le=1000),
-                _: Identity = Depends(read)) -> dict:
+                who: Identity = Depends(read)) -> dict:
         """Scores over time, oldest first."""
-        return {"endpoint": endpoint, "reports": repo.history(endpoint, limit=limit)}
+        return {"endpoint": endpoint, "reports": drift.history(who, endpoint, limit=limit)}
 
     @router.get("/v1/drift/{endpoint}/reports/{report_id}")
     def report(endpoint: str = ENDPOINT, report_id: str = Path(max_length=40),
-               _: Identity = Depends(read)) -> dict:
-        return {"report": _own(endpoint, report_id)}
+               who: Identity = Depends(read)) -> dict:
+        return {"report": drift.report(who, endpoint, report_id)}
 
     @router.get("/v1/drift/{endpoint}/reports/{report_id}/plots/{name}",
                 response_class=Response,
                 responses={200: {"content": {"image/png": {}}}})
     def plot(endpoint: str = ENDPOINT, report_id: str = Path(max_length=40),
-             name: str = Path(max_length=128), _: Identity = Depends(read)) -> Response:
+             name: str = Path(max_length=128), who: Identity = Depends(read)) -> Response:
         """A report's plot as PNG: `summary`, or a drifted column's name."""
-        uri = (_own(endpoint, report_id).get("plots") or {}).get(name)
-        if uri is None:
-            raise NotFound(messages.DRIFT_NO_PLOT.format(name=name, id=report_id))
+        uri = drift.plot_uri(who, endpoint, report_id, name)
         return Response(artifacts.get_bytes(uri), media_type="image/png")
 
     @router.post("/v1/drift/{endpoint}/actions/{action}", status_code=201)
@@ -66,17 +60,11 @@ def drift_router(client, settings, auth: TokenAuth) -> APIRouter:
             who: Identity = Depends(invoke)) -> dict:
         """Ask to retrain or roll back: opens an approval that runs it once approved (by
         someone else with the approver role), and answers the endpoint's open alert."""
-        return {"approval": actions.request(endpoint, action, who).public()}
+        return {"approval": drift.request(who, endpoint, action).public()}
 
     @router.post("/v1/drift/{endpoint}/snooze")
     def snooze(body: SnoozeIn, endpoint: str = ENDPOINT,
                who: Identity = Depends(invoke)) -> dict:
-        return {"alert": actions.snooze(endpoint, body.hours, who)}
-
-    def _own(endpoint: str, report_id: str) -> dict:
-        r = repo.get(report_id)
-        if r["endpoint"] != endpoint:  # a report is reached through its own endpoint only
-            raise NotFound(messages.UNKNOWN_DRIFT_REPORT.format(id=report_id))
-        return r
+        return {"alert": drift.snooze(who, endpoint, body.hours)}
 
     return router

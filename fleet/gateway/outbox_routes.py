@@ -9,11 +9,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from fleet import messages
-from fleet.errors import Conflict
 from fleet.gateway.auth import Identity, TokenAuth
 from fleet.names import CONSUMER_NAME
-from fleet.store.outbox import STATES
+from fleet.outbox import STATES, Outbox
 
 State = Literal[STATES]  # type: ignore[valid-type]
 
@@ -58,62 +56,58 @@ class ReplayIn(BaseModel):
                                             description="Omit to replay every dead letter.")
 
 
-def outbox_router(client, settings, auth: TokenAuth) -> APIRouter:
-    repo = client.store.outbox
+def outbox_router(outbox: Outbox, auth: TokenAuth) -> APIRouter:
     notify, read, admin = (auth.require(s) for s in ("notify", "read", "admin"))
     router = APIRouter(tags=["outbox"])
-
-    def not_held(consumer: str, event_id: int) -> Conflict:
-        return Conflict(messages.OUTBOX_NOT_HELD.format(consumer=consumer, event=event_id))
 
     @router.get("/v1/outbox")
     def recent(after_id: int = Query(0, ge=0, le=2**63 - 1),
                limit: int = Query(100, ge=1, le=1000),
                subject: str | None = Query(None, max_length=256),
-               _: Identity = Depends(read)) -> dict:
+               who: Identity = Depends(read)) -> dict:
         """The newest events, oldest first, each with its delivery state per consumer."""
-        return {"events": repo.recent(after_id=after_id, limit=limit, subject=subject)}
+        return {"events": outbox.recent(who, after_id=after_id, limit=limit,
+                                        subject=subject)}
 
     @router.get("/v1/outbox/{consumer}/deliveries")
     def deliveries(consumer: str = CONSUMER, state: State | None = Query(None),
                    limit: int = Query(100, ge=1, le=1000),
-                   _: Identity = Depends(read)) -> dict:
+                   who: Identity = Depends(read)) -> dict:
         """Delivery rows, newest first; `state=dead` lists the dead letters."""
-        return {"deliveries": repo.deliveries(consumer=consumer, state=state, limit=limit)}
+        return {"deliveries": outbox.deliveries(who, consumer=consumer, state=state,
+                                                limit=limit)}
 
     @router.post("/v1/outbox/{consumer}/claim")
-    def claim(body: ClaimIn, consumer: str = CONSUMER, _: Identity = Depends(notify)) -> dict:
+    def claim(body: ClaimIn, consumer: str = CONSUMER, who: Identity = Depends(notify)
+              ) -> dict:
         """Deliveries for `holder`, in order per subject, each with its subject's message."""
-        return {"events": repo.claim(consumer, body.holder, limit=body.limit,
-                                     lease_s=body.lease_s)}
+        return {"events": outbox.claim(who, consumer, body.holder, limit=body.limit,
+                                       lease_s=body.lease_s)}
 
     @router.post("/v1/outbox/{consumer}/events/{event_id}/delivered")
     def delivered(body: DeliveredIn, consumer: str = CONSUMER, event_id: int = EVENT,
-                  _: Identity = Depends(notify)) -> dict:
-        if not repo.delivered(consumer, event_id, body.holder, result=body.result,
-                              thread=body.thread):
-            raise not_held(consumer, event_id)
+                  who: Identity = Depends(notify)) -> dict:
+        outbox.delivered(who, consumer, event_id, body.holder, result=body.result,
+                         thread=body.thread)
         return {"event_id": event_id, "state": "delivered"}
 
     @router.post("/v1/outbox/{consumer}/events/{event_id}/failed")
     def failed(body: FailedIn, consumer: str = CONSUMER, event_id: int = EVENT,
-               _: Identity = Depends(notify)) -> dict:
-        out = repo.failed(consumer, event_id, body.holder, error=body.error,
-                          retry_after_s=body.retry_after_s, policy=settings.outbox)
-        if out is None:
-            raise not_held(consumer, event_id)
+               who: Identity = Depends(notify)) -> dict:
+        out = outbox.failed(who, consumer, event_id, body.holder, error=body.error,
+                            retry_after_s=body.retry_after_s)
         return {"event_id": event_id, **out}
 
     @router.post("/v1/outbox/{consumer}/release")
     def release(body: ReleaseIn, consumer: str = CONSUMER,
-                _: Identity = Depends(notify)) -> dict:
-        return {"released": repo.release(consumer, body.event_ids, body.holder)}
+                who: Identity = Depends(notify)) -> dict:
+        return {"released": outbox.release(who, consumer, body.event_ids, body.holder)}
 
     @router.post("/v1/outbox/{consumer}/replay")
     def replay(body: ReplayIn | None = None, consumer: str = CONSUMER,
                who: Identity = Depends(admin)) -> dict:
         """Dead letters back to pending, attempts reset (audited)."""
         ids = body.event_ids if body else None
-        return {"replayed": repo.replay(consumer=consumer, actor=who.name, event_ids=ids)}
+        return {"replayed": outbox.replay(who, consumer, ids)}
 
     return router

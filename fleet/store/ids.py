@@ -11,9 +11,9 @@ from sqlalchemy import Column, Connection, Table, select
 
 from fleet import messages
 from fleet.errors import FieldProblem, InvalidInput
+from fleet.names import MIN_SHOWN, short_ids  # noqa: F401  (lists show them)
 
 MIN_PREFIX = 6  # shorter prefixes are not looked up: they would match too much
-MIN_SHOWN = 12  # what lists show at least (type prefix + 8 or more hex digits)
 
 
 def find_row(conn: Connection, table: Table, column: Column, value: str, kind: str):
@@ -30,15 +30,3 @@ def find_row(conn: Connection, table: Table, column: Column, value: str, kind: s
                                                         kind=kind, some=some),
                            [FieldProblem("id", "ambiguous prefix", "Give more characters.")])
     return rows[0] if rows else None
-
-
-def short_ids(ids: list[str], min_len: int = MIN_SHOWN) -> dict[str, str]:
-    """Each id's shortest prefix of at least `min_len` characters that no other listed id
-    shares."""
-    out = {}
-    for i in ids:
-        n = min(min_len, len(i))
-        while n < len(i) and any(o != i and o.startswith(i[:n]) for o in ids):
-            n += 1
-        out[i] = i[:n]
-    return out

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fleet.gateway.metrics import CACHE_S
+from fleet.telemetry import CACHE_S
 from tests.integration.conftest import READER, fleet_cli, train_small, wait_until
 
 MODEL, ENDPOINT = "driftm", "drifty"

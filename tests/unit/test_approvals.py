@@ -50,9 +50,9 @@ def test_a_manual_promote_asks_in_the_promoters_name_and_neither_party_decides(s
     service = Approvals(store, settings)
     for who in ("bob", "ann"):
         with pytest.raises(Forbidden, match="cannot approve"):
-            service.decide(ap.id, person(who), approve=True)
+            service.decide(person(who), ap.id, approve=True)
     assert store.approvals.get(ap.id).status == "pending"
-    assert service.decide(ap.id, person("cat"), approve=True).decided_by == "cat"
+    assert service.decide(person("cat"), ap.id, approve=True).decided_by == "cat"
 
 
 def test_an_expired_request_cannot_be_decided_even_when_the_check_raced_the_expiry(
@@ -64,7 +64,7 @@ def test_an_expired_request_cannot_be_decided_even_when_the_check_raced_the_expi
     service = Approvals(store, settings, clock=lambda: checked_at)
     time.sleep(0.3)  # ...but it expires before the decision is written
     with pytest.raises(Conflict, match="expired"):
-        service.decide(ap.id, person("bob"), approve=True)
+        service.decide(person("bob"), ap.id, approve=True)
     assert store.approvals.get(ap.id).status == "expired"
     assert store.models.aliases("churn") == {}  # the gated move never happened
 
@@ -89,9 +89,9 @@ def test_a_person_acting_through_a_client_is_still_themselves(store, settings):
     via_bot = Identity("bob", expand(["invoke"]), frozenset({"approver"}),
                        on_behalf_of="slack-bot")
     with pytest.raises(Forbidden, match="cannot approve"):
-        Approvals(store, settings).decide(ap.id, via_bot, approve=True)
+        Approvals(store, settings).decide(via_bot, ap.id, approve=True)
     cat = Identity("cat", expand(["invoke"]), frozenset({"approver"}), on_behalf_of="slack-bot")
-    Approvals(store, settings).decide(ap.id, cat, approve=True)
+    Approvals(store, settings).decide(cat, ap.id, approve=True)
     entry = [a for a in store.audit_entries(target=f"approval:{ap.id}")
              if a["action"] == "approval.approved"][0]
     assert entry["actor"] == "cat" and entry["detail"]["on_behalf_of"] == "slack-bot"

@@ -124,9 +124,9 @@ def test_retrain_opens_an_approval_that_runs_train_once_as_the_requester(store, 
     assert store.drift.alert("web")["open_report"] is None  # answered, in the same change
     approvals = Approvals(store, settings, invoke=invoke)
     with pytest.raises(Forbidden):  # nobody approves their own request
-        approvals.decide(ap.id, person("ann"), approve=True)
+        approvals.decide(person("ann"), ap.id, approve=True)
     assert runs == []
-    approvals.decide(ap.id, person("bob"), approve=True)
+    approvals.decide(person("bob"), ap.id, approve=True)
     (name, payload, kw) = runs[0]
     assert name == "train" and kw["caller"] == "ann" and kw["via"] == "approval"
     assert kw["idempotency_key"] == f"approval:{ap.id}"
@@ -153,9 +153,9 @@ def test_no_new_alert_while_the_answer_is_decided_or_runs(store, settings):
     ap = actions.request("web", "retrain", person("ann", roles=()))
     assert save(store)["alert"] == "acting"  # the approval is pending
     approvals = Approvals(store, settings, invoke=lambda *a, **kw: None)
-    approvals.decide(ap.id, person("bob"), approve=True)
+    approvals.decide(person("bob"), ap.id, approve=True)
     assert save(store)["alert"] == "acting"  # approved, its run not finished
     second = actions.request("web", "retrain", person("ann", roles=()))
-    approvals.decide(second.id, person("bob"), approve=False, comment="not now")
+    approvals.decide(person("bob"), second.id, approve=False, comment="not now")
     assert save(store)["alert"] == "sent"  # refused: nothing is under way any more
     assert len(events(store)) == 2

@@ -9,13 +9,14 @@ from types import SimpleNamespace
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from fleet.gateway.metrics import CACHE_S, GatewayMetrics
+from fleet.gateway.metrics import GatewayMetrics
 from fleet.store import Store, outbox
+from fleet.telemetry import CACHE_S, StoreCollector
 from tests.unit.test_rollout_controller import arm
 
 
 def samples(store) -> dict[tuple, float]:
-    text = GatewayMetrics(store).render().decode()
+    text = GatewayMetrics(StoreCollector(store)).render().decode()
     out = {}
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:

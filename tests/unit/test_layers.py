@@ -93,3 +93,37 @@ def test_every_part_of_fleet_has_a_layer():
     parts |= {p.name for p in (ROOT / "fleet").iterdir() if (p / "__init__.py").exists()}
     assert parts - placed == set(), "give these a layer in pyproject.toml"
     assert placed - parts == set(), "these layers name nothing"
+
+
+def test_an_entry_point_importing_the_store_is_refused(tree):
+    """The CLI, the gateway and the server hold services, never repositories."""
+    with planted(tree, fleet__cli__model_cmds="from fleet.store import Store  # noqa"):
+        out = lint(tree)
+    assert out.returncode != 0
+    assert "Entry points reach the store only through the services BROKEN" in out.stdout
+    assert "fleet.cli.model_cmds -> fleet.store" in out.stdout
+
+
+ENTRY_POINTS = ("fleet/gateway", "fleet/cli", "fleet/server.py")
+
+
+def repository_calls(path: Path) -> list[int]:
+    """Lines with `<anything>.store.<repository>`: a repository reached past the services
+    without an import (which the contract above cannot see)."""
+    import ast
+
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "store"]
+
+
+def test_entry_points_call_services_not_repositories(tmp_path):
+    files = [p for e in ENTRY_POINTS for p in
+             ((ROOT / e).rglob("*.py") if (ROOT / e).is_dir() else [ROOT / e])]
+    assert len(files) > 20
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in files for n in repository_calls(p)]
+    assert found == [], "call a service (fleet.services) instead: " + ", ".join(found)
+    planted_copy = tmp_path / "model_cmds.py"  # the check sees one when it is there
+    planted_copy.write_text((ROOT / "fleet" / "cli" / "model_cmds.py").read_text()
+                            + "\n\ndef _p(c):\n    c.store.runs.list()\n")
+    assert len(repository_calls(planted_copy)) == 1

@@ -43,7 +43,7 @@ def decide(store, aid, name, roles, *, approve):
     from fleet.identity import Identity, expand
 
     who = Identity(name, expand(["invoke"]), frozenset(roles))
-    return Approvals(store, Settings(home="/nonexistent")).decide(aid, who, approve=approve)
+    return Approvals(store, Settings(home="/nonexistent")).decide(who, aid, approve=approve)
 
 
 def arm(v: int) -> dict:

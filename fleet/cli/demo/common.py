@@ -8,9 +8,20 @@ from importlib.metadata import entry_points
 from rich.console import Console
 from rich.text import Text
 
+from fleet.identity import Identity, expand
+from fleet.services import Services
+
 console = Console()
 APPROVER = "approver"
 APPROVER_NAME = "demo-approver"  # the second person, who approves
+# Who the demo's own steps act as in the audit log (an admin on this machine, like the CLI's
+# local-admin); what a person does in the story goes through the gateway with a token.
+DEMO = Identity("demo", expand(["admin"]))
+
+
+def svc(client) -> Services:
+    """The installation's services over the demo's client (building them opens nothing)."""
+    return Services(client)
 
 
 class DemoError(RuntimeError):

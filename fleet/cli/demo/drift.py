@@ -15,7 +15,7 @@ import httpx
 import pandas as pd
 from rich.console import Console
 
-from fleet.cli.demo.common import DemoError, bot_session
+from fleet.cli.demo.common import DEMO, DemoError, bot_session, svc
 from fleet.cli.drift import schedule_name
 
 console = Console(highlight=False)
@@ -62,10 +62,10 @@ def drift_story(client, info, url: str, good: Path, step, transcript, approver: 
     name = schedule_name("churn")
     try:
         try:
-            client.store.schedules.remove(name, actor="demo")  # left by an interrupted demo
+            svc(client).schedules.remove(DEMO, name)  # left by an interrupted demo
         except Exception:
             pass
-        client.store.drift.snooze("churn", 0, actor="demo")  # no alert left open
+        svc(client).drift.snooze(DEMO, "churn", 0)  # no alert left open
         console.print("  $ fleet drift watch churn --every 20s --window 10m")
         _fleet("drift", "watch", "churn", "--every", "20s", "--window", "10m")
         console.print("  (the replicas flush their prediction logs every 10 s; the next "
@@ -78,7 +78,7 @@ def drift_story(client, info, url: str, good: Path, step, transcript, approver: 
             console.print("  " + line)
         session.send("as admin")
         session.send("click fleet_drift_retrain churn")
-        asked = [a for a in client.store.approvals.list(status="pending", limit=20)
+        asked = [a for a in svc(client).approvals.list(DEMO, status="pending", limit=20)
                  if a.target == "endpoint:churn" and a.requested_by == "admin"]
         if not asked:
             raise DemoError("the Retrain click opened no approval")
@@ -89,7 +89,7 @@ def drift_story(client, info, url: str, good: Path, step, transcript, approver: 
         deadline = time.monotonic() + 600
         inv = None
         while time.monotonic() < deadline:
-            inv = client.store.invocations.by_idempotency_key(key)
+            inv = svc(client).invocations.by_key(DEMO, key)
             if inv is not None and inv.done:
                 break
             time.sleep(1)
@@ -102,7 +102,7 @@ def drift_story(client, info, url: str, good: Path, step, transcript, approver: 
                       f"model=churn:{inv.result['version']}`")
     finally:
         try:
-            client.store.schedules.remove(name, actor="demo")
+            svc(client).schedules.remove(DEMO, name)
         except Exception:
             pass
         session.close()

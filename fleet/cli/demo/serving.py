@@ -20,11 +20,13 @@ from fleet.cli import render
 from fleet.cli.demo.common import (
     APPROVER,
     APPROVER_NAME,
+    DEMO,
     DemoError,
     Transcript,
     bot_session,
     console,
     step,
+    svc,
 )
 from fleet.serving import router_url
 
@@ -36,11 +38,11 @@ def approver_token(client) -> str:
     from fleet.errors import NotFound
 
     try:
-        client.store.tokens.revoke(APPROVER_NAME, actor="demo")
+        svc(client).tokens.revoke(DEMO, APPROVER_NAME)
     except NotFound:
         pass
-    token, _ = client.store.tokens.add(name=APPROVER_NAME, scopes=["read", "invoke"],
-                                       roles=[APPROVER], actor="demo")
+    token, _ = svc(client).tokens.add(DEMO, APPROVER_NAME, scopes=["read", "invoke"],
+                                     roles=[APPROVER])
     console.print(f"  added identity 'demo-approver' (role {APPROVER}); `fleet tokens` lists it")
     return token
 
@@ -100,11 +102,11 @@ def _follow(client, rid: str, on_approval=None, timeout_s: float = 300) -> str:
     printed, asked = 0, set()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        events = client.store.rollouts.events(rid)
+        events = svc(client).endpoints.rollout_events(DEMO, rid)
         for e in events[printed:]:
             console.print("  " + render.ladder_line(e), highlight=False)
         printed = len(events)
-        ro = client.store.rollouts.get(rid)
+        ro = svc(client).endpoints.rollout(DEMO, rid)
         aid = ro.state.get("approval_id")
         if ro.status == "awaiting_approval" and on_approval and aid not in asked:
             asked.add(aid)
@@ -112,7 +114,7 @@ def _follow(client, rid: str, on_approval=None, timeout_s: float = 300) -> str:
         if not ro.active:
             return ro.status
         time.sleep(0.5)
-    return client.store.rollouts.get(rid).status
+    return svc(client).endpoints.rollout(DEMO, rid).status
 
 
 def serving_story(client, info, token: str, good: Path) -> None:
@@ -125,7 +127,7 @@ def serving_story(client, info, token: str, good: Path) -> None:
     customers = pd.read_parquet(good, columns=["age", "income"]).to_dict("records")
     with httpx.Client(base_url=info.gateway_url, timeout=900,
                       headers={"Authorization": f"Bearer {token}"}) as http:
-        ep = client.store.endpoints.find("churn")
+        ep = svc(client).endpoints.find(DEMO, "churn")
         if ep and ep.active_rollout:  # left over from an interrupted demo
             _invoke(http, "rollout", {"action": "abort", "endpoint": "churn"})
             _follow(client, ep.active_rollout, timeout_s=60)
@@ -165,10 +167,10 @@ def serving_story(client, info, token: str, good: Path) -> None:
         console.print(f"  [bold]{rid}: {status}[/]   traffic: {load.summary()}")
 
         step(15, "a deliberately bad version (50% injected errors): automatic rollback")
-        bad = client.store.models.get("churn", v2)
-        v3 = client.store.models.register(
-            model="churn", artifact_uri=bad.artifact_uri, flavor=bad.flavor, run_id=None,
-            metrics=bad.metrics, params=bad.params, lineage=bad.lineage, actor="demo",
+        bad = svc(client).models.version(DEMO, f"churn:{v2}")
+        v3 = svc(client).models.register(
+            DEMO, model="churn", artifact_uri=bad.artifact_uri, flavor=bad.flavor,
+            metrics=bad.metrics, params=bad.params, lineage=bad.lineage,
             tags={"demo": "deployed with fault_error_rate 0.5"}).version
         spec = {"steps": [10, 25, 50, 100], "interval_s": 3, "drain_s": 2,
                 "thresholds": {"min_requests": 5, "success_rate_min": 99}}
@@ -179,7 +181,7 @@ def serving_story(client, info, token: str, good: Path) -> None:
             status = _follow(client, rid)
         console.print(f"  [bold]{rid}: {status}[/]   traffic: {load.summary()}")
         routes = [f"{v['model']}:{v['version']} {v['weight']:g}%"
-                  for v in client.store.endpoints.get("churn").routing["versions"]]
+                  for v in svc(client).endpoints.get(DEMO, "churn").routing["versions"]]
         console.print(f"  endpoint 'churn' now routes: {', '.join(routes)}")
         bot_transcript(client, info, http, url, bad, customers)
         console.print(f"\n  Try it:  curl -s -X POST {url} -d '{{\"instances\": "
@@ -193,9 +195,9 @@ def bot_transcript(client, info, http: httpx.Client, url: str, base,
     thread, and a second person clicks Approve."""
     step(16, "the Slack bot, no workspace needed: one message per rollout, updated in place; "
               "an approval clicked by a second person")
-    v4 = client.store.models.register(
-        model="churn", artifact_uri=base.artifact_uri, flavor=base.flavor, run_id=None,
-        metrics=base.metrics, params=base.params, lineage=base.lineage, actor="demo").version
+    v4 = svc(client).models.register(
+        DEMO, model="churn", artifact_uri=base.artifact_uri, flavor=base.flavor,
+        metrics=base.metrics, params=base.params, lineage=base.lineage).version
     session = bot_session(
         client.settings, info.gateway_url, client.store, out=Transcript(), wait_s=2.0,
         echo=True)
@@ -210,10 +212,11 @@ def bot_transcript(client, info, http: httpx.Client, url: str, base,
             session.watch(60, until=lambda: session.has_button("fleet_approve"))
             session.send(f"as {APPROVER_NAME}")
             session.send("click fleet_approve")
-            session.watch(120, until=lambda: client.store.rollouts.get(rid).status in (
-                "succeeded", "rolled_back", "failed") and not client.store.outbox.pending(
-                session.consumer))
-        console.print(f"  [bold]{rid}: {client.store.rollouts.get(rid).status}[/]   "
+            services = svc(client)
+            session.watch(120, until=lambda: services.endpoints.rollout(DEMO, rid).status in (
+                "succeeded", "rolled_back", "failed") and not services.outbox.pending(
+                DEMO, session.consumer))
+        console.print(f"  [bold]{rid}: {services.endpoints.rollout(DEMO, rid).status}[/]   "
                       f"traffic: {load.summary()}")
     finally:
         session.close()

@@ -18,7 +18,15 @@ from rich.table import Table
 from fleet import jobs, lifecycle, messages
 from fleet.cli import render
 from fleet.cli.common import identity_of
-from fleet.cli.demo.common import APPROVER_NAME, DemoError, Transcript, console, step
+from fleet.cli.demo.common import (
+    APPROVER_NAME,
+    DEMO,
+    DemoError,
+    Transcript,
+    console,
+    step,
+    svc,
+)
 from fleet.cli.demo.data import CHECKS, make_data
 from fleet.cli.demo.drift import Recorded, drift_story
 from fleet.cli.demo.rag import knowledge_story
@@ -95,8 +103,8 @@ def _run() -> None:
 
     step(7, "On a schedule: every 2 s, twice")
     name = f"demo-{int(time.time())}"
-    client.store.schedules.add(name=name, function="validate_data", spec="@every 2s",
-                               payload={"path": str(good), "min_rows": 1000}, actor="demo")
+    svc(client).schedules.add(DEMO, name=name, function="validate_data", spec="@every 2s",
+                              payload={"path": str(good), "min_rows": 1000})
     deadline = time.monotonic() + 30
     try:
         while time.monotonic() < deadline:
@@ -106,7 +114,7 @@ def _run() -> None:
                 break
             time.sleep(0.5)
     finally:
-        client.store.schedules.remove(name, actor="demo")
+        svc(client).schedules.remove(DEMO, name)
     for inv in runs[:2]:
         _show(inv.public())
 
@@ -149,8 +157,8 @@ def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -
             console.print(f"[red]train failed:[/] {rec['error']}")
             return
         trained = rec["result"]
-        render.run_detail(client.store.runs.get(trained["run_id"]).public(),
-                          client.store.runs.metrics(trained["run_id"]))
+        render.run_detail(svc(client).models.run(DEMO, trained["run_id"]).public(),
+                          svc(client).models.run_metrics(DEMO, trained["run_id"]))
         ref = f"churn:{trained['version']}"
 
         step(9, f"evaluate {ref} on a holdout, with a quality gate")
@@ -168,7 +176,7 @@ def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -
             http.put("/v1/models/churn/aliases/champion", json={
                 "version": trained["version"],
                 "reason": f"gate passed, accuracy {ev['metrics']['accuracy']:.3f}"})
-        console.print(f"  aliases: {client.store.models.aliases('churn')}")
+        console.print(f"  aliases: {svc(client).models.aliases(DEMO, 'churn')}")
 
         step(11, "batch_infer with churn@champion on Ray Data")
         out = home / "data" / "demo" / f"scored-{int(time.time())}"

@@ -1,0 +1,51 @@
+"""Identities' tokens, as a service: who may list, add and revoke them (the admin scope),
+and what a token must be (the same rules as fleet.yaml's `tokens:`), for the CLI and the
+demo. The store keeps each token's hash and the audit entry (fleet.store.tokens); the
+gateway and the CLI resolve tokens to identities through fleet.identity."""
+
+from __future__ import annotations
+
+from fleet import messages
+from fleet.errors import FieldProblem, InvalidInput
+from fleet.identity import Identity
+from fleet.store import Store, StoredToken
+
+
+def check_token(name: str, scopes: list[str], roles: list[str]) -> None:
+    """A clear error naming the field when a token's name, scopes or roles are not ones
+    fleet.yaml would accept."""
+    from fleet.config import TokenConfig
+
+    try:
+        TokenConfig(name=name, token_sha256="0" * 64, scopes=tuple(scopes), roles=tuple(roles))
+    except ValueError as exc:
+        first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc)}
+        raise InvalidInput(messages.TOKEN_ADD_INVALID.format(name=name, reason=first["msg"]), [
+            FieldProblem("scopes" if "scope" in first["msg"] else "name", first["msg"],
+                         "Scopes: read, invoke, admin, act_as, notify; a name of 1-64 "
+                         "characters.")]) from None
+
+
+class Tokens:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def list(self, who: Identity, *, include_revoked: bool = False) -> list[StoredToken]:
+        who.require("admin")
+        return self.store.tokens.list(include_revoked=include_revoked)
+
+    def add(self, who: Identity, name: str, *, scopes: list[str], roles: list[str] = (),
+            ttl_s: float | None = None) -> tuple[str, StoredToken]:
+        """A new person token for `name`: (the token, shown once; its record)."""
+        who.require("admin")
+        check_token(name, list(scopes), list(roles))
+        return self.store.tokens.add(name=name, scopes=list(scopes), roles=list(roles),
+                                     actor=who.name, ttl_s=ttl_s)
+
+    def revoke(self, who: Identity, name_or_id: str) -> list[str]:
+        """Revoke one token by id, or every active token of an identity; the ids revoked."""
+        who.require("admin")
+        return self.store.tokens.revoke(name_or_id, actor=who.name)
+
+
+__all__ = ["Tokens", "check_token"]
