@@ -3,15 +3,14 @@
     validate -> record queued (idempotent) -> hand to the supervisor -> (wait) -> record
 
 The synchronous variant blocks the calling thread (CLI, jobs, scripts); `ainvoke` is the
-same path for the asyncio gateway.
+same path for the asyncio gateway: both run one flow, over a sync or an async transport
+(fleet.runtime.transports).
 """
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from fleet import messages
@@ -29,12 +28,6 @@ def supervisor_name(index: int) -> str:
     """Instance `index` of `gateway.instances`: 0 is the primary (the one `Client` hands
     work to, and the only one that competes for the store's sweep lease)."""
     return SUPERVISOR_NAME if index == 0 else f"{SUPERVISOR_NAME}-{index}"
-
-
-@dataclass(frozen=True)
-class Prepared:
-    invocation: Invocation
-    created: bool
 
 
 def default_caller() -> str:
@@ -87,13 +80,6 @@ class Client:
 
     # -- the invoke path
 
-    def prepare(self, name: str, payload: Any, *, caller: str, via: str,
-                idempotency_key: str | None = None, ray_job_id: str | None = None) -> Prepared:
-        """Validate and record the invocation as queued (or find the earlier one)."""
-        return Prepared(*self.store.invocations.insert(self._new_row(
-            name, payload, caller=caller, via=via, idempotency_key=idempotency_key,
-            ray_job_id=ray_job_id)))
-
     def _new_row(self, name: str, payload: Any, *, caller: str, via: str,
                  idempotency_key: str | None, ray_job_id: str | None = None) -> dict:
         """Validate; the queued row to insert."""
@@ -113,69 +99,54 @@ class Client:
             timeout_s=spec.timeout_s, retries=spec.retries, idempotency_key=idempotency_key,
             ray_job_id=ray_job_id, cpus=spec.cpus, gpus=spec.gpus)
 
+    # Each operation is written once, as a flow of steps ("record", "run", ...) that a
+    # transport (fleet.runtime.transports) carries out: `_drive` calls them, `_adrive`
+    # awaits them. The sync and async methods below differ only in their driver.
+
+    @staticmethod
+    def _invoke_flow(row: dict, wait: bool, wait_s: float | None):
+        """record queued (or find the earlier one) -> run or submit -> the invocation."""
+        inv, created = yield ("record", row)
+        if inv.done:
+            return inv
+        fresh = inv if created else None  # an earlier record may be stale
+        if wait:
+            out = yield ("run", inv, wait_s, fresh)
+        else:
+            out = yield ("submit", inv, fresh)
+        return out if out is not None else (yield ("get", inv.id))
+
+    @staticmethod
+    def _cancel_flow(inv_id: str, caller: str):
+        inv = yield ("get", inv_id)  # a prefix becomes the full id
+        if inv.done:
+            raise Conflict(messages.NOT_CANCELLABLE.format(id=inv_id, status=inv.status.value))
+        yield ("cancel", inv.id, caller)
+        return (yield ("get", inv.id))
+
+    def _transport(self, asynchronous: bool):
+        from fleet.runtime.transports import InSupervisor, RayAsync, RaySync
+
+        if not asynchronous:
+            return RaySync(self)
+        return RayAsync(self) if self._local is None else InSupervisor(self, self._local)
+
     def invoke(self, name: str, payload: Any = None, *, caller: str | None = None,
                via: str = "python", idempotency_key: str | None = None, wait: bool = True,
                wait_s: float | None = None, ray_job_id: str | None = None) -> Invocation:
         """Invoke `name`. wait=True blocks until it ends (or wait_s passes)."""
-        import ray
-
-        prepared = self.prepare(name, payload, caller=caller or default_caller(), via=via,
-                                idempotency_key=idempotency_key, ray_job_id=ray_job_id)
-        inv = prepared.invocation
-        if inv.done:
-            return inv
-        sup = self.supervisor()
-        fresh = inv if prepared.created else None  # an earlier record may be stale
-        if wait:
-            ray.get(sup.run.remote(inv.id, wait_s, fresh))
-        else:
-            ray.get(sup.submit.remote(inv.id, fresh))
-        return self.store.invocations.get(inv.id)
+        row = self._new_row(name, payload, caller=caller or default_caller(), via=via,
+                            idempotency_key=idempotency_key, ray_job_id=ray_job_id)
+        return _drive(self._invoke_flow(row, wait, wait_s), self._transport(False))
 
     async def ainvoke(self, name: str, payload: Any = None, *, caller: str, via: str,
                       idempotency_key: str | None = None, wait: bool = True,
                       wait_s: float | None = None) -> Invocation:
-        """The same path for asyncio callers (the gateway). Store calls never run on the
-        event loop: a write may wait for SQLite's lock, and the loop must not wait with it.
-
-        Inside the supervisor (the default gateway) the queued record is committed by the
-        supervisor's group writer, and a sync invocation gets its committed outcome back
-        from the supervisor without reading the store again."""
-        if self._local is None:
-            prepared = await asyncio.to_thread(self.prepare, name, payload, caller=caller,
-                                               via=via, idempotency_key=idempotency_key)
-            inv = prepared.invocation
-            if inv.done:
-                return inv
-            fresh = inv if prepared.created else None  # an earlier record may be stale
-            await self._acall("run" if wait else "submit", inv.id,
-                              *((wait_s, fresh) if wait else (fresh,)))
-            return await asyncio.to_thread(self.store.invocations.get, inv.id)
+        """`invoke` for asyncio callers (the gateway). Store calls never run on the event
+        loop: a write may wait for SQLite's lock, and the loop must not wait with it."""
         row = self._new_row(name, payload, caller=caller, via=via,
                             idempotency_key=idempotency_key)
-        row["owner"] = self._local.holder  # this instance runs it; peers leave it alone
-        repo = self.store.invocations
-        if idempotency_key is None:
-            inserted = await self._local.writer.aitem("insert", row)
-        else:  # ON CONFLICT DO NOTHING tells whether an earlier one has the key
-            inserted = await self._local.writer.arun(repo.insert_op(row))
-        if inserted:
-            inv, _ = repo.created(row, True)
-        else:
-            inv, _ = await asyncio.to_thread(repo.created, row, False)
-            if inv.done:
-                return inv
-        fresh = inv if inserted else None  # an earlier record may be stale
-        if not wait:
-            await self._local.submit(inv.id, fresh)
-            return inv  # committed as queued: what a 202 promises
-        final = await self._local.run_local(inv.id, wait_s, fresh)
-        return final or await asyncio.to_thread(repo.get, inv.id)
-
-    async def _acall(self, method: str, *args):
-        if self._local is not None:
-            return await getattr(self._local, method)(*args)
-        return await getattr(self.supervisor(), method).remote(*args)
+        return await _adrive(self._invoke_flow(row, wait, wait_s), self._transport(True))
 
     def wait(self, inv_id: str, timeout_s: float | None = None) -> Invocation:
         import ray
@@ -192,23 +163,34 @@ class Client:
     def list(self, **filters) -> list[Invocation]:
         return self.store.invocations.list(**filters)
 
-    def _check_cancellable(self, inv_id: str) -> Invocation:
-        inv = self.store.invocations.get(inv_id)
-        if inv.done:
-            raise Conflict(messages.NOT_CANCELLABLE.format(id=inv_id, status=inv.status.value))
-        return inv
-
     def cancel(self, inv_id: str, *, caller: str | None = None) -> Invocation:
-        import ray
-
-        inv_id = self._check_cancellable(inv_id).id  # a prefix becomes the full id
-        ray.get(self.supervisor().cancel.remote(inv_id, caller or default_caller()))
-        return self.store.invocations.get(inv_id)
+        return _drive(self._cancel_flow(inv_id, caller or default_caller()),
+                      self._transport(False))
 
     async def acancel(self, inv_id: str, *, caller: str) -> Invocation:
-        inv_id = (await asyncio.to_thread(self._check_cancellable, inv_id)).id
-        await self._acall("cancel", inv_id, caller)
-        return await asyncio.to_thread(self.store.invocations.get, inv_id)
+        return await _adrive(self._cancel_flow(inv_id, caller), self._transport(True))
+
+
+def _drive(flow, transport):
+    """Run a flow's steps with a sync transport; its return value."""
+    try:
+        step = next(flow)
+        while True:
+            name, *args = step
+            step = flow.send(getattr(transport, name)(*args))
+    except StopIteration as done:
+        return done.value
+
+
+async def _adrive(flow, transport):
+    """Run a flow's steps with an async transport; its return value."""
+    try:
+        step = next(flow)
+        while True:
+            name, *args = step
+            step = flow.send(await getattr(transport, name)(*args))
+    except StopIteration as done:
+        return done.value
 
 
 _default: Client | None = None
