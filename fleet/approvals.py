@@ -23,6 +23,7 @@ from fleet import messages
 from fleet.config import Settings
 from fleet.errors import Conflict, Forbidden
 from fleet.identity import Identity
+from fleet.names import scoped_key
 from fleet.store import Approval, Store
 from fleet.store.models import apply_alias_move
 
@@ -51,6 +52,12 @@ class Approvals:
         if who is not None:
             who.require("read")
         return self.store.approvals.get(aid)
+
+    def action_invocation(self, who: Identity, aid: str):
+        """The invocation an approved action started, if it has started."""
+        who.require("read")
+        ap = self.store.approvals.get(aid)
+        return self.store.invocations.by_idempotency_key(scoped_key(action_key(ap.id), None))
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -111,7 +118,7 @@ class Approvals:
 
             invoke = self._invoke = Client(self.settings).invoke
         return invoke(p["function"], p.get("input") or {}, caller=ap.requested_by,
-                      via="approval", idempotency_key=f"approval:{ap.id}", wait=False)
+                      via="approval", own_key=action_key(ap.id), wait=False)
 
     def run_approved_actions(self, within_s: float = 86_400) -> int:
         """Start the approved actions whose run has not started (the process that approved
@@ -121,7 +128,8 @@ class Approvals:
         for ap in self.store.approvals.list(status="approved", limit=200):
             if ap.gate != "action" or (ap.decided_at or 0) < since:
                 continue
-            if self.store.invocations.by_idempotency_key(f"approval:{ap.id}") is None:
+            if self.store.invocations.by_idempotency_key(scoped_key(action_key(ap.id),
+                                                                    None)) is None:
                 self.run_action(ap)
             done += 1
         return done
@@ -159,6 +167,12 @@ class Approvals:
         self.store.models.move_alias(model=model, alias=alias, version=version, actor=who.name,
                                      reason=reason)
         return {"moved": True, "aliases": self.store.models.aliases(model)}
+
+
+def action_key(aid: str) -> str:
+    """The key of an approved action's one invocation: Fleet's own (no caller's key can
+    take it first and stop the action from running)."""
+    return f"approval:{aid}"
 
 
 def _gated_change(decider: str):

@@ -63,6 +63,14 @@ class Identity:
         return self
 
 
+AUDITOR = "auditor"  # a role: reads every invocation whole, and the audit trail
+
+
+def sees_all(who: Identity) -> bool:
+    """Whether `who` reads everyone's records whole: the admin scope or the auditor role."""
+    return "admin" in who.scopes or AUDITOR in who.roles
+
+
 def local_admin() -> Identity:
     return Identity(LOCAL_ADMIN, expand(["admin"]))
 

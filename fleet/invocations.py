@@ -1,15 +1,39 @@
 """Invocations, as a service: every entry point (the gateway, the CLI, jobs, the bot
 through the gateway) starts, reads and cancels invocations here, as an identity. The one
 invoke path itself (validate, record, hand to the supervisor) is the runtime's Client;
-this module decides who may use it, so each rule about invocations has one home."""
+this module decides who may use it, so each rule about invocations has one home.
+
+Who sees and stops what:
+- an invocation's input, result, error message and progress are its caller's: the read
+  scope shows them on the caller's own invocations; on anyone else's the record shows
+  its function, status, caller and times, with those fields empty. The admin scope and
+  the `auditor` role see every invocation whole.
+- an invocation is cancelled by its caller, the admin scope, or the `operator` role.
+- an Idempotency-Key is its caller's (fleet.names.scoped_key)."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from typing import Any
 
-from fleet.identity import Identity
+from fleet import messages
+from fleet.errors import Forbidden
+from fleet.identity import AUDITOR, Identity, sees_all
+from fleet.names import scoped_key
 from fleet.runtime import Client
 from fleet.store import Invocation
+
+OPERATOR = "operator"  # a role: cancels anyone's invocation
+
+
+def as_seen_by(who: Identity, inv: Invocation) -> Invocation:
+    """The record `who` may see: whole when it is theirs (or they see all), else without
+    what only its caller gave or got back."""
+    if inv.caller == who.name or sees_all(who):
+        return inv
+    return dataclasses.replace(inv, payload=None, result=None, error_message=None,
+                               progress=None)
 
 
 class Invocations:
@@ -37,25 +61,37 @@ class Invocations:
     def get(self, who: Identity, inv_id: str, *, wait: bool = False) -> Invocation:
         """One invocation (the id or a unique prefix); wait=True waits for its end."""
         who.require("read")
-        return self.client.wait(inv_id) if wait else self.client.get(inv_id)
+        return as_seen_by(who, self.client.wait(inv_id) if wait else self.client.get(inv_id))
 
     def list(self, who: Identity, *, function: str | None = None, status: str | None = None,
              via: str | None = None, limit: int = 50) -> list[Invocation]:
         who.require("read")
-        return self.client.list(function=function, status=status, via=via, limit=limit)
+        return [as_seen_by(who, i) for i in self.client.list(function=function, status=status,
+                                                             via=via, limit=limit)]
 
     def by_key(self, who: Identity, idempotency_key: str) -> Invocation | None:
-        """The invocation an idempotency key started, if any."""
+        """The invocation `who`'s own idempotency key started, if any."""
         who.require("read")
-        return self.client.store.invocations.by_idempotency_key(idempotency_key)
+        return self.client.store.invocations.by_idempotency_key(
+            scoped_key(idempotency_key, who.name))
+
+    def _may_cancel(self, who: Identity, inv: Invocation) -> None:
+        if inv.caller != who.name and "admin" not in who.scopes and OPERATOR not in who.roles:
+            raise Forbidden(messages.NOT_YOURS_TO_CANCEL.format(
+                who=who.name, id=inv.id, owner=inv.caller, role=OPERATOR))
 
     def cancel(self, who: Identity, inv_id: str) -> Invocation:
+        """Cancel as `who`: their own invocation, or anyone's with admin or `operator`."""
         who.require("invoke")
-        return self.client.cancel(inv_id, caller=who.name)
+        inv = self.client.get(inv_id)
+        self._may_cancel(who, inv)
+        return as_seen_by(who, self.client.cancel(inv.id, caller=who.name))
 
     async def acancel(self, who: Identity, inv_id: str) -> Invocation:
         who.require("invoke")
-        return await self.client.acancel(inv_id, caller=who.name)
+        inv = await asyncio.to_thread(self.client.get, inv_id)
+        self._may_cancel(who, inv)
+        return as_seen_by(who, await self.client.acancel(inv.id, caller=who.name))
 
     def counts(self, who: Identity) -> dict[str, int]:
         """How many invocations are in each status (for `fleet status`)."""
@@ -70,4 +106,4 @@ class Invocations:
         self.client.store.invocations.list(limit=1)
 
 
-__all__ = ["Invocation", "Invocations"]
+__all__ = ["AUDITOR", "OPERATOR", "Invocation", "Invocations", "as_seen_by", "sees_all"]

@@ -32,7 +32,37 @@ ALIAS_RE = re.compile(ALIAS_NAME)
 
 __all__ = ["ALIAS_NAME", "ALIAS_RE", "CONSUMER_NAME", "ENDPOINT_NAME", "ENDPOINT_RE",
            "FUNCTION_NAME", "FUNCTION_RE", "KB_NAME", "MAX_IDEMPOTENCY_KEY", "MODEL_NAME",
-           "MIN_SHOWN", "MODEL_RE", "short_ids"]
+           "MIN_SHOWN", "MODEL_RE", "OWN_KEY_PREFIX",
+           "scoped_key", "short_ids", "unscoped_key"]
+
+
+# -- idempotency keys belong to whoever made them
+
+OWN_KEY_PREFIX = "fleet:"
+
+
+def scoped_key(key: str | None, caller: str | None) -> str | None:
+    """The key as stored: a caller's key is theirs alone (the same key from two identities
+    is two invocations), and Fleet's own keys (an approval's action, a schedule's slot)
+    live where no caller's key can land. `caller` None: one of Fleet's own keys.
+
+    A caller's key is `<len(caller)>:<caller>:<key>` (digits first); Fleet's is
+    `fleet:<key>` (a letter first), so no caller's key can equal one of Fleet's."""
+    if key is None:
+        return None
+    return OWN_KEY_PREFIX + key if caller is None else f"{len(caller)}:{caller}:{key}"
+
+
+def unscoped_key(stored: str | None) -> str | None:
+    """The key as its maker gave it (what records show)."""
+    if stored is None:
+        return None
+    if stored.startswith(OWN_KEY_PREFIX):
+        return stored[len(OWN_KEY_PREFIX):]
+    n, sep, rest = stored.partition(":")
+    if sep and n.isdigit() and len(rest) > int(n) and rest[int(n)] == ":":
+        return rest[int(n) + 1:]
+    return stored
 
 
 # -- ids as lists show them (every `get` by id also takes a unique prefix: fleet.store.ids)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from fleet.approvals import Approvals
+from fleet.audit_trail import AuditTrail
 from fleet.drift.service import Drift
 from fleet.endpoints import Endpoints
 from fleet.identity import Identity
@@ -32,6 +33,10 @@ class Services:
     @property
     def store(self):
         return self.client.store
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        return AuditTrail(self.store)
 
     @cached_property
     def invocations(self) -> Invocations:

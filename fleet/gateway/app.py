@@ -22,6 +22,7 @@ from fleet.config import Settings, load_settings
 from fleet.durations import DURATION_PATTERN
 from fleet.errors import FieldProblem, FleetError, InvalidInput
 from fleet.gateway.alert_routes import alert_router
+from fleet.gateway.audit_routes import audit_router
 from fleet.gateway.auth import Identity, TokenAuth
 from fleet.gateway.drift_routes import drift_router
 from fleet.gateway.fast_path import FastInvoke, parse_body
@@ -327,6 +328,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.include_router(outbox_router(svc.outbox, auth))
     app.include_router(drift_router(svc.drift, settings, auth))
     app.include_router(alert_router(svc.drift, auth))
+    app.include_router(audit_router(svc.audit, auth))
 
     names = set(client.registry.names())
     app.add_middleware(FastInvoke, auth=auth, known=names.__contains__, run=run,

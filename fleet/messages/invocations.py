@@ -21,6 +21,10 @@ BODY_TOO_LARGE = (
 AUTH_MISSING = "Missing bearer token. Send 'Authorization: Bearer <token>' (see `fleet status`)."
 AUTH_INVALID = "The bearer token is not valid. Check the token configured in fleet.yaml."
 AUTH_SCOPE = "The token '{who}' lacks the '{scope}' scope needed here. Ask an admin for it."
+NOT_YOURS_TO_CANCEL = (
+    "'{who}' cannot cancel invocation {id}: it is {owner}'s. Its caller cancels it, or an "
+    "identity with the admin scope or the '{role}' role."
+)
 WAIT_OUT_OF_RANGE = "'wait' must be between 0 and {max} seconds; got {value}."
 IDEMPOTENCY_KEY_TOO_LONG = "The Idempotency-Key header must be at most {max} characters."
 IDEMPOTENCY_KEY_REUSED = (

@@ -148,3 +148,9 @@ DATA_LABEL_FRACTIONAL = (
 DATA_ONE_CLASS = "Label '{label}' has one class only ({classes}); nothing to learn."
 
 FLAGGER_SUMMARY = "Flagger {kind} for {namespace}/{name} (phase {phase}, revision {checksum})"
+
+AUDIT_NOT_ALLOWED = ("'{who}' cannot read the audit trail: it needs the admin scope or the "
+                     "'auditor' role.")
+AUDIT_BAD_TIME = ("'{field}' must be a time like 2026-12-07T14:30:00Z (UTC unless it names a "
+                  "zone), an epoch in seconds, or how long ago (30m, 2h, 7d); got '{text}'.")
+AUDIT_NOTHING_SERVED = "Endpoint '{endpoint}' had no routing table at {at}: it was created later."

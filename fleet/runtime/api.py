@@ -17,7 +17,7 @@ from fleet import messages
 from fleet.cluster import NAMESPACE, connect, prepare_auth
 from fleet.config import Settings, load_settings
 from fleet.errors import Conflict, FieldProblem, InvalidInput, Unavailable
-from fleet.names import MAX_IDEMPOTENCY_KEY
+from fleet.names import MAX_IDEMPOTENCY_KEY, scoped_key
 from fleet.registry import Registry, registry_for
 from fleet.store import ENTRY_POINTS, Invocation, Status, Store, open_store
 
@@ -81,8 +81,12 @@ class Client:
     # -- the invoke path
 
     def _new_row(self, name: str, payload: Any, *, caller: str, via: str,
-                 idempotency_key: str | None, ray_job_id: str | None = None) -> dict:
-        """Validate; the queued row to insert."""
+                 idempotency_key: str | None, ray_job_id: str | None = None,
+                 own_key: str | None = None) -> dict:
+        """Validate; the queued row to insert. `idempotency_key` is the caller's own (the
+        same key from another caller is another invocation); `own_key` is one Fleet makes
+        for itself (an approval's action, a schedule's slot), which no caller's key can
+        match (fleet.names.scoped_key)."""
         from fleet.runtime.payloads import validate_payload
 
         if via not in ENTRY_POINTS:
@@ -94,9 +98,11 @@ class Client:
                                              f"Use at most {MAX_IDEMPOTENCY_KEY} characters.")])
         spec = self.registry.get(name)
         data = validate_payload(spec, payload)
+        key = (scoped_key(own_key, None) if own_key is not None
+               else scoped_key(idempotency_key, caller))
         return self.store.invocations.new_row(
             function=spec.name, payload=data, caller=caller, via=via,
-            timeout_s=spec.timeout_s, retries=spec.retries, idempotency_key=idempotency_key,
+            timeout_s=spec.timeout_s, retries=spec.retries, idempotency_key=key,
             ray_job_id=ray_job_id, cpus=spec.cpus, gpus=spec.gpus)
 
     # Each operation is written once, as a flow of steps ("record", "run", ...) that a
@@ -133,10 +139,13 @@ class Client:
 
     def invoke(self, name: str, payload: Any = None, *, caller: str | None = None,
                via: str = "python", idempotency_key: str | None = None, wait: bool = True,
-               wait_s: float | None = None, ray_job_id: str | None = None) -> Invocation:
-        """Invoke `name`. wait=True blocks until it ends (or wait_s passes)."""
+               wait_s: float | None = None, ray_job_id: str | None = None,
+               own_key: str | None = None) -> Invocation:
+        """Invoke `name`. wait=True blocks until it ends (or wait_s passes).
+        `idempotency_key`: the caller's; `own_key`: Fleet's own (see `_new_row`)."""
         row = self._new_row(name, payload, caller=caller or default_caller(), via=via,
-                            idempotency_key=idempotency_key, ray_job_id=ray_job_id)
+                            idempotency_key=idempotency_key, ray_job_id=ray_job_id,
+                            own_key=own_key)
         return _drive(self._invoke_flow(row, wait, wait_s), self._transport(False))
 
     async def ainvoke(self, name: str, payload: Any = None, *, caller: str, via: str,

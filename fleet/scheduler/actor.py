@@ -37,7 +37,8 @@ class Scheduler:
                              daemon=True)
             for what, step in (("pings", self._ping_all), ("schedules", self.core.tick),
                                ("rollouts", self.rollouts.tick),
-                               ("actions", self.core.run_approved_actions))]
+                               ("actions", self.core.run_approved_actions),
+                               ("audit", self.core.seal_audit))]
         for t in self._threads:
             t.start()
 

@@ -46,6 +46,12 @@ class SchedulerCore:
                                         invoke=self.client.invoke)
         self._approvals.run_approved_actions()
 
+    def seal_audit(self) -> int:
+        """Chain the audit rows written since the last seal (fleet.audit_trail)."""
+        from fleet.audit_trail import AuditTrail
+
+        return AuditTrail(self.store).seal()
+
     def tick(self, now: float | None = None) -> list[str]:
         """Run every due slot once; returns the invocation ids started by this tick."""
         now = time.time() if now is None else now
@@ -63,7 +69,7 @@ class SchedulerCore:
                 try:
                     inv = self.client.invoke(
                         sched.function, sched.payload, caller=f"schedule:{sched.name}",
-                        via="schedule", idempotency_key=slot_key(sched.name, slot), wait=False)
+                        via="schedule", own_key=slot_key(sched.name, slot), wait=False)
                     started.append(inv.id)
                 except Exception as exc:  # a bad schedule must not stop the others
                     log.warning("schedule %s slot %s failed to start: %s", sched.name, slot, exc)

@@ -15,6 +15,7 @@ from fleet.errors import Unavailable
 from fleet.store import audit
 from fleet.store.alerts import AlertRepo
 from fleet.store.approvals import Approval, ApprovalRepo
+from fleet.store.audit import AuditRepo
 from fleet.store.drift import DriftRepo
 from fleet.store.endpoints import Endpoint, EndpointRepo
 from fleet.store.engine import SCHEMA_VERSION, Engines, dispose, make_engines, migrate
@@ -65,6 +66,7 @@ class Store:
         self.drift = DriftRepo(self.engines)
         self.labels = LabelRepo(self.engines)
         self.alerts = AlertRepo(self.engines)
+        self.audit = AuditRepo(self.engines)
 
     @property
     def dialect(self) -> str:

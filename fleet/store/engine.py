@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.store import schema
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 15
 LOCK_TIMEOUT_S = 30.0
 
 # version -> function(conn) that brings the schema from version-1 to version.
@@ -38,7 +38,27 @@ MIGRATIONS: dict[int, object] = {
     12: lambda conn: schema.metadata.create_all(conn, tables=schema.V12_TABLES),
     # Which supervisor instance runs an invocation: several serve the gateway now.
     13: lambda conn: _add_column(conn, "invocations", "owner", "VARCHAR(200)"),
+    # Idempotency keys belong to their caller; Fleet's own keys to no caller.
+    14: lambda conn: _v14_scoped_keys(conn),
+    # The audit log's hash chain (fleet.store.audit: seals).
+    15: lambda conn: schema.metadata.create_all(conn, tables=schema.V15_TABLES),
 }
+
+
+def _v14_scoped_keys(conn) -> None:
+    """Each stored key becomes its owner's (fleet.names.scoped_key): a schedule's slot and
+    an approval's action are Fleet's own, any other key is its caller's. The column widens
+    to hold the caller's name (PostgreSQL enforces VARCHAR lengths; SQLite does not)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ALTER TABLE invocations ALTER COLUMN idempotency_key "
+                             "TYPE VARCHAR(600)")
+    conn.exec_driver_sql(
+        "UPDATE invocations SET idempotency_key = 'fleet:' || idempotency_key "
+        "WHERE idempotency_key IS NOT NULL AND via IN ('schedule', 'approval')")
+    conn.exec_driver_sql(
+        "UPDATE invocations SET idempotency_key = CAST(LENGTH(caller) AS VARCHAR(8)) || ':' "
+        "|| caller || ':' || idempotency_key "
+        "WHERE idempotency_key IS NOT NULL AND via NOT IN ('schedule', 'approval')")
 
 
 def _v11_usage(conn) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fleet import messages
 from fleet.errors import Conflict, NotFound
+from fleet.names import unscoped_key
 from fleet.store import audit
 from fleet.store.bulk import Bulk
 from fleet.store.engine import Engines
@@ -128,16 +129,18 @@ class InvocationRepo:
     def created(self, row: dict, inserted: bool) -> tuple[Invocation, bool]:
         """The record for a create: the new one, or the earlier one with the same key (a key
         reused for another function is a conflict, not a silent match)."""
+        key = unscoped_key(row["idempotency_key"])  # as its maker gave it
         if inserted:
             return Invocation(**{k: row.get(k) for k in Invocation.__dataclass_fields__
-                                 if k != "status"}, status=Status.QUEUED), True
+                                 if k not in ("status", "idempotency_key")},
+                              status=Status.QUEUED, idempotency_key=key), True
         earlier = self.by_idempotency_key(row["idempotency_key"])
         if earlier is None:  # deleted in between: extremely unlikely, surface it
             raise Conflict(messages.IDEMPOTENCY_KEY_REUSED.format(
-                key=row["idempotency_key"], other="an invocation that no longer exists"))
+                key=key, other="an invocation that no longer exists"))
         if earlier.function != row["function"]:
             raise Conflict(messages.IDEMPOTENCY_KEY_REUSED.format(
-                key=row["idempotency_key"], other=earlier.function))
+                key=key, other=earlier.function))
         return earlier, False
 
     def create(self, *, function: str, payload: Any, caller: str, via: str,
@@ -157,6 +160,7 @@ class InvocationRepo:
         return self.created(row, inserted)
 
     def by_idempotency_key(self, key: str) -> Invocation | None:
+        """By the key as stored (fleet.names.scoped_key: whose key it is, then the key)."""
         with self._e.read.connect() as conn:
             r = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
         return Invocation.from_row(r) if r else None

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from fleet.names import unscoped_key
+
 
 class Status(str, Enum):
     QUEUED = "queued"
@@ -93,8 +95,9 @@ class Invocation:
     @classmethod
     def from_row(cls, row) -> Invocation:
         m = row._mapping
-        return cls(**{k: m[k] for k in cls.__dataclass_fields__ if k != "status"},
-                   status=Status(m["status"]))
+        return cls(**{k: m[k] for k in cls.__dataclass_fields__
+                      if k not in ("status", "idempotency_key")},
+                   status=Status(m["status"]), idempotency_key=unscoped_key(m["idempotency_key"]))
 
     @property
     def done(self) -> bool:

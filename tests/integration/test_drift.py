@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fleet.names import scoped_key
 from fleet.telemetry import CACHE_S
 from tests.integration.conftest import READER, fleet_cli, train_small, wait_until
 
@@ -198,7 +199,7 @@ def test_retrain_goes_through_an_approval_and_trains_as_the_requester(watched, c
     session.watch(20, until=lambda: session.has_button("fleet_approve"))
     session.send(f"click fleet_approve {asked.id}")
     inv = wait_until(lambda: client.store.invocations.by_idempotency_key(
-        f"approval:{asked.id}"), timeout_s=30)
+        scoped_key(f"approval:{asked.id}", None)), timeout_s=30)
     assert inv.caller == "dee" and inv.via == "approval"
     done = wait_until(lambda: (lambda i: i if i.done else None)(
         client.store.invocations.get(inv.id)), timeout_s=300)

@@ -150,7 +150,9 @@ def test_a_key_the_other_instance_runs_is_not_run_again_by_a_repeat(client, gate
 
     with cf.ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(over_http, range(4)))
-        repeat = client.invoke("nap_once", inv.payload, idempotency_key=key)
+        # the same caller from Python (a key is its caller's: fleet.names.scoped_key)
+        repeat = client.invoke("nap_once", inv.payload, idempotency_key=key,
+                               caller=inv.caller)
     assert repeat.id == inv.id and repeat.status.value == "succeeded", repeat
     assert repeat.result["runs"] == 1  # the first attempt's own answer
     assert {(a.json()["id"], a.json()["status"]) for a in answers} == {(inv.id, "succeeded")}

@@ -129,11 +129,11 @@ def test_retrain_opens_an_approval_that_runs_train_once_as_the_requester(store, 
     approvals.decide(person("bob"), ap.id, approve=True)
     (name, payload, kw) = runs[0]
     assert name == "train" and kw["caller"] == "ann" and kw["via"] == "approval"
-    assert kw["idempotency_key"] == f"approval:{ap.id}"
+    assert kw["own_key"] == f"approval:{ap.id}"  # Fleet's own key: no caller can take it
     # the scheduler's sweep starts approved actions that never started: this one did not
     # (invoke was a recorder), so it is started again under the same key, never a new one
     approvals.run_approved_actions()
-    assert [r[2]["idempotency_key"] for r in runs] == [f"approval:{ap.id}"] * 2
+    assert [r[2]["own_key"] for r in runs] == [f"approval:{ap.id}"] * 2
 
 
 def test_roll_back_needs_a_version_that_was_replaced(store, settings):

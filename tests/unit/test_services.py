@@ -76,3 +76,18 @@ def test_a_read_scope_reads_but_does_not_write(services):
         services.tokens.list(reader)
     with pytest.raises(Forbidden, match="invoke"):
         services.invocations.invoke(reader, "hello", {}, via="python")
+
+
+def test_an_invocation_is_its_callers_to_read_whole_and_to_cancel(services):
+    inv, _ = services.store.invocations.create(
+        function="hello", payload={"name": "secret"}, caller="admin", via="http",
+        timeout_s=5, retries=0)
+    reader = Identity("rita", expand(["read"]))
+    seen = services.invocations.get(reader, inv.id)
+    assert seen.caller == "admin" and seen.status.value == "queued"
+    assert seen.payload is None and "secret" not in str(seen.public())
+    assert [i.payload for i in services.invocations.list(reader)] == [None]
+    auditor = Identity("audrey", expand(["read"]), frozenset({"auditor"}))
+    assert services.invocations.get(auditor, inv.id).payload == {"name": "secret"}
+    with pytest.raises(Forbidden, match="operator"):
+        services.invocations.cancel(Identity("dee", expand(["invoke"])), inv.id)

@@ -85,11 +85,10 @@ def drift_story(client, info, url: str, good: Path, step, transcript, approver: 
         session.watch(20, until=lambda: session.has_button("fleet_approve"))
         session.send(f"as {approver}")
         session.send(f"click fleet_approve {asked[0].id}")
-        key = f"approval:{asked[0].id}"
         deadline = time.monotonic() + 600
         inv = None
         while time.monotonic() < deadline:
-            inv = svc(client).invocations.by_key(DEMO, key)
+            inv = svc(client).approvals.action_invocation(DEMO, asked[0].id)
             if inv is not None and inv.done:
                 break
             time.sleep(1)

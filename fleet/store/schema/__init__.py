@@ -24,6 +24,8 @@ from fleet.store.schema.operations import (  # noqa: F401
     V9_TABLES,
     V10_TABLES,
     V12_TABLES,
+    V15_TABLES,
+    audit_seals,
     drift_alerts,
     drift_columns,
     drift_reports,

@@ -32,7 +32,8 @@ invocations = Table(
     Column("status", String(16), nullable=False),
     Column("via", String(16), nullable=False),
     Column("caller", String(128), nullable=False),
-    Column("idempotency_key", String(256), nullable=True),
+    # As stored: whose key it is, then the key (fleet.names.scoped_key); schema v14.
+    Column("idempotency_key", String(600), nullable=True),
     Column("ray_job_id", String(128), nullable=True),
     Column("payload", JSON, nullable=False),
     Column("result", JSON, nullable=True),

@@ -153,3 +153,18 @@ replica_usage = Table(  # replica-seconds each served version held, per hour
 )
 
 V12_TABLES.append(replica_usage)
+
+# -- schema version 15: the audit log's seals ------------------------------------------------
+
+audit_seals = Table(  # each seal chains the audit rows it covers onto the seal before it
+    "audit_seals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("from_id", Integer, nullable=False),
+    Column("to_id", Integer, nullable=False),
+    Column("head", String(64), nullable=False),  # the chain's hash after its last row
+    Column("rows", JSON, nullable=False),  # [[audit row id, chain hash after it], ...]
+)
+
+V15_TABLES = [audit_seals]
