@@ -105,13 +105,13 @@ def _run(api, args, person) -> Reply:
         return _refused(a)
     inv_id = a.body["id"]
 
-    def result() -> str:
-        done = api.read(f"/v1/invocations/{inv_id}")
+    def result() -> str:  # read as the person: an invocation's result is its caller's
+        done = api.act(person, "GET", f"/v1/invocations/{inv_id}")
         for _ in range(600):  # up to 10 min of polling, then the status as it is
             if not done.ok or done.body["status"] not in ("queued", "running"):
                 break
             time.sleep(1)
-            done = api.read(f"/v1/invocations/{inv_id}")
+            done = api.act(person, "GET", f"/v1/invocations/{inv_id}")
         return _result_line(done.body) if done.ok else bot_messages.BOT_REFUSED.format(
             detail=done.detail)
 
@@ -122,7 +122,9 @@ def _run(api, args, person) -> Reply:
 def _status(api, args, person) -> Reply:
     if len(args) != 1:
         return _usage("status")
-    a = api.read(f"/v1/invocations/{args[0]}")
+    # as the person when Fleet knows them: their own invocations show whole
+    path = f"/v1/invocations/{args[0]}"
+    a = api.act(person, "GET", path) if person else api.read(path)
     return Reply(_result_line(a.body)) if a.ok else _refused(a)
 
 

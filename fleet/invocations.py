@@ -8,7 +8,12 @@ Who sees and stops what:
   scope shows them on the caller's own invocations; on anyone else's the record shows
   its function, status, caller and times, with those fields empty. The admin scope and
   the `auditor` role see every invocation whole.
-- an invocation is cancelled by its caller, the admin scope, or the `operator` role.
+- an invocation is cancelled by its caller, or by a role that grants `cancel` on its
+  function (the default `operator` role), or the admin scope.
+- a function that changes what serves production (deploy, rollout, rag_ingest) declares
+  the verb and resource it needs (`@function(requires=...)`): its caller needs a role that
+  grants it (fleet.config.roles), checked here after the input is validated (a malformed
+  request is a 422 whoever sends it).
 - an Idempotency-Key is its caller's (fleet.names.scoped_key)."""
 
 from __future__ import annotations
@@ -17,14 +22,12 @@ import asyncio
 import dataclasses
 from typing import Any
 
-from fleet import messages
+from fleet import messages, permissions
 from fleet.errors import Forbidden
 from fleet.identity import AUDITOR, Identity, sees_all
 from fleet.names import scoped_key
 from fleet.runtime import Client
 from fleet.store import Invocation
-
-OPERATOR = "operator"  # a role: cancels anyone's invocation
 
 
 def as_seen_by(who: Identity, inv: Invocation) -> Invocation:
@@ -45,6 +48,7 @@ class Invocations:
                wait_s: float | None = None, ray_job_id: str | None = None) -> Invocation:
         """Run `name` as `who` (the invoke scope); wait=False returns it queued."""
         who.require("invoke")
+        self._check_role(who, name, payload)
         return self.client.invoke(name, payload, caller=who.name, via=via,
                                   idempotency_key=idempotency_key, wait=wait, wait_s=wait_s,
                                   ray_job_id=ray_job_id)
@@ -54,6 +58,7 @@ class Invocations:
                       wait_s: float | None = None) -> Invocation:
         """`invoke` for asyncio callers (the gateway)."""
         who.require("invoke")
+        self._check_role(who, name, payload)
         return await self.client.ainvoke(name, payload, caller=who.name, via=via,
                                          idempotency_key=idempotency_key, wait=wait,
                                          wait_s=wait_s)
@@ -75,10 +80,26 @@ class Invocations:
         return self.client.store.invocations.by_idempotency_key(
             scoped_key(idempotency_key, who.name))
 
+    def _check_role(self, who: Identity, name: str, payload: Any) -> None:
+        """The role a function's input needs (its spec's `requires`), if any."""
+        spec = self.client.registry.get(name)
+        if spec.requires is None or "admin" in who.scopes:
+            return
+        from fleet.runtime.payloads import validate_payload
+
+        req = spec.input_model.model_validate(validate_payload(spec, payload))
+        need = spec.requires(req)
+        if need is not None:
+            permissions.require(self.client.settings, who, *need)
+
     def _may_cancel(self, who: Identity, inv: Invocation) -> None:
-        if inv.caller != who.name and "admin" not in who.scopes and OPERATOR not in who.roles:
+        resource = f"function:{inv.function}"
+        if inv.caller != who.name and not permissions.allows(self.client.settings, who,
+                                                              "cancel", resource):
+            roles = permissions.granting(self.client.settings, "cancel", resource)
             raise Forbidden(messages.NOT_YOURS_TO_CANCEL.format(
-                who=who.name, id=inv.id, owner=inv.caller, role=OPERATOR))
+                who=who.name, id=inv.id, owner=inv.caller,
+                role=" or ".join(roles) or "operator"))
 
     def cancel(self, who: Identity, inv_id: str) -> Invocation:
         """Cancel as `who`: their own invocation, or anyone's with admin or `operator`."""
@@ -106,4 +127,4 @@ class Invocations:
         self.client.store.invocations.list(limit=1)
 
 
-__all__ = ["AUDITOR", "OPERATOR", "Invocation", "Invocations", "as_seen_by", "sees_all"]
+__all__ = ["AUDITOR", "Invocation", "Invocations", "as_seen_by", "sees_all"]

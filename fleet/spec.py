@@ -44,6 +44,10 @@ class FunctionSpec:
     # Run only on nodes with these Ray labels (e.g. {"accelerator": "A100"}): Ray's
     # label_selector, so a function reaches the node group meant for it.
     node_labels: tuple[tuple[str, str], ...] = ()
+    # What an invocation changes, from its validated input: (verb, resource) that the
+    # caller needs a role for (fleet.permissions), or None when it changes nothing that
+    # needs one. Checked by the invocations service for every entry point.
+    requires: Callable[[Any], tuple[str, str] | None] | None = None
 
     @property
     def qualname(self) -> str:
@@ -122,6 +126,7 @@ def function(
     warm: int = 0,
     max_inputs: int = 1,
     node_labels: dict[str, str] | None = None,
+    requires: Callable[[Any], tuple[str, str] | None] | None = None,
 ):
     """Register `fn` as a Fleet function. Usable bare (`@function`) or with options.
 
@@ -135,7 +140,9 @@ def function(
     of the CPU). Each runner holds the function's cpus/gpus/memory while it lives.
     Invocations beyond warm * max_inputs run as tasks of their own, as without warm.
     node_labels places it on nodes carrying those Ray labels (a GPU group, `fleet up
-    --workers`' fleet.io/node=worker-1).
+    --workers`' fleet.io/node=worker-1). requires maps the validated input to the (verb,
+    resource) a caller needs a role for, e.g. `lambda req: ("deploy",
+    f"endpoint:{req.endpoint}")` (fleet.config.roles), or None for an input that needs none.
     """
 
     def wrap(f: Callable) -> Callable:
@@ -185,6 +192,7 @@ def function(
             warm=int(warm),
             max_inputs=int(max_inputs),
             node_labels=tuple(sorted((node_labels or {}).items())),
+            requires=requires,
         )
         setattr(f, SPEC_ATTR, spec)
         return f

@@ -48,7 +48,8 @@ class IngestResult(BaseModel):
     seconds: float
 
 
-@function(cpus=0.5, memory_mb=1024, timeout_s=6 * 3600, retries=1)
+@function(cpus=0.5, memory_mb=1024, timeout_s=6 * 3600, retries=1,
+          requires=lambda req: ("write", f"kb:{req.knowledge_base}"))
 def rag_ingest(req: IngestRequest) -> IngestResult:
     """Load, split and embed documents into a knowledge base; again to bring it up to date
     (unchanged documents are skipped, changed ones replaced, removed ones deleted)."""

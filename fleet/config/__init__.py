@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from fleet import messages
 from fleet.config.drift import DriftConfig, DriftOptions
+from fleet.config.roles import DEFAULT_ROLES, Grant
 from fleet.config.sections import (
     CONFIG_FILE,
     IMPORT_PATH,
@@ -60,6 +61,9 @@ class Settings(BaseModel):
     artifacts: ArtifactsConfig = ArtifactsConfig()
     serving: ServingConfig = ServingConfig()
     approvals: ApprovalsConfig = ApprovalsConfig()
+    # Roles a token may name, each granting verbs on resources (fleet.config.roles); they
+    # add to DEFAULT_ROLES (deployer, kb-writer, operator).
+    roles: dict[str, tuple[Grant, ...]] = {}
     bot: BotConfig = BotConfig()
     outbox: OutboxConfig = OutboxConfig()
     rag: RagConfig = RagConfig()
@@ -73,6 +77,10 @@ class Settings(BaseModel):
     # Modules whose top-level callables a train request may name as its model factory,
     # besides those registered with @fleet.model_factory.
     model_factory_modules: tuple[str, ...] = ()
+
+    @property
+    def resolved_roles(self) -> dict[str, tuple[Grant, ...]]:
+        return {**DEFAULT_ROLES, **self.roles}
 
     @property
     def resolved_store_url(self) -> str:
@@ -180,7 +188,8 @@ def fleet_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-__all__ = ["ApprovalsConfig", "ArtifactsConfig", "BotConfig", "CONFIG_FILE",
+__all__ = ["DEFAULT_ROLES", "ApprovalsConfig", "ArtifactsConfig", "BotConfig", "CONFIG_FILE",
+           "Grant",
            "ClusterConfig", "DriftConfig", "DriftOptions", "EmbeddingConfig",
            "GatewayConfig", "IMPORT_PATH", "LLMConfig", "OutboxConfig", "PASSED_ON",
            "RagConfig", "SCOPES", "SchedulerConfig", "Scope", "ServeAppConfig",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet import messages
+from fleet import messages, permissions
 from fleet.config import Settings
 from fleet.drift.actions import DriftActions
 from fleet.errors import NotFound
@@ -18,6 +18,7 @@ from fleet.store import Approval, Store
 class Drift:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
+        self.settings = settings
         self.actions = DriftActions(store, settings)
 
     def latest(self, who: Identity, endpoint: str) -> dict[str, Any]:
@@ -51,11 +52,18 @@ class Drift:
         return uri
 
     def request(self, who: Identity, endpoint: str, action: str) -> Approval:
-        """Ask to retrain or roll back: an approval that runs it once approved."""
+        """Ask to retrain or roll back (a role that grants `retrain`, or `rollout`, on the
+        endpoint): an approval that runs it once someone else approves."""
+        who.require("invoke")
+        verb = {"retrain": "retrain", "rollback": "rollout"}.get(action, action)
+        permissions.require(self.settings, who, verb, f"endpoint:{endpoint}")
         return self.actions.request(endpoint, action, who)
 
     def snooze(self, who: Identity, endpoint: str, hours: float) -> dict[str, Any]:
-        """Hold the endpoint's alerts for `hours` (0 lifts a snooze)."""
+        """Hold the endpoint's alerts for `hours` (0 lifts a snooze): a role that grants
+        `snooze` on the endpoint."""
+        who.require("invoke")
+        permissions.require(self.settings, who, "snooze", f"endpoint:{endpoint}")
         return self.actions.snooze(endpoint, hours, who)
 
     def receive_alerts(self, who: Identity, alerts: list[dict], *,

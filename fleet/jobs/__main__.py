@@ -45,8 +45,10 @@ def main(argv: list[str]) -> int:
                      log_to_driver=False)
         client = Client()
         who = _identity(client)
-        inv = client.invoke(name, payload, caller=who.name, via="job",
-                            ray_job_id=current_job_id(), wait=True)
+        from fleet.services import Services  # the job is an entry point: roles apply
+
+        inv = Services(client).invocations.invoke(who, name, payload, via="job",
+                                                  ray_job_id=current_job_id(), wait=True)
     except FleetError as err:
         print(f"error: {err}", file=sys.stderr)
         return exit_code(err)

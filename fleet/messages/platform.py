@@ -154,3 +154,6 @@ AUDIT_NOT_ALLOWED = ("'{who}' cannot read the audit trail: it needs the admin sc
 AUDIT_BAD_TIME = ("'{field}' must be a time like 2026-12-07T14:30:00Z (UTC unless it names a "
                   "zone), an epoch in seconds, or how long ago (30m, 2h, 7d); got '{text}'.")
 AUDIT_NOTHING_SERVED = "Endpoint '{endpoint}' had no routing table at {at}: it was created later."
+PERMISSION_NEEDED = ("'{who}' may not {verb} {resource}: that needs the role {roles} or the admin "
+                     "scope. An admin grants a role with `fleet tokens add NAME --roles ROLE` "
+                     "(roles are defined in fleet.yaml's `roles:`).")

@@ -95,3 +95,10 @@ OUTBOX_NOT_HELD = ("Event {event} is not held by you for '{consumer}': your clai
 OUTBOX_STATE = "Unknown delivery state '{state}'; use one of {states}."
 OUTBOX_EMPTY = "No deliveries{where}."
 OUTBOX_REPLAYED = "Replayed {n} dead-lettered deliveries for '{consumer}'."
+ROLLOUT_OTHER_ENDPOINT = ("Rollout {id} is not on endpoint '{endpoint}'. Name the endpoint it "
+                          "rolls out on, or leave `id` out for the endpoint's latest rollout.")
+INVALID_FIELDS = "The request is not valid: {problems}."
+SERVED_BODY_TOO_LARGE = ("The request body is over this app's limit of {limit} bytes "
+                         "(serving.max_body_bytes). Send less, or raise the limit.")
+RAG_KB_EMPTY = ("Knowledge base '{kb}' has no documents yet. Ingest some first: "
+                "`fleet ingest PATH --kb {kb}`.")

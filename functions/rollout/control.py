@@ -47,7 +47,13 @@ def _baseline(store, endpoint: str) -> dict:
     return {"model": top.model, "version": top.version, "app": top.app}
 
 
-@function(cpus=0.1, timeout_s=900, retries=0)
+def _needs(req: RolloutRequest) -> tuple[str, str] | None:
+    """Every action but `status` changes what the endpoint serves: a role that grants
+    `rollout` on it (fleet.config.roles)."""
+    return None if req.action == "status" else ("rollout", f"endpoint:{req.endpoint}")
+
+
+@function(cpus=0.1, timeout_s=900, retries=0, requires=_needs)
 def rollout(req: RolloutRequest) -> RolloutResult:
     """Start or steer a progressive rollout (canary, shadow or bandit) on an endpoint."""
     settings = load_settings()
@@ -80,6 +86,10 @@ def rollout(req: RolloutRequest) -> RolloutResult:
         if not found:
             raise NotFound(messages.ENDPOINT_HAS_NO_ROLLOUTS.format(endpoint=req.endpoint))
         rid = found[0].id
+    elif store.rollouts.get(rid).endpoint != req.endpoint:  # the role was checked for this one
+        raise InvalidInput(messages.ROLLOUT_OTHER_ENDPOINT.format(
+            id=rid, endpoint=req.endpoint), [FieldProblem(
+                "id", "another endpoint's", "Name the rollout's own endpoint.")])
     if req.action != "status":
         build_controller(settings, store).command(store.rollouts.get(rid), req.action,
                                                   actor=who)

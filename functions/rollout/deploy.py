@@ -56,7 +56,8 @@ def _wait_until_routed(settings, endpoint: str, generation: int, timeout_s: floa
                                                           timeout=timeout_s))
 
 
-@function(cpus=0.1, timeout_s=900, retries=0)
+@function(cpus=0.1, timeout_s=900, retries=0,
+          requires=lambda req: ("deploy", f"endpoint:{req.endpoint}"))
 def deploy(req: DeployRequest) -> DeployResult:
     """Deploy a model version to an endpoint (the first version takes all traffic)."""
     check_endpoint_name(req.endpoint)

@@ -23,7 +23,7 @@ from tests.support.seaweed import ACCESS_KEY, SECRET_KEY
 ADMIN = "it-admin-token-0123456789"
 READER = "it-reader-token-0123456789"
 APPROVER = "it-approver-token-0123456789"  # a second person, with the approver role
-DEPLOYER = "it-deployer-token-0123456789"  # invoke scope, no roles
+DEPLOYER = "it-deployer-token-0123456789"  # invoke scope; deploys and writes KBs (roles)
 CAT = "it-cat-token-0123456789abc"  # a third person, also an approver
 BOT = "it-slack-bot-token-0123456789"  # a trusted client that acts on behalf of people
 FLEET = str(Path(sys.executable).parent / "fleet")
@@ -75,7 +75,7 @@ tokens:
   - {{name: admin, token: {ADMIN}, scopes: [admin]}}
   - {{name: reader, token: {READER}, scopes: [read]}}
   - {{name: bob, token: {APPROVER}, scopes: [invoke], roles: [approver]}}
-  - {{name: dee, token: {DEPLOYER}, scopes: [invoke]}}
+  - {{name: dee, token: {DEPLOYER}, scopes: [invoke], roles: [deployer, kb-writer]}}
   - {{name: cat, token: {CAT}, scopes: [invoke], roles: [approver]}}
   - {{name: slack-bot, token: {BOT}, scopes: [read, invoke, act_as, notify]}}
 approvals: {{protected_aliases: [prod]}}

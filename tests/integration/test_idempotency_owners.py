@@ -74,3 +74,27 @@ def test_only_the_caller_an_admin_or_an_operator_cancels(gateway_url):
         deez = dee.post("/v1/functions/sleep/spawn", json={"seconds": 120}).json()
         assert dee.post(f"/v1/invocations/{deez['id']}/cancel").status_code == 200
         assert admin.post(f"/v1/invocations/{long_one['id']}/cancel").status_code == 200
+
+
+def test_the_invoke_scope_alone_cannot_change_what_serves(gateway_url, tmp_path):
+    """cat has the invoke scope and the approver role, but no role that grants deploy,
+    rollout or knowledge-base writes: each is refused before anything runs, naming the role
+    that would allow it. A malformed request is still a 422, and reading is not refused."""
+    with as_token(gateway_url, CAT) as cat:
+        for function, body, role in (
+                ("rollout", {"action": "start", "endpoint": "churn", "model": "churn:1"},
+                 "deployer"),
+                ("rollout", {"action": "abort", "endpoint": "churn"}, "deployer"),
+                ("deploy", {"model": "churn:1", "endpoint": "churn"}, "deployer"),
+                ("rag_ingest", {"knowledge_base": "team-docs", "source": str(tmp_path)},
+                 "kb-writer")):  # a folder under a data root: only the role is missing
+            r = cat.post(f"/v1/functions/{function}/invoke?wait=30", json=body)
+            assert r.status_code == 403, (function, r.text)
+            assert f"'{role}'" in r.json()["detail"] and "cat" in r.json()["detail"]
+        bad = cat.post("/v1/functions/rollout/invoke", json={"action": "start"})
+        assert bad.status_code == 422  # no endpoint: the caller's mistake first
+        status = cat.post("/v1/functions/rollout/invoke?wait=30",
+                          json={"action": "status", "endpoint": "no-such-endpoint"})
+        assert status.status_code != 403, status.text
+        snooze = cat.post("/v1/drift/no-such-endpoint/snooze", json={"hours": 1})
+        assert snooze.status_code == 403 and "'deployer'" in snooze.json()["detail"]
