@@ -27,7 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 from starlette.concurrency import iterate_in_threadpool
 
+from fleet.serving.edge import EdgeSettings, guard
+
 api = FastAPI(title="Fleet LLM", description="OpenAI-compatible chat and completions.")
+EDGE = EdgeSettings()  # endpoint_tokens, body size and depth: fleet.serving.edge
 
 
 class Message(BaseModel):
@@ -68,6 +71,16 @@ def _error(status: int, message: str, kind: str, param: str | None = None) -> JS
                                    "code": None}}, status_code=status)
 
 
+def _render(status: int, title: str, detail: str, field: str | None) -> tuple[bytes, str]:
+    kind = {401: "authentication_error", 403: "permission_error", 413: "invalid_request_error",
+            422: "invalid_request_error"}.get(status, "api_error")
+    return json.dumps({"error": {"message": detail, "type": kind, "param": field,
+                                 "code": None}}).encode(), "application/json"
+
+
+guard(api, EDGE, _render)
+
+
 def _usage(usage) -> dict:
     return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.prompt_tokens + usage.completion_tokens}
@@ -95,12 +108,14 @@ class _Metrics:
 # too (applied inside llm_app, a replica saw `self` as a query parameter).
 @serve.ingress(api)
 class LLMServer:
-    def __init__(self, fleet_home: str, llm: dict | None = None) -> None:
-        """`llm` overrides fleet.yaml's `llm:` for this app (two apps, two backends)."""
+    def __init__(self, fleet_home: str, llm: dict | None = None, name: str = "llm") -> None:
+        """`llm` overrides fleet.yaml's `llm:` for this app (two apps, two backends);
+        `name`: its serving.apps name (what serving.endpoint_tokens calls it)."""
         from fleet.config import load_settings, with_llm
         from fleet.llm.backends import backend_for
 
         settings = with_llm(load_settings(Path(fleet_home)), llm)
+        EDGE.configure(settings, name)
         self.backend = backend_for(settings)
         self.default_max = settings.llm.max_tokens
         self.metrics = _Metrics()
@@ -228,7 +243,8 @@ class LLMServer:
 
 
 def llm_app(fleet_home: str, *, llm: dict | None = None, num_cpus: float = 0.0,
-            num_gpus: float = 0.0, min_replicas: int = 1, max_replicas: int = 2):
+            num_gpus: float = 0.0, min_replicas: int = 1, max_replicas: int = 2,
+            name: str = "llm"):
     """num_cpus 0 by default, as the RAG app's: a replica that holds a CPU share for good
     starves Ray Data's batch jobs on a small machine; on a cluster, give it a real share.
     The vllm backend needs num_gpus (1 per replica)."""
@@ -237,16 +253,17 @@ def llm_app(fleet_home: str, *, llm: dict | None = None, num_cpus: float = 0.0,
         ray_actor_options={"num_cpus": num_cpus, "num_gpus": num_gpus},
         autoscaling_config={"min_replicas": min_replicas, "max_replicas": max_replicas,
                             "target_ongoing_requests": 2})
-    return deployment.bind(fleet_home, llm)
+    return deployment.bind(fleet_home, llm, name)
 
 
 def build(args: dict):
     """The builder `serving.apps` calls. args: num_cpus, num_gpus, min_replicas,
-    max_replicas, and `llm` (a mapping like fleet.yaml's `llm:`) for a backend other than
+    max_replicas, `name` (the app's serving.apps name, for endpoint_tokens; default llm),
+    and `llm` (a mapping like fleet.yaml's `llm:`) for a backend other than
     the configured one."""
     from fleet.config import load_settings
 
-    return llm_app(str(load_settings().home), llm=args.get("llm"),
+    return llm_app(str(load_settings().home), llm=args.get("llm"), name=args.get("name", "llm"),
                    num_cpus=float(args.get("num_cpus", 0.0)),
                    num_gpus=float(args.get("num_gpus", 0.0)),
                    min_replicas=int(args.get("min_replicas", 1)),

@@ -21,16 +21,18 @@ import json
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI, Header
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from fleet.errors import problem_body
 from fleet.rag.query import QueryRequest
+from fleet.serving.edge import EdgeSettings, guard
 
 api = FastAPI(title="Fleet RAG", description="Answers from knowledge bases, with sources.")
 log = logging.getLogger("fleet.rag.app")
+EDGE = EdgeSettings()  # endpoint_tokens, body size and depth: fleet.serving.edge
 
 
 class AskRequest(QueryRequest):
@@ -42,6 +44,15 @@ def _problem(status: int, title: str, detail: str) -> JSONResponse:
     code = title.lower().replace(" ", "-")
     return JSONResponse(problem_body(status, code, title, detail),
                         status_code=status, media_type="application/problem+json")
+
+
+def _render(status: int, title: str, detail: str, field: str | None) -> tuple[bytes, str]:
+    errors = [{"field": field, "problem": "invalid", "fix": detail}] if field else None
+    body = problem_body(status, title.lower().replace(" ", "-"), title, detail, errors)
+    return json.dumps(body).encode(), "application/problem+json"
+
+
+guard(api, EDGE, _render)
 
 
 def _event(kind: str, data) -> str:
@@ -65,36 +76,13 @@ class RAGServer:
         self.answerer = Answerer(settings, backend)
         self.answerer.embed(["warm up"])  # load the embedding model now, not on a question
         self.model = self.answerer.backend.model
-        tokens = settings.serving.endpoint_tokens
-        self.name, self.allowed = name, tokens.get(name, tokens.get("*"))
-        self.identities = None
-        if self.allowed:
-            from fleet.identity import Identities
-            from fleet.store import open_store
-
-            self.identities = Identities(settings, open_store(settings.resolved_store_url))
-            self.identities.start_refresh()
-
-    def _refused(self, authorization: str | None) -> JSONResponse | None:
-        if self.identities is None:
-            return None
-        from fleet.errors import FleetError
-        from fleet.identity import bearer, check_endpoint_caller
-
-        try:
-            check_endpoint_caller(self.identities, self.allowed, self.name, bearer(authorization))
-        except FleetError as exc:
-            return _problem(exc.status, exc.title, exc.detail)
-        return None
+        EDGE.configure(settings, name)
 
     @api.post("/ask")
-    async def ask(self, req: AskRequest, authorization: str | None = Header(None)):
+    async def ask(self, req: AskRequest):
         from fleet.errors import FleetError
         from fleet.llm.errors import BackendError
 
-        refusal = self._refused(authorization)
-        if refusal is not None:
-            return refusal
         try:
             if not req.stream:
                 import dataclasses

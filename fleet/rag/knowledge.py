@@ -65,17 +65,21 @@ def collection(settings: Settings, name: str):
 
 
 def existing(settings: Settings, name: str):
-    """The collection of a knowledge base that has been ingested; NotFound otherwise (a
-    query must not create an empty one)."""
+    """The collection of a knowledge base that has been ingested and holds documents;
+    NotFound otherwise (a query must not create an empty one, and an empty one has nothing
+    to answer from)."""
     from chromadb.errors import NotFoundError
 
     try:
-        return client(settings).get_collection(
+        coll = client(settings).get_collection(
             name=name, embedding_function=embedding_function(settings.rag.embedding))
     except (NotFoundError, ValueError) as exc:
         if isinstance(exc, NotFoundError) or "does not exist" in str(exc):
             raise NotFound(messages.RAG_NO_KB.format(kb=name)) from None
         raise
+    if coll.count() == 0:  # made, then emptied (every document removed): nothing to ask
+        raise NotFound(messages.RAG_KB_EMPTY.format(kb=name))
+    return coll
 
 
 def ingest(settings: Settings, name: str, source: str, *, chunk_size: int,

@@ -64,3 +64,18 @@ def test_a_missing_knowledge_base_is_named(rag):
     settings, _, _ = rag
     with pytest.raises(NotFound, match="Knowledge base 'nothing-here' does not exist"):
         existing(settings, "nothing-here")
+
+
+def test_an_emptied_knowledge_base_is_a_clear_not_found(rag, tmp_path):
+    """Its documents all removed, a knowledge base has nothing to answer from: a 404 that
+    says to ingest, not the 500 a query of an empty collection gave."""
+    settings, _, _ = rag
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "note.md").write_text("# Note\n\nThe office opens at nine.\n")
+    ingest(settings, "emptied", (tmp_path / "docs").as_uri(), chunk_size=300,
+           chunk_overlap=30)
+    (tmp_path / "docs" / "note.md").unlink()
+    ingest(settings, "emptied", (tmp_path / "docs").as_uri(), chunk_size=300,
+           chunk_overlap=30)
+    with pytest.raises(NotFound, match="'emptied' has no documents yet"):
+        existing(settings, "emptied")
