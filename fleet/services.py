@@ -48,7 +48,7 @@ class Services:
 
     @cached_property
     def schedules(self) -> Schedules:
-        return Schedules(self.store, self.client.registry)
+        return Schedules(self.store, self.client.registry, client=self.client)
 
     @cached_property
     def endpoints(self) -> Endpoints:

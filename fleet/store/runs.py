@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, update
 
 from fleet import messages
 from fleet.errors import NotFound
+from fleet.store import audit
 from fleet.store.engine import Engines
 from fleet.store.ids import find_row
 from fleet.store.schema import run_metrics as M
@@ -67,6 +68,12 @@ class RunRepo:
                     status="running", error=None, finished_at=None,
                     invocation_id=invocation_id))
         return self.get(run_id)
+
+    def record_attempt(self, run_id: str, *, from_epoch: int, world_size: int) -> None:
+        """An attempt of the run starts (a retried one from its last checkpoint): audited."""
+        with self._e.write.begin() as conn:
+            audit.record(conn, actor="train", action="run.start", target=run_id,
+                         detail={"from_epoch": from_epoch, "world_size": world_size})
 
     def log_metrics(self, run_id: str, step: int, metrics: dict[str, float]) -> None:
         """Record metrics for a step; a repeated step (after a resume) replaces its values."""

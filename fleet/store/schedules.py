@@ -108,6 +108,13 @@ class ScheduleRepo:
             conn.execute(delete(T).where(T.c.name == name))
             audit.record(conn, actor=actor, action="schedule.remove", target=f"schedule:{name}")
 
+    def record_error(self, name: str, slot: float, error: str, actor: str = "scheduler"
+                     ) -> None:
+        """A slot that could not start (its invocation was refused): audited, not lost."""
+        with self._e.write.begin() as conn:
+            audit.record(conn, actor=actor, action="schedule.error",
+                         target=f"schedule:{name}", detail={"slot": slot, "error": error[:500]})
+
     def advance(self, name: str, expected: float | None, slot: float,
                 skipped: list[float] | None = None) -> bool:
         """Compare-and-set last_slot; False if another scheduler advanced it first."""

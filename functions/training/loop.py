@@ -20,7 +20,7 @@ from fleet.artifacts import ArtifactStore, join
 from fleet.config import load_settings
 from fleet.flavors.torch import build, load_bundle, save_bundle
 from fleet.registry import add_function_paths
-from fleet.store import audit, open_store
+from fleet.store import open_store
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -69,9 +69,7 @@ def train_loop(config: dict) -> None:
         model.load_state_dict(bundle["state_dict"])
         start_epoch = int(bundle["epoch"])
     if rank == 0:
-        with store.engines.write.begin() as conn:
-            audit.record(conn, actor="train", action="run.start", target=run_id,
-                         detail={"from_epoch": start_epoch, "world_size": world})
+        store.runs.record_attempt(run_id, from_epoch=start_epoch, world_size=world)
     model = ray.train.torch.prepare_model(model)  # DDP; on the GPU when use_gpu (NCCL)
     device = ray.train.torch.get_device()
     opt = torch.optim.Adam(model.parameters(), lr=config["lr"])
