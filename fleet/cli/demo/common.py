@@ -14,6 +14,8 @@ from fleet.services import Services
 console = Console()
 APPROVER = "approver"
 APPROVER_NAME = "demo-approver"  # the second person, who approves
+DEPLOYER = "deployer"
+DEPLOYER_NAME = "demo-deployer"  # who asks for a retrain from Slack (a role, not admin)
 # Who the demo's own steps act as in the audit log (an admin on this machine, like the CLI's
 # local-admin); what a person does in the story goes through the gateway with a token.
 DEMO = Identity("demo", expand(["admin"]))
@@ -22,6 +24,20 @@ DEMO = Identity("demo", expand(["admin"]))
 def svc(client) -> Services:
     """The installation's services over the demo's client (building them opens nothing)."""
     return Services(client)
+
+
+def person_token(client, name: str, role: str) -> str:
+    """A person with `role`, in the store's token table (hashed). Its token is shown only
+    once, so each demo run revokes the last one and adds a fresh one."""
+    from fleet.errors import NotFound
+
+    try:
+        svc(client).tokens.revoke(DEMO, name)
+    except NotFound:
+        pass
+    token, _ = svc(client).tokens.add(DEMO, name, scopes=["read", "invoke"], roles=[role])
+    console.print(f"  added identity '{name}' (role {role}); `fleet tokens` lists it")
+    return token
 
 
 class DemoError(RuntimeError):

@@ -15,7 +15,15 @@ import httpx
 import pandas as pd
 from rich.console import Console
 
-from fleet.cli.demo.common import DEMO, DemoError, bot_session, svc
+from fleet.cli.demo.common import (
+    DEMO,
+    DEPLOYER,
+    DEPLOYER_NAME,
+    DemoError,
+    bot_session,
+    person_token,
+    svc,
+)
 from fleet.cli.drift import schedule_name
 
 console = Console(highlight=False)
@@ -76,10 +84,13 @@ def drift_story(client, info, url: str, good: Path, step, transcript, approver: 
                             "`fleet drift churn` and `fleet invocations -f drift_check`")
         for line in _fleet("drift", "churn").splitlines():
             console.print("  " + line)
-        session.send("as admin")
+        # via Slack a person acts with their own roles (never the bot's or an admin's
+        # scope): the retrain is asked by someone with the deployer role
+        person_token(client, DEPLOYER_NAME, DEPLOYER)
+        session.send(f"as {DEPLOYER_NAME}")
         session.send("click fleet_drift_retrain churn")
         asked = [a for a in svc(client).approvals.list(DEMO, status="pending", limit=20)
-                 if a.target == "endpoint:churn" and a.requested_by == "admin"]
+                 if a.target == "endpoint:churn" and a.requested_by == DEPLOYER_NAME]
         if not asked:
             raise DemoError("the Retrain click opened no approval")
         session.watch(20, until=lambda: session.has_button("fleet_approve"))

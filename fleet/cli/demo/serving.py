@@ -25,6 +25,7 @@ from fleet.cli.demo.common import (
     Transcript,
     bot_session,
     console,
+    person_token,
     step,
     svc,
 )
@@ -33,18 +34,8 @@ from fleet.serving import router_url
 ROW = {"instances": [{"age": 61, "income": 18000.0}]}
 
 def approver_token(client) -> str:
-    """A second identity with the approver role, in the store's token table (hashed). Its
-    token is shown only once, so each demo run revokes the last one and adds a fresh one."""
-    from fleet.errors import NotFound
-
-    try:
-        svc(client).tokens.revoke(DEMO, APPROVER_NAME)
-    except NotFound:
-        pass
-    token, _ = svc(client).tokens.add(DEMO, APPROVER_NAME, scopes=["read", "invoke"],
-                                     roles=[APPROVER])
-    console.print(f"  added identity 'demo-approver' (role {APPROVER}); `fleet tokens` lists it")
-    return token
+    """The second person, who approves (the approver role)."""
+    return person_token(client, APPROVER_NAME, APPROVER)
 
 
 class Load:

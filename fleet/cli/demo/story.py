@@ -140,6 +140,7 @@ def _run() -> None:
   .venv/bin/fleet endpoints; .venv/bin/fleet rollouts; .venv/bin/fleet approvals --all
   .venv/bin/fleet ask "What does the warm option of a function do?" --kb fleet-docs
   .venv/bin/fleet drift churn --history; .venv/bin/fleet bot console --as admin
+  .venv/bin/fleet audit --resource endpoint:churn; .venv/bin/fleet audit verify
   .venv/bin/fleet down          # stop it (data stays in {settings.home})""")
 
 
