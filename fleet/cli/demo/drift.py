@@ -49,6 +49,9 @@ def _fleet(*args: str) -> str:
 def drift_story(client, info, url: str, good: Path, step, transcript, approver: str) -> None:
     step(18, "drift: the inputs shift; a scheduled check catches it; the alert in Slack; "
              "a retrain behind an approval")
+    # via Slack a person acts with their own roles (never the bot's or an admin's scope):
+    # the retrain is asked by someone with the deployer role
+    person_token(client, DEPLOYER_NAME, DEPLOYER)
     rows, churned = shifted_rows(good)
     console.print(f"  customers get older (+{SHIFT['age']} years) and richer "
                   f"(x{SHIFT['income']:g} income): {len(rows)} of them, in batches of 20; "
@@ -84,9 +87,6 @@ def drift_story(client, info, url: str, good: Path, step, transcript, approver: 
                             "`fleet drift churn` and `fleet invocations -f drift_check`")
         for line in _fleet("drift", "churn").splitlines():
             console.print("  " + line)
-        # via Slack a person acts with their own roles (never the bot's or an admin's
-        # scope): the retrain is asked by someone with the deployer role
-        person_token(client, DEPLOYER_NAME, DEPLOYER)
         session.send(f"as {DEPLOYER_NAME}")
         session.send("click fleet_drift_retrain churn")
         asked = [a for a in svc(client).approvals.list(DEMO, status="pending", limit=20)
