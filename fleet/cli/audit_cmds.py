@@ -4,7 +4,6 @@ chain (`fleet audit verify`). The admin scope or the auditor role."""
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 import typer
@@ -38,10 +37,7 @@ def audit(ctx: typer.Context,
     if json_out:
         render.as_json(rows)
         return
-    render.table([{"id": r["id"], "at": r["at"], "actor": r["actor"], "action": r["action"],
-                   "resource": r["resource"],
-                   "detail": json.dumps(r["detail"], default=str)[:60] if r["detail"] else ""}
-                  for r in rows])
+    render.audit(rows)
 
 
 @audit_app.command("serving")

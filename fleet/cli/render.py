@@ -159,6 +159,24 @@ def table(rows: list[dict]) -> None:
     console.print(t)
 
 
+def audit(rows: list[dict]) -> None:
+    """Audit entries, one line each: when, who, what, on what, and the why when a change
+    gives one (`--json` has every detail)."""
+    t = Table(box=None, pad_edge=False, header_style="bold", padding=(0, 1))
+    t.add_column("id", no_wrap=True, min_width=4)
+    t.add_column("at (UTC)", no_wrap=True, min_width=11)
+    t.add_column("actor", no_wrap=True, overflow="ellipsis", max_width=14)
+    t.add_column("action", no_wrap=True, min_width=16)
+    t.add_column("resource", no_wrap=True, overflow="ellipsis", max_width=22)
+    t.add_column("why", no_wrap=True, overflow="ellipsis")
+    for r in rows:
+        d = r["detail"] if isinstance(r["detail"], dict) else {}
+        why = d.get("reason") or d.get("comment") or ""
+        t.add_row(str(r["id"]), (r["at"] or "")[5:16].replace("T", " "), r["actor"],
+                  r["action"], r["resource"], str(why)[:40])
+    console.print(t)
+
+
 def models(rows: list[dict]) -> None:
     t = Table("model", "latest", "versions", "aliases")
     for r in rows:
