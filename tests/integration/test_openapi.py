@@ -2,7 +2,11 @@
 every check, a fixed seed and few examples, against the live gateway, as the weakest token
 that can act. The stateful phase is left out: it follows links from GET /v1/functions into
 invoke with generated inputs, and the test session's functions write files and kill their
-workers on purpose."""
+workers on purpose.
+
+Run as two identities: dee (invoke, with the roles that deploy, roll out and write
+knowledge bases) and cat (invoke only, as far as serving goes: every role-gated call is
+refused), so both the allowed paths and the 403s they meet are held to the document."""
 
 from __future__ import annotations
 
@@ -11,18 +15,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import TMP
-from tests.integration.conftest import DEPLOYER
+from tests.integration.conftest import CAT, DEPLOYER
 
 ST = str(Path(sys.executable).parent / "st")
 
 
-def test_schemathesis_finds_no_mismatch_between_the_document_and_the_gateway(gateway_url):
+@pytest.mark.parametrize("token", [DEPLOYER, CAT], ids=["dee", "cat"])
+def test_schemathesis_finds_no_mismatch_between_the_document_and_the_gateway(gateway_url,
+                                                                          token):
     out = subprocess.run(
         [ST, "run", f"{gateway_url}/openapi.json", "--checks", "all", "--seed", "42",
          "--max-examples", "10", "--phases", "examples,coverage,fuzzing",
          "--request-timeout", "60", "--workers", "1",
-         "-H", f"Authorization: Bearer {DEPLOYER}", "--report-dir", str(TMP / "st-report")],
+         "-H", f"Authorization: Bearer {token}", "--report-dir", str(TMP / "st-report")],
         capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
     # long lines (a fuzzed body) cut, so that each failure's heading shows
     tail = "\n".join(line[:300] for line in (out.stdout + out.stderr).splitlines())[-8000:]
