@@ -56,8 +56,10 @@ class Approvals:
     def action_invocation(self, who: Identity, aid: str):
         """The invocation an approved action started, if it has started."""
         who.require("read")
-        ap = self.store.approvals.get(aid)
-        return self.store.invocations.by_idempotency_key(scoped_key(action_key(ap.id), None))
+        return self._action_run(self.store.approvals.get(aid).id)
+
+    def _action_run(self, aid: str):
+        return self.store.invocations.by_idempotency_key(scoped_key(action_key(aid), None))
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -128,8 +130,7 @@ class Approvals:
         for ap in self.store.approvals.list(status="approved", limit=200):
             if ap.gate != "action" or (ap.decided_at or 0) < since:
                 continue
-            if self.store.invocations.by_idempotency_key(scoped_key(action_key(ap.id),
-                                                                    None)) is None:
+            if self._action_run(ap.id) is None:
                 self.run_action(ap)
             done += 1
         return done

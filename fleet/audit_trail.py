@@ -13,10 +13,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fleet import messages
-from fleet.durations import UNITS
+from fleet.durations import UNITS, parse_duration
 from fleet.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from fleet.identity import Identity, sees_all
 from fleet.store import Store
+from fleet.store.records import iso_time as iso
 
 ROLLOUT_IN_REASON = re.compile(r"^rollout (ro-[0-9a-f]+)")
 
@@ -31,7 +32,7 @@ def parse_time(text: str | float | None, field: str, now: float | None = None
     t = str(text).strip()
     try:
         if t[-1:] in UNITS and t[:-1].replace(".", "", 1).isdigit():
-            return now - float(t[:-1]) * UNITS[t[-1]]
+            return now - parse_duration(t, field)  # its bounds, its message
         if t.replace(".", "", 1).isdigit():
             return float(t)
         when = datetime.fromisoformat(t.replace("Z", "+00:00").replace(" ", "T", 1))
@@ -42,11 +43,6 @@ def parse_time(text: str | float | None, field: str, now: float | None = None
         raise InvalidInput(messages.AUDIT_BAD_TIME.format(field=field, text=text), [
             FieldProblem(field, "not a time", "Use 2026-12-07T14:30:00Z, an epoch or 2h.")]
         ) from None
-
-
-def iso(t: float | None) -> str | None:
-    return None if t is None else datetime.fromtimestamp(t, tz=timezone.utc).isoformat(
-        timespec="seconds").replace("+00:00", "Z")
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:

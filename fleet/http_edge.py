@@ -57,6 +57,14 @@ def load_json(raw: bytes | str, *, field: str = "body", empty: Any = None,
                            ) from None
 
 
+async def send_whole(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+                     ) -> None:
+    """A whole response, in ASGI's two messages (the edges that answer without a
+    framework: the gateway's body limit, the Serve apps' edge, the router)."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def read_body(receive, headers: dict, limit: int) -> bytes | None:
     """An ASGI request's body, or None as soon as it is known to exceed `limit` bytes
     (declared in Content-Length, or counted as a chunked body arrives)."""
@@ -77,4 +85,4 @@ async def read_body(receive, headers: dict, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-__all__ = ["MAX_JSON_DEPTH", "json_too_deep", "load_json", "read_body"]
+__all__ = ["MAX_JSON_DEPTH", "json_too_deep", "load_json", "read_body", "send_whole"]

@@ -24,7 +24,7 @@ from typing import Any
 
 from fleet import messages, permissions
 from fleet.errors import Forbidden
-from fleet.identity import AUDITOR, Identity, sees_all
+from fleet.identity import Identity, sees_all
 from fleet.names import scoped_key
 from fleet.runtime import Client
 from fleet.store import Invocation
@@ -127,4 +127,4 @@ class Invocations:
         self.client.store.invocations.list(limit=1)
 
 
-__all__ = ["AUDITOR", "Invocation", "Invocations", "as_seen_by", "sees_all"]
+__all__ = ["Invocation", "Invocations", "as_seen_by"]

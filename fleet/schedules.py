@@ -67,8 +67,9 @@ class Schedules:
                   for spec in self.registry if spec.schedule}
         self.store.schedules.sync_from_code(wanted, actor="scheduler")
 
-    def run_due(self, now: float | None = None, default_catchup: int = 3) -> list[str]:
-        """Run every due slot once; the invocation ids started."""
+    def run_due(self, now: float | None = None, *, default_catchup: int) -> list[str]:
+        """Run every due slot once; the invocation ids started. `default_catchup`: the
+        scheduler's max_catchup, for schedules that set none."""
         now = time.time() if now is None else now
         started: list[str] = []
         for sched in self.store.schedules.list():

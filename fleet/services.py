@@ -88,9 +88,4 @@ class Services:
         return Usage(self.store, self.settings)
 
 
-def services(settings=None) -> Services:
-    """The services of the installation `settings` names (default: FLEET_HOME's)."""
-    return Services(Client(settings))
-
-
-__all__ = ["Services", "services"]
+__all__ = ["Services"]

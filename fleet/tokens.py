@@ -5,9 +5,11 @@ gateway and the CLI resolve tokens to identities through fleet.identity."""
 
 from __future__ import annotations
 
+import time
+
 from fleet import messages
 from fleet.errors import FieldProblem, InvalidInput
-from fleet.identity import Identity
+from fleet.identity import REFRESH_S, Identity
 from fleet.store import Store, StoredToken
 
 
@@ -36,16 +38,27 @@ class Tokens:
 
     def add(self, who: Identity, name: str, *, scopes: list[str], roles: list[str] = (),
             ttl_s: float | None = None) -> tuple[str, StoredToken]:
-        """A new person token for `name`: (the token, shown once; its record)."""
+        """A new person token for `name`: (the token, shown once; its record). Once this
+        returns, every gateway accepts it."""
         who.require("admin")
         check_token(name, list(scopes), list(roles))
-        return self.store.tokens.add(name=name, scopes=list(scopes), roles=list(roles),
-                                     actor=who.name, ttl_s=ttl_s)
+        out = self.store.tokens.add(name=name, scopes=list(scopes), roles=list(roles),
+                                    actor=who.name, ttl_s=ttl_s)
+        _settle()
+        return out
 
     def revoke(self, who: Identity, name_or_id: str) -> list[str]:
-        """Revoke one token by id, or every active token of an identity; the ids revoked."""
+        """Revoke one token by id, or every active token of an identity; the ids revoked.
+        Once this returns, no gateway accepts them."""
         who.require("admin")
-        return self.store.tokens.revoke(name_or_id, actor=who.name)
+        ids = self.store.tokens.revoke(name_or_id, actor=who.name)
+        _settle()
+        return ids
+
+
+def _settle() -> None:
+    """Wait until every gateway has reloaded the token table (fleet.identity.REFRESH_S)."""
+    time.sleep(REFRESH_S * 2)
 
 
 __all__ = ["Tokens", "check_token"]

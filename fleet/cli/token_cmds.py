@@ -48,11 +48,6 @@ def tokens_add(name: str,
 def tokens_revoke(name: str, token: Optional[str] = TOKEN_OPT) -> None:
     """Revoke an identity's tokens (or one token by id). Once this returns, no gateway
     accepts them."""
-    import time as _time
-
-    from fleet.identity import REFRESH_S
-
     svc, who = acting(token)
-    ids = svc.tokens.revoke(who, name)
-    _time.sleep(REFRESH_S * 2)  # every gateway has reloaded the table by now
+    ids = svc.tokens.revoke(who, name)  # returns once every gateway has reloaded the table
     render.console.print(f"Revoked {len(ids)} token(s) of '{name}'.")

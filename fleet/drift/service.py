@@ -14,6 +14,9 @@ from fleet.errors import NotFound
 from fleet.identity import Identity
 from fleet.store import Approval, Store
 
+# The role verb each action needs on the endpoint (fleet.config.roles).
+ACTION_VERBS = {"retrain": "retrain", "rollback": "rollout"}
+
 
 class Drift:
     def __init__(self, store: Store, settings: Settings) -> None:
@@ -55,8 +58,9 @@ class Drift:
         """Ask to retrain or roll back (a role that grants `retrain`, or `rollout`, on the
         endpoint): an approval that runs it once someone else approves."""
         who.require("invoke")
-        verb = {"retrain": "retrain", "rollback": "rollout"}.get(action, action)
-        permissions.require(self.settings, who, verb, f"endpoint:{endpoint}")
+        verb = ACTION_VERBS.get(action)
+        if verb is not None:  # an unknown action is refused by the request itself (422)
+            permissions.require(self.settings, who, verb, f"endpoint:{endpoint}")
         return self.actions.request(endpoint, action, who)
 
     def snooze(self, who: Identity, endpoint: str, hours: float) -> dict[str, Any]:

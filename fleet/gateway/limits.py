@@ -7,6 +7,7 @@ import json
 
 from fleet import messages
 from fleet.errors import PayloadTooLarge, problem_body
+from fleet.http_edge import send_whole
 
 
 class BodyLimit:
@@ -17,11 +18,9 @@ class BodyLimit:
     async def _refuse(self, send, size: int) -> None:
         err = self.too_large(size)
         body = json.dumps(problem_body(err.status, err.code, err.title, err.detail)).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_whole(send, 413, body, [(b"content-type", b"application/problem+json"),
+                                           (b"content-length", str(len(body)).encode()),
+                                           (b"connection", b"close")])
 
     def too_large(self, size: int) -> PayloadTooLarge:
         return PayloadTooLarge(messages.BODY_TOO_LARGE.format(size=size, limit=self.max_bytes))

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from fleet import messages
 from fleet.errors import FleetError
-from fleet.http_edge import MAX_JSON_DEPTH, json_too_deep, read_body
+from fleet.http_edge import MAX_JSON_DEPTH, json_too_deep, read_body, send_whole
 
 Render = Callable[[int, str, str, "str | None"], tuple[bytes, str]]
 DEFAULT_MAX_BODY = 1_048_576
@@ -57,10 +57,8 @@ class ServedEdge:
     async def _refuse(self, send, status: int, title: str, detail: str,
                       field: str | None = None) -> None:
         body, media = self.render(status, title, detail, field)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", media.encode()),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_whole(send, status, body, [(b"content-type", media.encode()),
+                                              (b"content-length", str(len(body)).encode())])
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

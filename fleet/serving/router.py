@@ -43,7 +43,7 @@ import uuid
 from fleet import messages
 from fleet.config import Settings
 from fleet.errors import Conflict, FleetError, problem_body
-from fleet.http_edge import MAX_JSON_DEPTH, json_too_deep, read_body
+from fleet.http_edge import MAX_JSON_DEPTH, json_too_deep, read_body, send_whole
 from fleet.identity import bearer, check_endpoint_caller
 from fleet.serving.feedback import parse_feedback
 from fleet.serving.metrics import RouterMetrics, merge
@@ -189,8 +189,7 @@ class Router:
                                                  messages.INTERNAL_ERROR.format(ref=ref))
         else:
             status, body, headers = _problem(404, "Not found", messages.ROUTER_ROUTES)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_whole(send, status, body, headers)
 
     async def render_metrics(self) -> bytes:
         own = self.metrics.render()

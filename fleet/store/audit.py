@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, or_, select
 
 from fleet.store.bulk import Bulk
+from fleet.store.ids import escape_like
 from fleet.store.schema import audit_log, audit_seals
 
 _INSERT = Bulk(insert(audit_log).values({c.name: bindparam(c.name, type_=c.type)
@@ -51,7 +52,7 @@ SEAL_LAG_S = 2.0  # rows younger than this wait for the next seal (their writers
 
 
 def canonical(row) -> bytes:
-    """What a row's hash covers: every column but the id's position, in a fixed form."""
+    """What a row's hash covers: every column of the row, in a fixed form."""
     m = row if isinstance(row, dict) else row._mapping
     return json.dumps({"id": m["id"], "at": repr(float(m["at"])), "actor": m["actor"],
                        "action": m["action"], "target": m["target"], "detail": m["detail"]},
@@ -62,12 +63,12 @@ def chained(prev: str, row) -> str:
     return hashlib.sha256(prev.encode() + b"\n" + canonical(row)).hexdigest()
 
 
-def _boundary_match(column, resource: str):
-    """`resource` itself, or anything under it (`model:churn` covers
-    `model:churn@champion`), but not a longer name (`endpoint:churn2`)."""
-    escaped = resource.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return or_(column == resource, *(column.like(escaped + sep + "%", escape="\\")
-                                     for sep in ("@", ":", "/")))
+def _boundary_match(column, value: str, seps: tuple[str, ...]):
+    """`value` itself, or anything under it after one of `seps` (resource `model:churn`
+    covers `model:churn@champion`, action `endpoint` covers `endpoint.routing`), but not a
+    longer name (`endpoint:churn2`)."""
+    return or_(column == value, *(column.like(escape_like(value) + sep + "%", escape="\\")
+                                  for sep in seps))
 
 
 class AuditRepo:
@@ -76,23 +77,22 @@ class AuditRepo:
 
     def query(self, *, resource: str | None = None, actor: str | None = None,
               action: str | None = None, since: float | None = None,
-              until: float | None = None, limit: int = 100, oldest_first: bool = False
-              ) -> list[dict[str, Any]]:
+              until: float | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first."""
         q = select(audit_log)
         if resource:
-            q = q.where(_boundary_match(audit_log.c.target, resource))
+            q = q.where(_boundary_match(audit_log.c.target, resource, ("@", ":", "/")))
         if actor:
             q = q.where(audit_log.c.actor == actor)
         if action:
-            q = q.where(or_(audit_log.c.action == action,
-                            audit_log.c.action.like(action.replace("%", "") + ".%")))
+            q = q.where(_boundary_match(audit_log.c.action, action, (".",)))
         if since is not None:
             q = q.where(audit_log.c.at >= since)
         if until is not None:
             q = q.where(audit_log.c.at <= until)
-        order = audit_log.c.id.asc() if oldest_first else audit_log.c.id.desc()
         with self._e.read.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q.order_by(order).limit(limit))]
+            return [dict(r._mapping) for r in conn.execute(
+                q.order_by(audit_log.c.id.desc()).limit(limit))]
 
     def seal(self, now: float | None = None, limit: int = 20_000) -> int:
         """Chain the rows written since the last seal; how many it sealed."""

@@ -11,9 +11,14 @@ from sqlalchemy import Column, Connection, Table, select
 
 from fleet import messages
 from fleet.errors import FieldProblem, InvalidInput
-from fleet.names import MIN_SHOWN, short_ids  # noqa: F401  (lists show them)
 
 MIN_PREFIX = 6  # shorter prefixes are not looked up: they would match too much
+
+
+def escape_like(text: str) -> str:
+    """`text` as a literal inside a LIKE pattern (used with escape="\\"): its percent
+    signs, underscores and backslashes match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def find_row(conn: Connection, table: Table, column: Column, value: str, kind: str):
@@ -21,8 +26,7 @@ def find_row(conn: Connection, table: Table, column: Column, value: str, kind: s
     row = conn.execute(select(table).where(column == value)).first()
     if row is not None or len(value) < MIN_PREFIX:
         return row
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rows = conn.execute(select(table).where(column.like(escaped + "%", escape="\\"))
+    rows = conn.execute(select(table).where(column.like(escape_like(value) + "%", escape="\\"))
                         .limit(4)).all()
     if len(rows) > 1:
         some = ", ".join(getattr(r, column.name) for r in rows[:3])

@@ -129,11 +129,9 @@ class InvocationRepo:
     def created(self, row: dict, inserted: bool) -> tuple[Invocation, bool]:
         """The record for a create: the new one, or the earlier one with the same key (a key
         reused for another function is a conflict, not a silent match)."""
-        key = unscoped_key(row["idempotency_key"])  # as its maker gave it
         if inserted:
-            return Invocation(**{k: row.get(k) for k in Invocation.__dataclass_fields__
-                                 if k not in ("status", "idempotency_key")},
-                              status=Status.QUEUED, idempotency_key=key), True
+            return Invocation.from_mapping(row), True
+        key = unscoped_key(row["idempotency_key"])  # as its maker gave it
         earlier = self.by_idempotency_key(row["idempotency_key"])
         if earlier is None:  # deleted in between: extremely unlikely, surface it
             raise Conflict(messages.IDEMPOTENCY_KEY_REUSED.format(

@@ -52,7 +52,7 @@ def sources_of(target: Status) -> tuple[str, ...]:
 ENTRY_POINTS = ("python", "http", "job", "cli", "slack", "schedule", "approval")
 
 
-def _iso(t: float | None) -> str | None:
+def iso_time(t: float | None) -> str | None:
     if t is None:
         return None
     return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
@@ -94,8 +94,13 @@ class Invocation:
 
     @classmethod
     def from_row(cls, row) -> Invocation:
-        m = row._mapping
-        return cls(**{k: m[k] for k in cls.__dataclass_fields__
+        return cls.from_mapping(row._mapping)
+
+    @classmethod
+    def from_mapping(cls, m) -> Invocation:
+        """From a stored row's mapping, or a new row's dict (columns it lacks are None);
+        the idempotency key as its maker gave it (fleet.names.unscoped_key)."""
+        return cls(**{k: m.get(k) for k in cls.__dataclass_fields__
                       if k not in ("status", "idempotency_key")},
                    status=Status(m["status"]), idempotency_key=unscoped_key(m["idempotency_key"]))
 
@@ -117,9 +122,9 @@ class Invocation:
             "idempotency_key": self.idempotency_key,
             "ray_job_id": self.ray_job_id,
             "attempts": self.attempts,
-            "created_at": _iso(self.created_at),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
+            "created_at": iso_time(self.created_at),
+            "started_at": iso_time(self.started_at),
+            "finished_at": iso_time(self.finished_at),
             "duration_s": self.duration_s,
             "progress": self.progress,
             "usage": self.usage,

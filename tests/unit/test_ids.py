@@ -10,8 +10,8 @@ from rich.console import Console
 
 from fleet.cli import render
 from fleet.errors import InvalidInput, NotFound
+from fleet.names import short_ids
 from fleet.store import Store
-from fleet.store.ids import short_ids
 
 
 @pytest.fixture
