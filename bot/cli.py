@@ -14,7 +14,7 @@ from bot import console, server
 from bot import messages as bot_messages
 from fleet import messages
 from fleet.cli import render
-from fleet.cli.common import open_client
+from fleet.cli.common import acting
 from fleet.config import load_settings
 from fleet.errors import FieldProblem, FleetError, InvalidInput
 
@@ -47,8 +47,8 @@ def bot(mode: Optional[str] = typer.Argument(
         info = ClusterInfo.read(settings)
         if info is None:
             raise FleetError(messages.NOT_UP)
-        console.run(
-            settings, info.gateway_url, open_client().store, sys.stdin, person=as_)
+        svc, _ = acting(None)  # the local admin mints the session's client token
+        console.run(settings, info.gateway_url, svc, sys.stdin, person=as_)
         return
     if mode not in (None, "notify"):
         raise InvalidInput(bot_messages.BOT_MODE.format(mode=mode), [FieldProblem(

@@ -66,29 +66,33 @@ def _user_id(person: str | None) -> str:
 class Session:
     """One console session: the bot app, a notifier and a stand-in Slack, for `person`."""
 
-    def __init__(self, settings, gateway_url: str, store, out=sys.stdout,
+    def __init__(self, settings, gateway_url: str, services, out=sys.stdout,
                  person: str | None = None, wait_s: float = 3.0, echo: bool = False,
-                 files_dir=None) -> None:
-        """`echo`: print each line as typed (a scripted session, e.g. the demo's).
+                 files_dir=None, admin=None) -> None:
+        """`services`: the installation's (fleet.services.Services), used as `admin` (the
+        local admin by default) to mint the session's client token and its outbox stream.
+        `echo`: print each line as typed (a scripted session, e.g. the demo's).
         `files_dir`: where files the bot uploads (drift plots) are saved (default
         FLEET_HOME/bot-console/files)."""
         from pathlib import Path
 
-        self.out, self.wait_s, self.store, self.echo = out, wait_s, store, echo
+        from fleet.identity import local_admin
+
+        self.out, self.wait_s, self.echo = out, wait_s, echo
+        self.services, self.admin = services, admin or local_admin()
         self.files_dir = Path(files_dir or Path(settings.home) / "bot-console" / "files")
         self.slack = LocalSlack()
-        self.token, self._record = store.tokens.add(
-            name="slack-console", scopes=["read", "invoke", "act_as", "notify"], roles=[],
-            actor="local-admin", kind="job", ttl_s=3600)
+        self.token, self._record = services.tokens.add_client(
+            self.admin, "slack-console", scopes=["read", "invoke", "act_as", "notify"],
+            ttl_s=3600)
         self.secret = secrets.token_hex(16)
         self.users: dict[str, str] = {}
         self.user = self.become(person)
         env = BotEnv(bot_token="xoxb-console", signing_secret=self.secret,
                      fleet_token=self.token, gateway_url=gateway_url, api_url=self.slack.url)
-        time.sleep(0.6)  # the gateway's view of the token table refreshes every 0.25 s
         self.app = build_app(settings, env, users=self.users)
         self.consumer = f"console-{os.getpid()}"
-        store.outbox.register(self.consumer)
+        services.outbox.register(self.admin, self.consumer)
         self.notifier = Notifier(FleetAPI(gateway_url, self.token),
                                  WebClient(token="xoxb-console", base_url=self.slack.url),
                                  CHANNEL, consumer=self.consumer, poll_s=0.2,
@@ -202,13 +206,14 @@ class Session:
     def close(self) -> None:
         self.notifier.stop()
         self.slack.stop()
-        self.store.outbox.unregister(self.consumer)
-        self.store.tokens.revoke(self._record.id, actor="local-admin")
+        self.services.outbox.unregister(self.admin, self.consumer)
+        self.services.tokens.revoke(self.admin, self._record.id)
 
 
-def run(settings, gateway_url: str, store, lines: Iterable[str], out=sys.stdout,
+def run(settings, gateway_url: str, services, lines: Iterable[str], out=sys.stdout,
         person: str | None = None, wait_s: float = 3.0) -> None:
-    session = Session(settings, gateway_url, store, out=out, person=person, wait_s=wait_s)
+    session = Session(settings, gateway_url, services, out=out, person=person,
+                      wait_s=wait_s)
     try:
         for raw in lines:
             line = raw.strip()

@@ -33,7 +33,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks
 from bot import messages as bot_messages
 from bot.fleet_api import FleetAPI
-from fleet.store.rollouts import FINAL_STATUSES
+from fleet.rollouts import FINAL_STATUSES
 
 log = logging.getLogger("fleet.bot.notifier")
 CONSUMER = "slack"

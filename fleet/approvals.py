@@ -189,17 +189,3 @@ def _gated_change(decider: str):
                              reason=f"{p['reason']} (approved by {decider}, {ap.id})")
 
     return change
-
-
-def for_function() -> tuple[Approvals, Identity]:
-    """Inside a Fleet function: the service and the invocation's caller as an identity (its
-    scopes and roles from Fleet's own identities, never from the payload)."""
-    from fleet.config import load_settings
-    from fleet.identity import Identities
-    from fleet.runtime import context
-    from fleet.store import open_store
-
-    settings = load_settings()
-    store = open_store(settings.resolved_store_url)
-    who = Identities(settings, store).scopes_of(context.caller())
-    return Approvals(store, settings), who

@@ -75,6 +75,14 @@ def local_admin() -> Identity:
     return Identity(LOCAL_ADMIN, expand(["admin"]))
 
 
+FLEET = "fleet"  # Fleet itself: a Serve app reading what it serves, the server restoring apps
+
+
+def fleet_itself() -> Identity:
+    """Fleet acting on its own (no caller): reads, and records what it restores."""
+    return Identity(FLEET, expand(["invoke"]))
+
+
 def ray_job() -> Identity:
     return Identity(RAY_JOB, expand(["invoke"]))
 
@@ -191,3 +199,12 @@ class Identities:
         if name == RAY_JOB:
             return ray_job()
         return self.person(name) or Identity(name, expand(["read"]))
+
+    def of_caller(self, name: str) -> Identity:
+        """Who a running invocation acts as: its caller's scopes and roles (scopes_of), and
+        at least `invoke`, the scope its entry point admitted it with (a scheduled slot's
+        or a job token's caller has no person record of its own)."""
+        who = self.scopes_of(name)
+        if "invoke" in who.scopes:
+            return who
+        return Identity(who.name, who.scopes | expand(["invoke"]), who.roles, who.on_behalf_of)

@@ -1,14 +1,15 @@
-"""Models, their versions and aliases, and the training runs behind them, as a read and
-register service for every entry point (the gateway's /v1/models, `fleet models|model|
-runs|run`, the demo). Moving an alias is a gated change and lives with the approvals
-(fleet.approvals.Approvals.move_alias); the rows are fleet.store.models and .runs."""
+"""Models, their versions and aliases, as a read and register service for every entry
+point (the gateway's /v1/models, `fleet models|model`, the built-in functions, the Serve
+apps, the demo). Moving an alias is a gated change and lives with the approvals
+(fleet.approvals.Approvals.move_alias); training runs are fleet.runs.Runs'; the rows are
+fleet.store.models."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fleet.identity import Identity
-from fleet.store import ModelVersion, Run, Store
+from fleet.store import ModelVersion, Store
 
 
 class Models:
@@ -40,33 +41,21 @@ class Models:
     def register(self, who: Identity, *, model: str, artifact_uri: str, flavor: str,
                  metrics: dict, params: dict, lineage: dict, run_id: str | None = None,
                  tags: dict | None = None) -> ModelVersion:
-        """Register the next version of `model` (the admin scope; training registers its
-        own versions as the invocation's caller)."""
-        who.require("admin")
+        """Register the next version of `model`. Any artifact: the admin scope. A training
+        run's own result (run_id): whoever was let invoke the training, recorded as the
+        run, so the version's history names what made it."""
+        who.require("invoke" if run_id else "admin")
         return self.store.models.register(model=model, artifact_uri=artifact_uri,
                                           flavor=flavor, run_id=run_id, metrics=metrics,
-                                          params=params, lineage=lineage, actor=who.name,
+                                          params=params, lineage=lineage,
+                                          actor=f"run:{run_id}" if run_id else who.name,
                                           tags=tags)
 
-    # -- training runs
-
-    def runs(self, who: Identity, *, experiment: str | None = None, limit: int = 50
-             ) -> list[Run]:
-        who.require("read")
-        return self.store.runs.list(experiment=experiment, limit=limit)
-
-    def run(self, who: Identity, run_id: str) -> Run:
-        """A run by its id or a unique prefix."""
-        who.require("read")
-        return self.store.runs.get(run_id)
-
-    def run_metrics(self, who: Identity, run_id: str) -> dict[int, dict[str, float]]:
-        """The run's metrics per step."""
-        return self.store.runs.metrics(self.run(who, run_id).id)
-
-    def compare(self, who: Identity, run_ids: list[str]) -> list[dict[str, Any]]:
-        """Runs side by side: params and final metrics."""
-        return self.store.runs.compare([self.run(who, r).id for r in run_ids])
+    def set_evaluation(self, who: Identity, model: str, version: int,
+                       evaluation: dict) -> None:
+        """Store a version's evaluation (evaluate's result) with it."""
+        who.require("invoke")
+        self.store.models.set_evaluation(model, version, evaluation)
 
 
 __all__ = ["Models"]

@@ -70,6 +70,17 @@ class Outbox:
         who.require("notify")
         return self.store.outbox.release(consumer, event_ids, holder)
 
+    def register(self, who: Identity, consumer: str) -> bool:
+        """Deliver events from now on to `consumer` too (a bot console session's own
+        stream); False if it already was."""
+        who.require("admin")
+        return self.store.outbox.register(consumer)
+
+    def unregister(self, who: Identity, consumer: str) -> None:
+        """Stop delivering to `consumer` and drop its deliveries."""
+        who.require("admin")
+        self.store.outbox.unregister(consumer)
+
     def replay(self, who: Identity, consumer: str, event_ids: list[int] | None = None) -> int:
         """Dead letters back to pending, attempts reset (audited as `who`)."""
         who.require("admin")

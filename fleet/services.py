@@ -12,13 +12,16 @@ from functools import cached_property
 
 from fleet.approvals import Approvals
 from fleet.audit_trail import AuditTrail
+from fleet.config import Settings, load_settings
 from fleet.drift.service import Drift
 from fleet.endpoints import Endpoints
-from fleet.identity import Identity
+from fleet.identity import Identities, Identity, fleet_itself
 from fleet.invocations import Invocations
 from fleet.models import Models
 from fleet.outbox import Outbox
-from fleet.runtime import Client
+from fleet.rollouts.service import Rollouts
+from fleet.runs import Runs
+from fleet.runtime import Client, context
 from fleet.schedules import Schedules
 from fleet.telemetry import StoreCollector
 from fleet.tokens import Tokens
@@ -52,11 +55,19 @@ class Services:
 
     @cached_property
     def endpoints(self) -> Endpoints:
-        return Endpoints(self.store)
+        return Endpoints(self.store, self.settings)
 
     @cached_property
     def models(self) -> Models:
         return Models(self.store)
+
+    @cached_property
+    def runs(self) -> Runs:
+        return Runs(self.store)
+
+    @cached_property
+    def rollouts(self) -> Rollouts:
+        return Rollouts(self.store, self.settings)
 
     @cached_property
     def tokens(self) -> Tokens:
@@ -88,4 +99,23 @@ class Services:
         return Usage(self.store, self.settings)
 
 
-__all__ = ["Services"]
+def acting_as(caller: str, settings: Settings | None = None) -> tuple[Services, Identity]:
+    """This installation's services and `caller` as the identity a running invocation acts
+    as (Identities.of_caller: scopes and roles from Fleet's own records, never from a
+    payload). For code that runs where the invocation's context does not reach (Ray Train's
+    workers are handed the caller's name)."""
+    svc = Services(Client(settings or load_settings()))
+    return svc, Identities(svc.settings, svc.store).of_caller(caller)
+
+
+def in_invocation(settings: Settings | None = None) -> tuple[Services, Identity]:
+    """What a built-in function holds: the services, and its invocation's caller as the
+    identity that every change is checked against and recorded with. Outside an
+    invocation (a Serve app's replica, the server restoring apps): Fleet itself."""
+    ctx = context.current()
+    if ctx is None:
+        return Services(Client(settings or load_settings())), fleet_itself()
+    return acting_as(ctx.caller, settings)
+
+
+__all__ = ["Services", "acting_as", "in_invocation"]

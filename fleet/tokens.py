@@ -47,6 +47,18 @@ class Tokens:
         _settle()
         return out
 
+    def add_client(self, who: Identity, name: str, *, scopes: list[str], ttl_s: float
+                   ) -> tuple[str, StoredToken]:
+        """A short-lived token for a client of Fleet (a bot console session), not a person:
+        it defines no person and carries no roles; it acts for people only with `act_as`.
+        Once this returns, every gateway accepts it."""
+        who.require("admin")
+        check_token(name, list(scopes), [])
+        out = self.store.tokens.add(name=name, scopes=list(scopes), roles=[], actor=who.name,
+                                    kind="job", ttl_s=ttl_s)
+        _settle()
+        return out
+
     def revoke(self, who: Identity, name_or_id: str) -> list[str]:
         """Revoke one token by id, or every active token of an identity; the ids revoked.
         Once this returns, no gateway accepts them."""

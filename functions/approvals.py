@@ -10,8 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from fleet import function
-from fleet.approvals import for_function
 from fleet.names import ALIAS_NAME
+from fleet.services import in_invocation
 
 
 class DecideRequest(BaseModel):
@@ -27,8 +27,8 @@ class DecideResult(BaseModel):
 @function(cpus=0.1, timeout_s=60, retries=0)
 def decide_approval(req: DecideRequest) -> DecideResult:
     """Approve or reject an approval request as the caller (role needed; never one's own)."""
-    service, who = for_function()
-    ap = service.decide(who, req.id, approve=req.decision == "approve", comment=req.comment)
+    svc, who = in_invocation()
+    ap = svc.approvals.decide(who, req.id, approve=req.decision == "approve", comment=req.comment)
     return DecideResult(approval=ap.public())
 
 
@@ -48,8 +48,8 @@ class MoveAliasResult(BaseModel):
 @function(cpus=0.1, timeout_s=60, retries=0)
 def move_alias(req: MoveAliasRequest) -> MoveAliasResult:
     """Move a model alias as the caller (admin); a protected alias opens an approval."""
-    service, who = for_function()
-    out = service.move_alias(model=req.model, alias=req.alias, version=req.version, who=who,
+    svc, who = in_invocation()
+    out = svc.approvals.move_alias(model=req.model, alias=req.alias, version=req.version, who=who,
                              reason=req.reason)
     if out["moved"]:
         return MoveAliasResult(moved=True, aliases=out["aliases"])

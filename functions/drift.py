@@ -22,8 +22,7 @@ from fleet.config import load_settings
 from fleet.config.drift import DriftOptions
 from fleet.errors import FieldProblem, InvalidInput
 from fleet.runtime import context
-from fleet.serving.routing import primary_arm
-from fleet.store import open_store
+from fleet.services import in_invocation
 
 PREDICTION = "prediction"
 
@@ -82,13 +81,12 @@ class DriftCheckResult(BaseModel):
 def drift_check(req: DriftCheckRequest) -> DriftCheckResult:
     """Compare an endpoint's recent inputs and predictions with its training data."""
     from fleet.drift import compare
-    from fleet.store.drift import new_report_id
 
     settings = load_settings()
-    store = open_store(settings.resolved_store_url)
+    svc, who = in_invocation(settings)
     artifacts = ArtifactStore(settings)
     cfg = settings.drift
-    version = _version(store, req)
+    version = _version(svc, who, req)
     until = req.until or time.time()
     since = until - (req.window_s or cfg.window_s)
     current = _current(artifacts, settings, req, version, since, until)
@@ -101,30 +99,29 @@ def drift_check(req: DriftCheckRequest) -> DriftCheckResult:
     result = compare(reference, current, columns, options).public()
     performance = None
     if version is not None and not req.current_uri:
-        performance = _performance(store, req.endpoint, version, loaded, reference, ref_out,
+        performance = _performance(svc, who, req.endpoint, version, loaded, reference, ref_out,
                                    current, (since, until), options)
-    rid = new_report_id()
+    rid = svc.drift.new_report_id()  # the plots are stored under it before the report
     plots = _plots(artifacts, settings, rid, req.endpoint, result, reference, current) \
         if cfg.plots else {}
     ctx = context.current()
-    report = store.drift.save(
-        endpoint=req.endpoint or "", model=version.model if version else None,
+    report = svc.drift.save_report(
+        who, endpoint=req.endpoint or "", model=version.model if version else None,
         version=version.version if version else None, kind="drift",
         reference=req.reference.model_dump(exclude_none=True) | (
             {"data_uri": version.lineage.get("data_uri")}
             if version and req.reference.kind == "training" else {}),
         window=(None, None) if req.current_uri else (since, until), result=result,
-        plots=plots, actor=context.caller(), report_id=rid, performance=performance,
+        plots=plots, report_id=rid, performance=performance,
         invocation_id=ctx.invocation_id if ctx else None)
     return DriftCheckResult(report=report)
 
 
-def _version(store, req: DriftCheckRequest):
+def _version(svc, who, req: DriftCheckRequest):
     if req.model:
-        return store.models.resolve(req.model)
+        return svc.models.version(who, req.model)
     if req.endpoint:
-        top = primary_arm(req.endpoint, store.endpoints.get(req.endpoint).routing)
-        return store.models.get(top.model, top.version)
+        return svc.endpoints.serving_version(who, req.endpoint)
     return None
 
 
@@ -169,7 +166,7 @@ def _reference(artifacts, settings, req, version, current):
     return table, loaded, out
 
 
-def _performance(store, endpoint, version, loaded, reference, ref_out, current, window,
+def _performance(svc, who, endpoint, version, loaded, reference, ref_out, current, window,
                  options):
     """The report's performance section: the version's labels in the window joined with its
     logged predictions, its CBPE estimate (calibrated on its held-out training rows when the
@@ -180,7 +177,7 @@ def _performance(store, endpoint, version, loaded, reference, ref_out, current, 
 
     task = (loaded.spec if loaded else version.params).get("task", "classification")
     key = f"{version.model}:{version.version}"
-    rows = store.labels.window(endpoint, [key], *window) if endpoint else []
+    rows = svc.drift.labels(who, endpoint, [key], *window) if endpoint else []
     labels = pd.DataFrame(rows, columns=["request_id", "row", "label"]) if rows else None
     calibration = None
     label = loaded.spec.get("label") if loaded else None

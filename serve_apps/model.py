@@ -49,11 +49,12 @@ class ModelServer:
         from fleet.artifacts import ArtifactStore
         from fleet.config import load_settings
         from fleet.flavors.torch import LoadedModel, load_bundle
+        from fleet.services import in_invocation
         from fleet.serving.predlog import PredictionLog
-        from fleet.store import open_store
 
         settings = load_settings(Path(fleet_home))
-        self.version = open_store(settings.resolved_store_url).models.resolve(model)
+        svc, fleet = in_invocation(settings)  # a replica serves as Fleet itself
+        self.version = svc.models.version(fleet, model)
         artifacts = ArtifactStore(settings)
         with tempfile.TemporaryDirectory() as d:
             path = artifacts.get_file(self.version.artifact_uri, Path(d) / "model.pt")
@@ -192,9 +193,8 @@ def deploy_version(settings, model: str, version: int,
     """Run (or update) the Serve app of one registered version; returns when it is healthy.
     It answers on Serve's HTTP at /models/MODEL/vN and to the router through a handle."""
     from fleet.config import fleet_env
-    from fleet.runtime import context
+    from fleet.services import in_invocation
     from fleet.serving import ensure_serve
-    from fleet.store import open_store
 
     ensure_serve(settings)
     name = app_name(model, version)
@@ -202,9 +202,9 @@ def deploy_version(settings, model: str, version: int,
     serve.run(model_app(f"{model}:{version}", fleet_home=str(settings.home), options=options,
                         env=fleet_env(settings)),
               name=name, route_prefix=f"/models/{model}/v{version}")
-    open_store(settings.resolved_store_url).endpoints.record_deployment(
-        app=name, model=model, version=version, options=options.model_dump(),
-        actor=context.caller())
+    svc, who = in_invocation(settings)  # the deploy's or rollout's caller
+    svc.endpoints.record_deployment(who, app=name, model=model, version=version,
+                                    options=options.model_dump())
     return name
 
 
@@ -212,19 +212,14 @@ def restore(settings) -> list[str]:
     """Bring back every version app that a routing table or an active rollout needs and
     Serve no longer runs (after the cluster restarted), as it was deployed. The Fleet server
     calls this at start, by import path."""
-    from fleet.store import open_store
+    from fleet.services import in_invocation
 
-    store = open_store(settings.resolved_store_url)
-    running = set(serve.status().applications)
-    records = store.endpoints.deployments()
+    svc, fleet = in_invocation(settings)  # Fleet itself, at its start
     restored = []
-    for app in sorted(store.endpoints.apps_in_use() - running):
-        rec = records.get(app)
-        if rec is None:
-            continue
+    for rec in svc.endpoints.missing_deployments(fleet, set(serve.status().applications)):
         deploy_version(settings, rec["model"], rec["version"],
                        ServingOptions.model_validate(rec["options"]))
-        restored.append(app)
+        restored.append(rec["app"])
     return restored
 
 

@@ -22,10 +22,10 @@ def runs(experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
     """List training runs, or compare some (--compare ID --compare ID)."""
     svc, who = acting(token)
     if compare:
-        rows = svc.models.compare(who, compare)
+        rows = svc.runs.compare(who, compare)
         render.as_json(rows) if json_out else render.table(rows)
         return
-    rows = [r.public() for r in svc.models.runs(who, experiment=experiment, limit=limit)]
+    rows = [r.public() for r in svc.runs.list(who, experiment=experiment, limit=limit)]
     render.as_json(rows) if json_out else render.runs(rows)
 
 
@@ -33,8 +33,8 @@ def runs(experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
 def run(run_id: str, json_out: bool = JSON_OPT, token: Optional[str] = TOKEN_OPT) -> None:
     """Show one run: params, lineage, and its metrics per step as a table."""
     svc, who = acting(token)
-    r = svc.models.run(who, run_id).public()
-    steps = svc.models.run_metrics(who, r["id"])
+    r = svc.runs.get(who, run_id).public()
+    steps = svc.runs.metrics(who, r["id"])
     render.as_json({**r, "metrics": steps}) if json_out else render.run_detail(r, steps)
 
 
@@ -92,7 +92,7 @@ def rollouts(endpoint: Optional[str] = typer.Option(None, "--endpoint", "-e"),
              token: Optional[str] = TOKEN_OPT) -> None:
     """List rollouts, newest first."""
     svc, who = acting(token)
-    rows = [r.public() for r in svc.endpoints.rollouts(
+    rows = [r.public() for r in svc.rollouts.list(
         who, endpoint=endpoint, active=True if active else None, limit=limit)]
     render.as_json(rows) if json_out else render.rollouts(rows)
 
@@ -102,6 +102,6 @@ def rollout_cmd(rollout_id: str, json_out: bool = JSON_OPT,
                 token: Optional[str] = TOKEN_OPT) -> None:
     """Show one rollout and its ladder of events. (Steer it with `fleet invoke rollout`.)"""
     svc, who = acting(token)
-    r = svc.endpoints.describe_rollout(who, rollout_id)
+    r = svc.rollouts.describe(who, rollout_id)
     events = r.pop("events")
     render.as_json({**r, "events": events}) if json_out else render.rollout_detail(r, events)

@@ -13,6 +13,7 @@ from fleet.drift.actions import DriftActions
 from fleet.errors import NotFound
 from fleet.identity import Identity
 from fleet.store import Approval, Store
+from fleet.store.drift import new_report_id
 
 # The role verb each action needs on the endpoint (fleet.config.roles).
 ACTION_VERBS = {"retrain": "retrain", "rollback": "rollout"}
@@ -69,6 +70,24 @@ class Drift:
         who.require("invoke")
         permissions.require(self.settings, who, "snooze", f"endpoint:{endpoint}")
         return self.actions.snooze(endpoint, hours, who)
+
+    @staticmethod
+    def new_report_id() -> str:
+        return new_report_id()
+
+    def save_report(self, who: Identity, **report: Any) -> dict[str, Any]:
+        """Store a drift check's report (fleet.store.drift.DriftRepo.save's fields), with the
+        caller as its actor; a drifted one raises the endpoint's alert there unless it is
+        snoozed or an earlier alert waits."""
+        who.require("invoke")
+        return self.store.drift.save(**report, actor=who.name)
+
+    def labels(self, who: Identity, endpoint: str, versions: list[str], since: float,
+               until: float) -> list[tuple[str, int, Any]]:
+        """(request_id, row, label) for the answers `versions` of `endpoint` gave in the
+        window: what a check joins with the logged predictions."""
+        who.require("read")
+        return self.store.labels.window(endpoint, versions, since, until)
 
     def receive_alerts(self, who: Identity, alerts: list[dict], *,
                        external_url: str | None) -> int:

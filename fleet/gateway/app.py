@@ -263,12 +263,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     def list_rollouts(endpoint: str | None = None, active: bool | None = None,
                             limit: int = Query(50, ge=1, le=500),
                             who: Identity = Depends(read)) -> dict:
-        rows = svc.endpoints.rollouts(who, endpoint=endpoint, active=active, limit=limit)
+        rows = svc.rollouts.list(who, endpoint=endpoint, active=active, limit=limit)
         return {"rollouts": [r.public() for r in rows]}
 
     @app.get("/v1/rollouts/{rid}", tags=["serving"])
     def get_rollout(rid: str, who: Identity = Depends(read)) -> dict:
-        return svc.endpoints.describe_rollout(who, rid)  # the id or a unique prefix
+        return svc.rollouts.describe(who, rid)  # the id or a unique prefix
 
     @app.get("/v1/approvals", tags=["approvals"])
     def list_approvals(status: str | None = Query(None, description="pending, ..."),

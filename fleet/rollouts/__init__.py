@@ -11,9 +11,11 @@ from __future__ import annotations
 from fleet.rollouts.analysis import PrometheusQueries, RouterCounters, Verdict, Window, judge
 from fleet.rollouts.controller import ACTIONS, CONTROLLER, Controller
 from fleet.rollouts.spec import RolloutSpec, Thresholds
+from fleet.store.rollouts import ACTIVE_STATUSES, FINAL_STATUSES
 
-__all__ = ["ACTIONS", "CONTROLLER", "Controller", "PrometheusQueries", "RolloutSpec",
-           "RouterCounters", "Thresholds", "Verdict", "Window", "build_controller", "judge"]
+__all__ = ["ACTIONS", "ACTIVE_STATUSES", "CONTROLLER", "FINAL_STATUSES", "Controller",
+           "PrometheusQueries", "RolloutSpec", "RouterCounters", "Thresholds", "Verdict",
+           "Window", "build_controller", "judge"]
 
 
 def _retire(app: str) -> None:

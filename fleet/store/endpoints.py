@@ -15,8 +15,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fleet import messages
-from fleet.errors import Conflict, FieldProblem, InvalidInput, NotFound
-from fleet.names import ENDPOINT_RE
+from fleet.errors import Conflict, NotFound
 from fleet.store import audit, outbox
 from fleet.store.engine import Engines
 from fleet.store.schema import bandit_arms as B
@@ -37,13 +36,6 @@ class Endpoint:
 
     def public(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def check_endpoint_name(name: str) -> None:
-    if not ENDPOINT_RE.match(name or ""):
-        raise InvalidInput(messages.BAD_ENDPOINT_NAME.format(name=name), [FieldProblem(
-            "endpoint", "invalid name",
-            "Use lower-case letters, digits and '-', starting with a letter (max 63).")])
 
 
 def write_routing(conn: Connection, *, name: str, routing: dict, actor: str, reason: str,
@@ -103,7 +95,6 @@ class EndpointRepo:
 
     def set_routing(self, name: str, routing: dict, *, actor: str, reason: str,
                     expected_generation: int | None = None) -> int | None:
-        check_endpoint_name(name)
         with self._e.write.begin() as conn:
             return write_routing(conn, name=name, routing=routing, actor=actor, reason=reason,
                                  expected_generation=expected_generation)

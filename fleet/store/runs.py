@@ -69,10 +69,11 @@ class RunRepo:
                     invocation_id=invocation_id))
         return self.get(run_id)
 
-    def record_attempt(self, run_id: str, *, from_epoch: int, world_size: int) -> None:
+    def record_attempt(self, run_id: str, *, from_epoch: int, world_size: int,
+                       actor: str) -> None:
         """An attempt of the run starts (a retried one from its last checkpoint): audited."""
         with self._e.write.begin() as conn:
-            audit.record(conn, actor="train", action="run.start", target=run_id,
+            audit.record(conn, actor=actor, action="run.start", target=run_id,
                          detail={"from_epoch": from_epoch, "world_size": world_size})
 
     def log_metrics(self, run_id: str, step: int, metrics: dict[str, float]) -> None:

@@ -14,12 +14,11 @@ from pydantic import BaseModel, Field
 
 from fleet import function, messages
 from fleet.config import load_settings
-from fleet.errors import Conflict, Unavailable
-from fleet.runtime import context
-from fleet.serving import router_url, routing, version_url
-from fleet.serving.routing import Arm, RoutingTable
-from fleet.store import open_store
-from fleet.store.endpoints import check_endpoint_name
+from fleet.endpoints import check_endpoint_name
+from fleet.errors import Unavailable
+from fleet.services import in_invocation
+from fleet.serving import router_url, version_url
+from fleet.serving.routing import Arm
 from serve_apps.model import ServingOptions, deploy_version
 
 
@@ -62,22 +61,13 @@ def deploy(req: DeployRequest) -> DeployResult:
     """Deploy a model version to an endpoint (the first version takes all traffic)."""
     check_endpoint_name(req.endpoint)
     settings = load_settings()
-    store = open_store(settings.resolved_store_url)
-    version = store.models.resolve(req.model)
+    svc, who = in_invocation(settings)
+    version = svc.models.version(who, req.model)
     app = deploy_version(settings, version.model, version.version, req.serving)
     arm = Arm(model=version.model, version=version.version, app=app)
-    found = store.endpoints.find(req.endpoint)
-    table = RoutingTable.model_validate(found.routing) if found else RoutingTable()
-    present = table.find(arm.key)
-    routed, weight = present is not None, present.weight if present else 0.0
-    if not table.live and present is None:
-        generation = store.endpoints.set_routing(
-            req.endpoint, routing.single(arm).dump(), actor=context.caller(),
-            reason=f"deploy {arm.key}", expected_generation=found.generation if found else 0)
-        if generation is None:
-            raise Conflict(messages.ENDPOINT_CHANGED.format(endpoint=req.endpoint))
+    routed, weight, generation = svc.endpoints.route_first(who, req.endpoint, arm)
+    if generation is not None:
         _wait_until_routed(settings, req.endpoint, generation)
-        routed, weight = True, 100.0
     return DeployResult(endpoint=req.endpoint, model=version.model, version=version.version,
                         app=app, routed=routed, weight=weight,
                         url=f"{router_url(settings)}/endpoints/{req.endpoint}",

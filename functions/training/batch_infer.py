@@ -33,7 +33,7 @@ from fleet.artifacts import ArtifactStore, ReadLocation, WriteLocation, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import LoadedModel, load_bundle
 from fleet.runtime.context import Progress
-from fleet.store import open_store
+from fleet.services import in_invocation
 
 
 class BatchInferRequest(BaseModel):
@@ -220,9 +220,9 @@ def batch_infer(req: BatchInferRequest) -> BatchInferResult:
     import ray
 
     settings = load_settings()
-    store = open_store(settings.resolved_store_url)
+    svc, who = in_invocation(settings)
     artifacts = ArtifactStore(settings)
-    version = store.models.resolve(req.model)
+    version = svc.models.version(who, req.model)
     in_fs, in_path = artifacts.pyarrow_filesystem(to_uri(req.input))
     source = pyarrow.dataset.dataset(in_path, filesystem=in_fs, format="parquet")
     missing = [c for c in load_features(artifacts, version.artifact_uri)

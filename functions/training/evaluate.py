@@ -17,7 +17,7 @@ from fleet import function
 from fleet.artifacts import ArtifactStore, ReadLocation, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import LoadedModel, load_bundle
-from fleet.store import open_store
+from fleet.services import in_invocation
 from functions.training import data as data_mod
 from functions.training import metrics as m
 
@@ -87,9 +87,9 @@ def gate(metrics: dict, thresholds: Thresholds) -> list[GateFailure]:
 def evaluate(req: EvaluateRequest) -> EvaluateResult:
     """Score a model version on a holdout, check a quality gate, store the result."""
     settings = load_settings()
-    store = open_store(settings.resolved_store_url)
+    svc, who = in_invocation(settings)
     artifacts = ArtifactStore(settings)
-    version = store.models.resolve(req.model)
+    version = svc.models.version(who, req.model)
     with tempfile.TemporaryDirectory() as d:
         local = artifacts.get_file(version.artifact_uri, Path(d) / "model.pt")
         size_mb = local.stat().st_size / 1e6
@@ -130,7 +130,7 @@ def evaluate(req: EvaluateRequest) -> EvaluateResult:
     result = EvaluateResult(model=version.model, version=version.version, rows=len(x),
                             metrics=metrics, groups=groups, passed=not failures,
                             failures=failures)
-    store.models.set_evaluation(version.model, version.version,
-                                {**result.model_dump(mode="json"), "data": req.data,
-                                 "thresholds": req.thresholds.model_dump(exclude_none=True)})
+    svc.models.set_evaluation(who, version.model, version.version,
+                              {**result.model_dump(mode="json"), "data": req.data,
+                               "thresholds": req.thresholds.model_dump(exclude_none=True)})
     return result

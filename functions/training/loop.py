@@ -20,7 +20,7 @@ from fleet.artifacts import ArtifactStore, join
 from fleet.config import load_settings
 from fleet.flavors.torch import build, load_bundle, save_bundle
 from fleet.registry import add_function_paths
-from fleet.store import open_store
+from fleet.services import acting_as
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -51,7 +51,7 @@ def train_loop(config: dict) -> None:
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     settings = load_settings(Path(config["fleet_home"]))
     add_function_paths(settings)  # a user model factory may live on a configured path
-    store = open_store(settings.resolved_store_url)
+    svc, who = acting_as(config["caller"], settings)  # no invocation context in a worker
     artifacts = ArtifactStore(settings, root=config["artifact_root"])
     run_id, spec = config["run_id"], config["spec"]
     torch.manual_seed(config["seed"])
@@ -62,14 +62,14 @@ def train_loop(config: dict) -> None:
     model = build(spec, settings)
     loss_fn = nn.CrossEntropyLoss() if spec["task"] == "classification" else nn.MSELoss()
     bundle, start_epoch = None, 0
-    checkpoint_uri = store.runs.get(run_id).checkpoint_uri
+    checkpoint_uri = svc.runs.get(who, run_id).checkpoint_uri
     if checkpoint_uri:
         with tempfile.TemporaryDirectory() as d:
             bundle = load_bundle(artifacts.get_file(checkpoint_uri, Path(d) / "ckpt.pt"))
         model.load_state_dict(bundle["state_dict"])
         start_epoch = int(bundle["epoch"])
     if rank == 0:
-        store.runs.record_attempt(run_id, from_epoch=start_epoch, world_size=world)
+        svc.runs.attempt(who, run_id, from_epoch=start_epoch, world_size=world)
     model = ray.train.torch.prepare_model(model)  # DDP; on the GPU when use_gpu (NCCL)
     device = ray.train.torch.get_device()
     opt = torch.optim.Adam(model.parameters(), lr=config["lr"])
@@ -102,6 +102,5 @@ def train_loop(config: dict) -> None:
                             {"epoch": epoch, "optimizer": opt.state_dict()})
                 uri = artifacts.put_file(path, join(config["checkpoint_dir"],
                                                     f"epoch-{epoch}.pt"))
-            store.runs.set_checkpoint(run_id, uri)  # checkpoint first, then the metrics
-            store.runs.log_metrics(run_id, epoch, metrics)
+            svc.runs.checkpoint(who, run_id, epoch=epoch, uri=uri, metrics=metrics)
         ray.train.report(metrics)

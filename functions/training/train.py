@@ -21,7 +21,7 @@ from fleet.artifacts import ArtifactStore, ReadLocation, WriteLocation, to_uri
 from fleet.config import load_settings
 from fleet.flavors.torch import load_bundle
 from fleet.runtime import context
-from fleet.store import open_store
+from fleet.services import in_invocation
 from functions.training import data as data_mod
 
 
@@ -113,16 +113,16 @@ def train(req: TrainRequest) -> TrainResult:
     from functions.training.loop import train_loop
 
     settings = load_settings()
-    store = open_store(settings.resolved_store_url)
+    svc, who = in_invocation(settings)
     ctx = context.current()
     invocation_id = ctx.invocation_id if ctx else None
     if not req.run_id and invocation_id:
-        earlier = store.runs.of_invocation(invocation_id)  # this invocation's dead attempt
+        earlier = svc.runs.of_invocation(who, invocation_id)  # this invocation's dead attempt
         if earlier is not None:
             req = req.model_copy(update={"run_id": earlier.id})
     params = req.model_dump()
     if req.run_id:  # resume: the run's own parameters, not today's defaults
-        previous = store.runs.get(req.run_id)
+        previous = svc.runs.get(who, req.run_id)
         params = {**previous.params, "run_id": req.run_id}
         req = TrainRequest.model_validate(params)
     artifacts = ArtifactStore(settings, root=req.artifact_root)
@@ -134,14 +134,14 @@ def train(req: TrainRequest) -> TrainResult:
     spec = {"family": "mlp" if req.model == "mlp" else "custom", "factory": req.model,
             "kwargs": req.model_kwargs, "task": req.task, "features": req.features,
             "label": req.label, "hidden": req.hidden, "classes": classes}
-    run = store.runs.start(experiment=req.experiment, function="train", params=params,
-                           run_id=req.run_id, invocation_id=invocation_id,
-                           data_uri=to_uri(req.data),
-                           data_fingerprint=fingerprint, code_version=_code_version())
-    resumed_from = max(store.runs.metrics(run.id), default=0) if run.checkpoint_uri else 0
+    run = svc.runs.open(who, experiment=req.experiment, function="train", params=params,
+                        run_id=req.run_id, invocation_id=invocation_id,
+                        data_uri=to_uri(req.data),
+                        data_fingerprint=fingerprint, code_version=_code_version())
+    resumed_from = max(svc.runs.metrics(who, run.id), default=0) if run.checkpoint_uri else 0
     storage_path, storage_fs = _storage(artifacts, run.id)
     config = {"fleet_home": str(settings.home), "artifact_root": artifacts.root,
-              "run_id": run.id, "spec": spec,
+              "run_id": run.id, "caller": who.name, "spec": spec,
               "data_ref": ray.put((x[tr], y[tr], x[val], y[val])), "mean": mean.tolist(),
               "std": std.tolist(), "epochs": req.epochs, "batch_size": req.batch_size,
               "lr": req.lr, "seed": req.seed,
@@ -158,11 +158,11 @@ def train(req: TrainRequest) -> TrainResult:
         trainer.fit()
     except Exception as exc:
         cause = _root_cause(exc)
-        store.runs.finish(run.id, "failed", error=cause)
+        svc.runs.finish(who, run.id, "failed", error=cause)
         raise RuntimeError(f"training run {run.id} failed: {cause}. Resume it with "
                            f"run_id={run.id} once the cause is fixed.") from None
-    final = store.runs.get(run.id)
-    steps = store.runs.metrics(run.id)
+    final = svc.runs.get(who, run.id)
+    steps = svc.runs.metrics(who, run.id)
     metrics = steps[max(steps)]
     name = req.model_name or req.experiment
     model_uri = artifacts.uri("models", name, run.id, "model.pt")
@@ -174,13 +174,13 @@ def train(req: TrainRequest) -> TrainResult:
 
         torch.save(bundle, local)
         artifacts.put_file(local, model_uri)
-    version = store.models.register(
-        model=name, artifact_uri=model_uri, flavor=f"torch-{spec['family']}", run_id=run.id,
-        metrics=metrics, params={k: v for k, v in params.items() if k != "run_id"},
+    version = svc.models.register(
+        who, model=name, artifact_uri=model_uri, flavor=f"torch-{spec['family']}",
+        run_id=run.id, metrics=metrics,
+        params={k: v for k, v in params.items() if k != "run_id"},
         lineage={"run_id": run.id, "data_uri": final.data_uri,
-                 "data_fingerprint": fingerprint, "code_version": final.code_version},
-        actor=f"run:{run.id}")
-    store.runs.finish(run.id, "finished", artifacts={"model": model_uri})
+                 "data_fingerprint": fingerprint, "code_version": final.code_version})
+    svc.runs.finish(who, run.id, "finished", artifacts={"model": model_uri})
     return TrainResult(run_id=run.id, model=name, version=version.version,
                        artifact_uri=model_uri, metrics=metrics, epochs=max(steps),
                        resumed_from_epoch=resumed_from)

@@ -78,10 +78,11 @@ def watched(client, tmp_path_factory):
 
     from bot.console import Session
     from fleet.cluster import ClusterInfo
+    from fleet.services import Services
 
     out = io.StringIO()
     session = Session(client.settings, ClusterInfo.read(client.settings).gateway_url,
-                      client.store, out=out, person="dee", wait_s=10,
+                      Services(client), out=out, person="dee", wait_s=10,
                       files_dir=folder / "console-files")
     fleet_cli("drift", "watch", ENDPOINT, "--every", "1h")
     # Fleet was down for five hourly slots: the schedule's last slot is five hours old

@@ -96,15 +96,19 @@ def test_every_part_of_fleet_has_a_layer():
 
 
 def test_an_entry_point_importing_the_store_is_refused(tree):
-    """The CLI, the gateway and the server hold services, never repositories."""
-    with planted(tree, fleet__cli__model_cmds="from fleet.store import Store  # noqa"):
+    """The CLI, the gateway, the server, the built-in functions, the Serve apps and the bot
+    hold services, never repositories."""
+    with planted(tree, fleet__cli__model_cmds="from fleet.store import Store  # noqa",
+                 functions__drift="from fleet.store import open_store  # noqa"):
         out = lint(tree)
     assert out.returncode != 0
     assert "Entry points reach the store only through the services BROKEN" in out.stdout
     assert "fleet.cli.model_cmds -> fleet.store" in out.stdout
+    assert "functions.drift -> fleet.store" in out.stdout
 
 
-ENTRY_POINTS = ("fleet/gateway", "fleet/cli", "fleet/server.py")
+ENTRY_POINTS = ("fleet/gateway", "fleet/cli", "fleet/server.py", "functions", "serve_apps",
+                "bot")
 
 
 def repository_calls(path: Path) -> list[int]:

@@ -62,3 +62,36 @@ def test_a_role_with_a_bad_resource_is_refused_at_load(tmp_path):
         "roles:\n  bad:\n    - {verbs: [destroy], resources: ['endpoint:*']}\n")
     with pytest.raises(DefinitionError, match="roles"):
         load_settings(tmp_path)
+
+
+def test_a_function_acts_as_its_caller_and_the_service_checks_the_role(tmp_path):
+    """Inside a built-in function the services see the invocation's caller: a person's own
+    roles, or none for a caller with no person record (a schedule's slot). The role check
+    is in the service, so a path that skips the function's early check (a scheduled or an
+    approved invocation) is still refused, naming the role."""
+    from fleet.runtime import context
+    from fleet.serving.routing import Arm
+    from fleet.services import in_invocation
+
+    (tmp_path / "fleet.yaml").write_text(
+        f"store_url: sqlite:///{tmp_path}/f.db\n"
+        "tokens:\n  - {name: dee, token: dee-token-0123456789, scopes: [invoke],"
+        " roles: [deployer]}\n")
+    settings = load_settings(tmp_path)
+    arm = Arm(model="churn", version=1, app="churn-v1")
+    token = context.bind(context.InvocationContext("inv-1", "schedule:nightly", "schedule"))
+    try:
+        svc, who = in_invocation(settings)
+        assert who.name == "schedule:nightly" and "invoke" in who.scopes and not who.roles
+        with pytest.raises(Forbidden, match="'deployer'"):
+            svc.endpoints.route_first(who, "churn", arm)
+    finally:
+        context.unbind(token)
+    token = context.bind(context.InvocationContext("inv-2", "dee", "http"))
+    try:
+        svc, who = in_invocation(settings)
+        assert who.roles == {"deployer"}
+        assert svc.endpoints.route_first(who, "churn", arm)[:2] == (True, 100.0)
+        assert svc.endpoints.get(who, "churn").routing["versions"][0]["app"] == "churn-v1"
+    finally:
+        context.unbind(token)

@@ -1,7 +1,7 @@
 """The service layer (fleet.services): every public method of every service takes the
 acting identity first and checks it before it reads or writes anything, so a token whose
 scopes do not cover a call learns which scope it lacks, whichever entry point it came
-through (the gateway, the CLI, the demo)."""
+through (the gateway, the CLI, the demo, the built-in functions, the Serve apps)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def services(tmp_path, store_url):
 
 
 def identity_first_methods(svc: Services):
-    for name in ("invocations", "approvals", "schedules", "endpoints", "models", "tokens",
-                 "outbox", "drift", "usage"):
+    for name in ("invocations", "approvals", "schedules", "endpoints", "rollouts", "models",
+                 "runs", "tokens", "outbox", "drift", "usage"):
         service = getattr(svc, name)
         for attr, fn in inspect.getmembers(service, inspect.ismethod):
             params = list(inspect.signature(fn).parameters.values())
@@ -59,11 +59,13 @@ def test_every_service_method_refuses_an_identity_without_its_scope(services):
         seen.append(f"{name}.{attr}")
     # the services the entry points use are all here, reads and writes alike
     for expected in ("invocations.list", "invocations.cancel", "invocations.ainvoke",
-                     "approvals.move_alias", "schedules.add", "endpoints.describe_rollout",
-                     "models.register", "tokens.add", "outbox.replay", "drift.snooze",
-                     "usage.report"):
+                     "approvals.move_alias", "schedules.add", "rollouts.describe",
+                     "rollouts.start", "rollouts.command", "endpoints.route_first",
+                     "endpoints.record_deployment", "models.register", "runs.open",
+                     "runs.checkpoint", "tokens.add", "tokens.add_client", "outbox.replay",
+                     "outbox.register", "drift.snooze", "drift.save_report", "usage.report"):
         assert expected in seen
-    assert len(seen) >= 40
+    assert len(seen) >= 55
 
 
 def test_a_read_scope_reads_but_does_not_write(services):

@@ -68,7 +68,7 @@ def drift_story(client, info, url: str, good: Path, step, transcript, approver: 
     console.print(f"  {labelled} labels sent; the drift report shows the realised accuracy "
                   "next to its estimate from confidence (CBPE) and the figure at registration")
     session = bot_session(
-        client.settings, info.gateway_url, client.store, out=transcript, wait_s=3.0,
+        client.settings, info.gateway_url, svc(client), out=transcript, wait_s=3.0,
         echo=True)
     name = schedule_name("churn")
     try:

@@ -93,11 +93,11 @@ def _follow(client, rid: str, on_approval=None, timeout_s: float = 300) -> str:
     printed, asked = 0, set()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        events = svc(client).endpoints.rollout_events(DEMO, rid)
+        events = svc(client).rollouts.events(DEMO, rid)
         for e in events[printed:]:
             console.print("  " + render.ladder_line(e), highlight=False)
         printed = len(events)
-        ro = svc(client).endpoints.rollout(DEMO, rid)
+        ro = svc(client).rollouts.get(DEMO, rid)
         aid = ro.state.get("approval_id")
         if ro.status == "awaiting_approval" and on_approval and aid not in asked:
             asked.add(aid)
@@ -105,7 +105,7 @@ def _follow(client, rid: str, on_approval=None, timeout_s: float = 300) -> str:
         if not ro.active:
             return ro.status
         time.sleep(0.5)
-    return svc(client).endpoints.rollout(DEMO, rid).status
+    return svc(client).rollouts.get(DEMO, rid).status
 
 
 def serving_story(client, info, token: str, good: Path) -> None:
@@ -190,7 +190,7 @@ def bot_transcript(client, info, http: httpx.Client, url: str, base,
         DEMO, model="churn", artifact_uri=base.artifact_uri, flavor=base.flavor,
         metrics=base.metrics, params=base.params, lineage=base.lineage).version
     session = bot_session(
-        client.settings, info.gateway_url, client.store, out=Transcript(), wait_s=2.0,
+        client.settings, info.gateway_url, svc(client), out=Transcript(), wait_s=2.0,
         echo=True)
     try:
         session.send("/fleet rollout status churn")
@@ -204,10 +204,10 @@ def bot_transcript(client, info, http: httpx.Client, url: str, base,
             session.send(f"as {APPROVER_NAME}")
             session.send("click fleet_approve")
             services = svc(client)
-            session.watch(120, until=lambda: services.endpoints.rollout(DEMO, rid).status in (
+            session.watch(120, until=lambda: services.rollouts.get(DEMO, rid).status in (
                 "succeeded", "rolled_back", "failed") and not services.outbox.pending(
                 DEMO, session.consumer))
-        console.print(f"  [bold]{rid}: {services.endpoints.rollout(DEMO, rid).status}[/]   "
+        console.print(f"  [bold]{rid}: {services.rollouts.get(DEMO, rid).status}[/]   "
                       f"traffic: {load.summary()}")
     finally:
         session.close()

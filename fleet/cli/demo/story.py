@@ -158,8 +158,8 @@ def _model_lifecycle(client: Client, info, token: str, good: Path, home: Path) -
             console.print(f"[red]train failed:[/] {rec['error']}")
             return
         trained = rec["result"]
-        render.run_detail(svc(client).models.run(DEMO, trained["run_id"]).public(),
-                          svc(client).models.run_metrics(DEMO, trained["run_id"]))
+        render.run_detail(svc(client).runs.get(DEMO, trained["run_id"]).public(),
+                          svc(client).runs.metrics(DEMO, trained["run_id"]))
         ref = f"churn:{trained['version']}"
 
         step(9, f"evaluate {ref} on a holdout, with a quality gate")
