@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 from fleet import messages
 from fleet.errors import InvalidInput, problem_body
 from fleet.http_edge import load_json
+from fleet.serving.edge import EdgeSettings
 
 
 class PredictRequest(BaseModel):
@@ -64,6 +65,9 @@ class ModelServer:
                                      sample_rate=log_sample_rate, flush_s=log_flush_s)
         self.fault_error_rate, self.fault_delay_ms = fault_error_rate, fault_delay_ms
         self.batching = batching
+        # this version's own URL skips the router: guarded once endpoint_tokens guards any
+        self.edge = EdgeSettings()
+        self.edge.configure(settings, f"models/{self.version.model}", closed_unless_listed=True)
         self.predict_rows.set_max_batch_size(max_batch_size)
         self.predict_rows.set_batch_wait_timeout_s(batch_wait_timeout_s)
 
@@ -128,6 +132,11 @@ class ModelServer:
                      "predictions": preds}
 
     async def __call__(self, request: Request) -> JSONResponse:
+        refused = self.edge.refusal(request.headers.get("authorization"))
+        if refused is not None:
+            return JSONResponse(problem_body(refused.status, refused.code, refused.title,
+                                             refused.detail),
+                                status_code=refused.status, media_type="application/problem+json")
         if request.method == "GET":  # describe the model: what to send
             return JSONResponse({"model": self.version.model, "version": self.version.version,
                                  "features": self.model.features,

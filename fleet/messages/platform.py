@@ -63,6 +63,11 @@ ROUTER_TOKEN_NEEDED = (
     "Send 'Authorization: Bearer <token>'."
 )
 ROUTER_TOKEN_REFUSED = "Identity '{who}' may not call endpoint '{endpoint}'."
+VERSION_URL_CLOSED = (
+    "This URL ('{name}') skips the router, and serving.endpoint_tokens guards endpoints: call "
+    "the endpoint through the router (its URL is in `fleet endpoints`), or list who may call "
+    "this version directly under serving.endpoint_tokens['{name}'] (or 'models/*', or '*')."
+)
 
 # Start-up.
 DID_NOT_COME_UP = (

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fleet import messages
-from fleet.errors import FleetError
+from fleet.errors import FleetError, Forbidden
 from fleet.http_edge import MAX_JSON_DEPTH, json_too_deep, read_body, send_whole
 
 Render = Callable[[int, str, str, "str | None"], tuple[bytes, str]]
@@ -37,17 +37,39 @@ class EdgeSettings:
         self.allowed: tuple[str, ...] | None = None
         self.identities = None
 
-    def configure(self, settings, name: str) -> None:
-        """From the installation's settings, for the app `name` (its serving.apps name)."""
+    def configure(self, settings, name: str, *, closed_unless_listed: bool = False) -> None:
+        """From the installation's settings, for the app `name` (its serving.apps name).
+        `closed_unless_listed`: a URL that skips the router (a model version's own,
+        `models/NAME`) is refused to everyone once endpoint_tokens guards anything,
+        unless `models/NAME`, `models/*` or "*" lists who may call it."""
         tokens = settings.serving.endpoint_tokens
         self.max_body_bytes = settings.serving.max_body_bytes
-        self.name, self.allowed = name, tokens.get(name, tokens.get("*"))
-        if self.allowed and self.identities is None:
+        group = f"{name.split('/')[0]}/*" if "/" in name else None
+        self.name = name
+        self.allowed = tokens.get(name, tokens.get(group, tokens.get("*")))
+        if closed_unless_listed and tokens and not self.allowed:
+            self.allowed = ()
+        if self.allowed is not None and self.identities is None:
             from fleet.identity import Identities
             from fleet.store import open_store
 
             self.identities = Identities(settings, open_store(settings.resolved_store_url))
             self.identities.start_refresh()
+
+
+    def refusal(self, authorization: str | None) -> FleetError | None:
+        """Why a request with this Authorization header may not pass (None: it may)."""
+        if self.identities is None:
+            return None
+        from fleet.identity import bearer, check_endpoint_caller
+
+        if self.allowed == ():
+            return Forbidden(messages.VERSION_URL_CLOSED.format(name=self.name))
+        try:
+            check_endpoint_caller(self.identities, self.allowed, self.name, bearer(authorization))
+        except FleetError as exc:
+            return exc
+        return None
 
 
 class ServedEdge:
@@ -65,15 +87,10 @@ class ServedEdge:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         edge = self.edge
-        if edge.identities is not None:
-            from fleet.identity import bearer, check_endpoint_caller
-
-            auth = headers.get(b"authorization")
-            try:
-                check_endpoint_caller(edge.identities, edge.allowed, edge.name,
-                                      bearer(auth.decode("latin-1") if auth else None))
-            except FleetError as exc:
-                return await self._refuse(send, exc.status, exc.title, exc.detail)
+        auth = headers.get(b"authorization")
+        refused = edge.refusal(auth.decode("latin-1") if auth else None)
+        if refused is not None:
+            return await self._refuse(send, refused.status, refused.title, refused.detail)
         if scope["method"] not in WITH_BODY:
             return await self.app(scope, receive, send)
         body = await read_body(receive, headers, edge.max_body_bytes)

@@ -82,7 +82,7 @@ approvals: {{protected_aliases: [prod]}}
 gateway: {{port: {serving_ports['gateway']}, max_body_bytes: 65536}}
 serving: {{serve_port: {serving_ports['serve']}, router_port: {serving_ports['router']},
            refresh_s: 0.2, request_timeout_s: 8{prom},
-           endpoint_tokens: {{rag: [admin, reader]}},
+           endpoint_tokens: {{rag: [admin, reader], 'models/*': [admin]}},
            apps: [{{name: echo, import_path: 'fleet_serve_echo:build', route_prefix: /echo,
                     args: {{greeting: hi}}}},
                   {{name: broken, import_path: 'fleet_serve_echo:missing'}},

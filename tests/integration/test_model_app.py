@@ -9,7 +9,9 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.integration.conftest import train_small
+from tests.integration.conftest import ADMIN, READER, train_small
+
+AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,7 @@ def local_predictions(client, name, rows):
 def test_predictions_match_the_registered_model(client, served):
     name, url = served
     rows = [{"age": 20 + i, "income": 1000.0 * i} for i in range(25)]
-    r = httpx.post(url, json={"instances": rows}, timeout=60)
+    r = httpx.post(url, json={"instances": rows}, timeout=60, headers=AS_ADMIN)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["model"] == name and body["version"] == 1
@@ -53,7 +55,7 @@ def test_predictions_match_the_registered_model(client, served):
     assert [p["prediction"] for p in body["predictions"]] == expected["prediction"].tolist()
     np.testing.assert_allclose([p["probability"] for p in body["predictions"]],
                                expected["probability"], rtol=1e-5)
-    described = httpx.get(url, timeout=30).json()
+    described = httpx.get(url, timeout=30, headers=AS_ADMIN).json()
     assert described["features"] == ["age", "income"] and "instances" in str(
         described["schema"])
 
@@ -63,7 +65,7 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(served):
 
     def one(i):
         rows = [{"age": 30 + i % 40, "income": 500.0 * i}] * (1 + i % 3)
-        r = httpx.post(url, json={"instances": rows}, timeout=60)
+        r = httpx.post(url, json={"instances": rows}, timeout=60, headers=AS_ADMIN)
         return i, r.status_code, len(r.json().get("predictions", []))
 
     with cf.ThreadPoolExecutor(16) as pool:  # bounded: 64 requests, 16 at a time
@@ -74,16 +76,18 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(served):
 
 def test_bad_input_is_a_422_naming_the_field(served):
     _, url = served
-    r = httpx.post(url, json={"instances": [{"age": 40}]}, timeout=30)
+    r = httpx.post(url, json={"instances": [{"age": 40}]}, timeout=30, headers=AS_ADMIN)
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "instances.0.income"
-    r = httpx.post(url, json={"instances": [{"age": "old", "income": 1}]}, timeout=30)
+    r = httpx.post(url, json={"instances": [{"age": "old", "income": 1}]}, timeout=30,
+                   headers=AS_ADMIN)
     assert r.status_code == 422 and r.json()["errors"][0]["message"] == "not a number"
-    r = httpx.post(url, content=b"not json", timeout=30)
+    r = httpx.post(url, content=b"not json", timeout=30, headers=AS_ADMIN)
     assert r.status_code == 422 and "instances" in r.json()["detail"]
-    r = httpx.post(url, content=b"[" * 1000 + b"]" * 1000, timeout=30)  # was a 500
+    r = httpx.post(url, content=b"[" * 1000 + b"]" * 1000, timeout=30,
+                   headers=AS_ADMIN)  # was a 500
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"
-    r = httpx.post(url, json={"instances": []}, timeout=30)
+    r = httpx.post(url, json={"instances": []}, timeout=30, headers=AS_ADMIN)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "instances"
 
 
@@ -102,3 +106,15 @@ def test_a_served_version_counts_its_replica_seconds(client, served, http):
     assert wait_until(lambda: replica_s() > first, 60, 1)
     assert f'fleet_replica_seconds_total{{model="{name}",resource="replica",version="1"}}' \
         in http.get("/metrics").text
+
+
+def test_the_versions_own_url_skips_the_router_so_it_needs_a_listed_token(served):
+    """serving.endpoint_tokens guards endpoints; a version's own URL on Serve's HTTP would
+    go around it, so it is guarded too ('models/*': [admin] in the test installation)."""
+    _, url = served
+    row = {"instances": [{"age": 40, "income": 1.0}]}
+    r = httpx.post(url, json=row, timeout=30)
+    assert r.status_code == 401 and "Authorization: Bearer" in r.json()["detail"]
+    r = httpx.get(url, timeout=30, headers={"Authorization": f"Bearer {READER}"})
+    assert r.status_code == 403 and "'reader'" in r.json()["detail"]
+    assert httpx.post(url, json=row, timeout=30, headers=AS_ADMIN).status_code == 200

@@ -123,7 +123,8 @@ def test_deploy_routes_through_the_router_with_clear_errors(http, client, model,
     r = first = httpx.post(f"{router}/endpoints/ro-basic", json=ROW, timeout=30)
     assert r.status_code == 200, r.text
     assert r.headers["x-fleet-version"] == f"{model}:1"
-    direct = httpx.post(out["version_url"], json=ROW, timeout=30).json()
+    direct = httpx.post(out["version_url"], json=ROW, timeout=30,
+                        headers={"Authorization": f"Bearer {ADMIN}"}).json()
     assert r.json()["predictions"] == direct["predictions"]
     r = httpx.post(f"{router}/endpoints/ro-basic", json=ROW, timeout=30,
                    headers={"x-fleet-version": "9"})

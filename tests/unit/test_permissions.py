@@ -70,8 +70,8 @@ def test_a_function_acts_as_its_caller_and_the_service_checks_the_role(tmp_path)
     is in the service, so a path that skips the function's early check (a scheduled or an
     approved invocation) is still refused, naming the role."""
     from fleet.runtime import context
-    from fleet.serving.routing import Arm
     from fleet.services import in_invocation
+    from fleet.serving.routing import Arm
 
     (tmp_path / "fleet.yaml").write_text(
         f"store_url: sqlite:///{tmp_path}/f.db\n"

@@ -89,3 +89,29 @@ def test_endpoint_tokens_guard_every_url_of_the_app(tmp_path, edge):
         assert client.request(method, path, json=body, headers=as_bob).status_code == 403
         as_ann = {"Authorization": "Bearer ann-token-0123456789"}
         assert client.request(method, path, json=body, headers=as_ann).status_code == 200
+
+
+def test_a_versions_own_url_is_closed_once_endpoints_are_guarded(tmp_path):
+    """A URL that skips the router (models/NAME/vN) follows endpoint_tokens: open while
+    nothing is guarded, closed to everyone (naming the fix) once an endpoint is, and open
+    to the identities listed under models/NAME, models/* or '*'."""
+    from fleet.serving.edge import EdgeSettings
+
+    def edge_for(tokens: str) -> EdgeSettings:
+        home = tmp_path / str(len(list(tmp_path.iterdir())))
+        home.mkdir()
+        (home / "fleet.yaml").write_text(
+            "tokens:\n  - {name: ann, token: ann-token-0123456789}\n"
+            f"serving: {{endpoint_tokens: {tokens}}}\n")
+        edge = EdgeSettings()
+        edge.configure(load_settings(home), "models/churn", closed_unless_listed=True)
+        return edge
+
+    ann = "Bearer ann-token-0123456789"
+    assert edge_for("{}").refusal(None) is None
+    closed = edge_for("{web: [ann]}").refusal(ann)
+    assert closed.status == 403 and "models/churn" in closed.detail
+    assert "endpoint_tokens" in closed.detail
+    for key in ("models/churn", "'models/*'", "'*'"):
+        edge = edge_for(f"{{web: [bob], {key}: [ann]}}")
+        assert edge.refusal(ann) is None and edge.refusal(None).status == 401
