@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fleet import messages
+from fleet import messages, permissions
 from fleet.config import Settings
 from fleet.errors import Conflict, Forbidden
 from fleet.identity import Identity
@@ -157,8 +157,10 @@ class Approvals:
     def move_alias(self, who: Identity, *, model: str, alias: str, version: int | None,
                    reason: str) -> dict[str, Any]:
         """Move `alias`, or open an approval request when it is protected. Returns
-        {"moved": True, "aliases": ...} or {"moved": False, "approval": Approval}."""
-        who.require("admin")
+        {"moved": True, "aliases": ...} or {"moved": False, "approval": Approval}. The
+        admin, or a role that grants `alias` on the model (fleet.config.roles)."""
+        who.require("invoke")
+        permissions.require(self.settings, who, "alias", f"model:{model}")
         cfg = self.settings.approvals
         if alias in cfg.protected_aliases:
             ap = self.store.models.request_alias_move(

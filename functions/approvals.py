@@ -47,7 +47,7 @@ class MoveAliasResult(BaseModel):
 
 @function(cpus=0.1, timeout_s=60, retries=0)
 def move_alias(req: MoveAliasRequest) -> MoveAliasResult:
-    """Move a model alias as the caller (admin); a protected alias opens an approval."""
+    """Move a model alias as the caller (the alias role); a protected one opens an approval."""
     svc, who = in_invocation()
     out = svc.approvals.move_alias(model=req.model, alias=req.alias, version=req.version, who=who,
                              reason=req.reason)

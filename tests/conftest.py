@@ -66,3 +66,8 @@ def data_root(tmp_path, monkeypatch):
     config.clear_cache()
     yield tmp_path
     config.clear_cache()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `last` run after all others (they change shared state at random)."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)

@@ -10,11 +10,13 @@ may this identity do VERB to RESOURCE?
         - {verbs: [write], resources: ["kb:*"]}
       operator:
         - {verbs: [cancel], resources: ["function:*"]}
+      releaser:
+        - {verbs: [alias], resources: ["model:*"]}
       churn-team:                     # a team's own: only the churn endpoint and its KBs
         - {verbs: [deploy, rollout], resources: ["endpoint:churn"]}
         - {verbs: [write], resources: ["kb:churn-*"]}
 
-Resources are `endpoint:NAME`, `kb:NAME` and `function:NAME`; `*` matches any run of
+Resources are `endpoint:NAME`, `model:NAME`, `kb:NAME` and `function:NAME`; `*` matches any run of
 characters. Roles written in fleet.yaml add to the defaults (a role of the same name
 replaces the default one)."""
 
@@ -33,9 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 #   snooze   endpoint  hold an endpoint's drift alerts
 #   write    kb        ingest documents into a knowledge base (`rag_ingest`)
 #   cancel   function  cancel someone else's invocation of the function
-Verb = Literal["deploy", "rollout", "retrain", "snooze", "write", "cancel"]
-VERBS: tuple[str, ...] = ("deploy", "rollout", "retrain", "snooze", "write", "cancel")
-RESOURCE = r"^(endpoint|kb|function):[A-Za-z0-9_.*-]{1,128}$"
+#   alias    model     move one of the model's aliases (a protected alias: ask to, and an
+#                      approver decides)
+Verb = Literal["deploy", "rollout", "retrain", "snooze", "write", "cancel", "alias"]
+VERBS: tuple[str, ...] = ("deploy", "rollout", "retrain", "snooze", "write", "cancel", "alias")
+RESOURCE = r"^(endpoint|model|kb|function):[A-Za-z0-9_.*-]{1,128}$"
 
 
 class Grant(BaseModel):
@@ -48,8 +52,8 @@ class Grant(BaseModel):
     def _resources(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for r in value:
             if not re.match(RESOURCE, r):
-                raise ValueError(f"resource '{r}' is not endpoint:NAME, kb:NAME or "
-                                 f"function:NAME ('*' matches any characters)")
+                raise ValueError(f"resource '{r}' is not endpoint:NAME, model:NAME, kb:NAME "
+                                 f"or function:NAME ('*' matches any characters)")
         return value
 
 
@@ -58,6 +62,7 @@ DEFAULT_ROLES: dict[str, tuple[Grant, ...]] = {
                        resources=("endpoint:*",)),),
     "kb-writer": (Grant(verbs=("write",), resources=("kb:*",)),),
     "operator": (Grant(verbs=("cancel",), resources=("function:*",)),),
+    "releaser": (Grant(verbs=("alias",), resources=("model:*",)),),
 }
 
 

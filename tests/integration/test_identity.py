@@ -95,8 +95,10 @@ def test_an_invoke_token_cannot_move_a_protected_alias_through_any_path(client, 
         assert r.status_code == 403
         r = dee.post("/v1/functions/move_alias/invoke",
                      json={"model": model, "alias": "prod", "version": 2, "reason": "x"})
-        assert r.json()["status"] == "failed" and "'admin' scope" in r.json()["error"]["message"]
-    with as_token(gateway_url, CAT) as cat:  # an approver still needs admin to ask
+        said = r.json()["error"]["message"]
+        assert r.json()["status"] == "failed" and "'dee' may not alias" in said
+        assert "'releaser'" in said  # the role that would allow it
+    with as_token(gateway_url, CAT) as cat:  # an approver still needs the alias role to ask
         r = cat.post("/v1/functions/move_alias/invoke",
                      json={"model": model, "alias": "prod", "version": 2, "reason": "x"})
         assert r.json()["status"] == "failed"

@@ -4,9 +4,11 @@ that can act. The stateful phase is left out: it follows links from GET /v1/func
 invoke with generated inputs, and the test session's functions write files and kill their
 workers on purpose.
 
-Run as two identities: dee (invoke, with the roles that deploy, roll out and write
-knowledge bases) and cat (invoke only, as far as serving goes: every role-gated call is
-refused), so both the allowed paths and the 403s they meet are held to the document."""
+Run as three identities: dee (invoke, with the roles that deploy, roll out and write
+knowledge bases), cat (invoke only, as far as serving goes: every role-gated call is
+refused), so both the allowed paths and the 403s they meet are held to the document, and
+the admin, whose fuzzed calls reach every route (schedules added, outbox events claimed,
+aliases moved): that run comes after every other test of the session (marker `last`)."""
 
 from __future__ import annotations
 
@@ -18,12 +20,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TMP
-from tests.integration.conftest import CAT, DEPLOYER
+from tests.integration.conftest import ADMIN, CAT, DEPLOYER
 
 ST = str(Path(sys.executable).parent / "st")
 
 
-@pytest.mark.parametrize("token", [DEPLOYER, CAT], ids=["dee", "cat"])
+@pytest.mark.parametrize("token", [
+    DEPLOYER, CAT, pytest.param(ADMIN, marks=pytest.mark.last)], ids=["dee", "cat", "admin"])
 def test_schemathesis_finds_no_mismatch_between_the_document_and_the_gateway(gateway_url,
                                                                           token):
     out = subprocess.run(

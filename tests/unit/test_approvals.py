@@ -1,5 +1,6 @@
 """The approval policy (fleet.approvals) on a real store: nobody decides what they set in
-motion, an expired request stays undecided even in a race, and alias moves need admin."""
+motion, an expired request stays undecided even in a race, and alias moves need a role
+(releaser, or the admin)."""
 
 from __future__ import annotations
 
@@ -69,18 +70,23 @@ def test_an_expired_request_cannot_be_decided_even_when_the_check_raced_the_expi
     assert store.models.aliases("churn") == {}  # the gated move never happened
 
 
-def test_moving_an_alias_needs_admin_and_a_protected_one_needs_an_approval(store, settings):
+def test_moving_an_alias_needs_a_role_and_a_protected_one_needs_an_approval(store, settings):
     service = Approvals(store, settings)
     for alias in ("champion", "staging"):
-        with pytest.raises(Forbidden, match="'admin' scope"):
+        with pytest.raises(Forbidden, match="'dee' may not alias model:churn.*'releaser'"):
             service.move_alias(model="churn", alias=alias, version=2, reason="r",
-                               who=person("dee", roles=()))
+                               who=person("dee", roles=("deployer",)))
+    releaser = person("rae", roles=("releaser",))
+    assert service.move_alias(model="churn", alias="staging", version=2, reason="r",
+                              who=releaser)["moved"]
     admin = person("ann", roles=(), scopes=("admin",))
     out = service.move_alias(model="churn", alias="champion", version=2, reason="r", who=admin)
-    assert not out["moved"] and store.models.aliases("churn") == {}
+    assert not out["moved"] and "champion" not in store.models.aliases("churn")
     assert service.move_alias(model="churn", alias="staging", version=1, reason="r",
                               who=admin)["moved"]
     assert store.models.aliases("churn") == {"staging": 1}
+    history = store.models.alias_history("churn")
+    assert [h["actor"] for h in history][-2:] in (["rae", "ann"], ["ann", "rae"])
 
 
 def test_a_person_acting_through_a_client_is_still_themselves(store, settings):
