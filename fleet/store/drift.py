@@ -139,10 +139,13 @@ class DriftRepo:
         now = time.time()
         until = now + hours * 3600 if hours else None
         with self._e.write.begin() as conn:
+            was = conn.execute(select(A.c.snoozed_until).where(A.c.endpoint == endpoint)
+                               ).scalar()
             _set_alert(conn, endpoint, snoozed_until=until, open_report=None, updated_at=now,
                        updated_by=actor)
             audit.record(conn, actor=actor, action="drift.snooze", target=subject(endpoint),
-                         detail={"hours": hours, "until": until})
+                         detail={"hours": hours, "until": until,
+                                 "before": {"snoozed_until": was}})
         return self.alert(endpoint)
 
     # -- reading ------------------------------------------------------------------------

@@ -43,7 +43,8 @@ def write_routing(conn: Connection, *, name: str, routing: dict, actor: str, rea
     """Set an endpoint's table inside `conn`'s transaction; returns the new generation, or
     None when `expected_generation` no longer holds (someone else changed it)."""
     now = time.time()
-    row = conn.execute(select(E.c.generation).where(E.c.name == name)).first()
+    row = conn.execute(select(E.c.generation, E.c.routing).where(E.c.name == name)).first()
+    before = row[1] if row is not None else None
     if row is None:
         if expected_generation not in (None, 0):
             return None
@@ -60,7 +61,8 @@ def write_routing(conn: Connection, *, name: str, routing: dict, actor: str, rea
         if res.rowcount != 1:
             return None
     audit.record(conn, actor=actor, action="endpoint.routing", target=f"endpoint:{name}",
-                 detail={"generation": generation, "routing": routing, "reason": reason})
+                 detail={"generation": generation, "routing": routing, "reason": reason,
+                         "before": before})
     outbox.emit(conn, kind="endpoint.routing", subject=f"endpoint:{name}",
                 payload={"generation": generation, "routing": routing, "reason": reason})
     return generation
@@ -145,6 +147,8 @@ class EndpointRepo:
                           actor: str) -> None:
         now = time.time()
         with self._e.write.begin() as conn:
+            was = conn.execute(select(D.c.model, D.c.version, D.c.options)
+                               .where(D.c.app == app)).first()
             res = conn.execute(update(D).where(D.c.app == app).values(
                 model=model, version=version, options=options, updated_at=now,
                 updated_by=actor))
@@ -153,7 +157,8 @@ class EndpointRepo:
                                               options=options, updated_at=now,
                                               updated_by=actor))
             audit.record(conn, actor=actor, action="serving.deploy", target=f"app:{app}",
-                         detail={"model": model, "version": version, "options": options})
+                         detail={"model": model, "version": version, "options": options,
+                                 "before": dict(was._mapping) if was is not None else None})
 
     def deployments(self) -> dict[str, dict]:
         with self._e.read.connect() as conn:

@@ -106,7 +106,9 @@ class ScheduleRepo:
                 raise InvalidInput(messages.SCHEDULE_FROM_CODE.format(name=name,
                                                                       function=r.function))
             conn.execute(delete(T).where(T.c.name == name))
-            audit.record(conn, actor=actor, action="schedule.remove", target=f"schedule:{name}")
+            audit.record(conn, actor=actor, action="schedule.remove", target=f"schedule:{name}",
+                         detail={"before": {"function": r.function, "schedule": r.spec,
+                                            "payload": r.payload, "created_by": r.created_by}})
 
     def record_error(self, name: str, slot: float, error: str, actor: str = "scheduler"
                      ) -> None:

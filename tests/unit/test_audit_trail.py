@@ -97,3 +97,38 @@ def test_times_people_type():
     assert parse_time(None, "at") is None
     with pytest.raises(InvalidInput, match="'since'"):
         parse_time("last tuesday", "since")
+
+
+def test_a_change_records_what_it_replaced(store):
+    """Before and after in one row: a routing change keeps the table it replaced, a
+    redeploy the options it replaced, a snooze the snooze before it, a removed schedule
+    what it ran."""
+    store.endpoints.set_routing("web", versions((1, 100)), actor="ann", reason="first")
+    store.endpoints.set_routing("web", versions((1, 90), (2, 10)), actor="ann", reason="canary")
+    store.endpoints.record_deployment(app="churn-v2", model="churn", version=2,
+                                      options={"max_replicas": 1}, actor="ann")
+    store.endpoints.record_deployment(app="churn-v2", model="churn", version=2,
+                                      options={"max_replicas": 4}, actor="dee")
+    store.drift.snooze("web", 2, actor="ann")
+    store.drift.snooze("web", 0, actor="dee")
+    store.schedules.add(name="nightly", function="train", spec="0 3 * * *",
+                        payload={"experiment": "x"}, actor="ann")
+    store.schedules.remove("nightly", actor="dee")
+    trail = AuditTrail(store)
+
+    def details(resource, action):
+        return [e["detail"] for e in trail.entries(AUDITOR, resource=resource)
+                if e["action"] == action][::-1]  # oldest first
+
+    first, canary = details("endpoint:web", "endpoint.routing")
+    assert first["before"] is None and first["routing"] == versions((1, 100))
+    assert canary["before"] == versions((1, 100))
+    assert canary["routing"]["versions"][1]["weight"] == 10
+    redeploys = details("app:churn-v2", "serving.deploy")
+    assert redeploys[0]["before"] is None
+    assert redeploys[1]["before"]["options"] == {"max_replicas": 1}
+    snoozed, lifted = details("drift:web", "drift.snooze")
+    assert snoozed["before"]["snoozed_until"] is None
+    assert lifted["before"]["snoozed_until"] == snoozed["until"]
+    (removed,) = details("schedule:nightly", "schedule.remove")
+    assert removed["before"]["function"] == "train" and removed["before"]["created_by"] == "ann"
