@@ -36,6 +36,7 @@ from bot.fleet_api import FleetAPI
 from fleet.rollouts import FINAL_STATUSES
 
 log = logging.getLogger("fleet.bot.notifier")
+MAX_PAGES = 50  # of 200 messages: how far back a lost post is looked for
 CONSUMER = "slack"
 MAIN, LINE, APPROVAL, DRIFT, ALERT = ("fleet_rollout", "fleet_event", "fleet_approval",
                                       "fleet_drift", "fleet_alert")  # metadata types
@@ -173,28 +174,36 @@ class Notifier:
 
     def _find(self, channel: str, thread_ts: str | None, kind: str, e: dict) -> str | None:
         """The ts of a message this event already became (posted by a holder that died
-        before reporting), found by its metadata; None if there is none."""
+        before reporting), found by its metadata; None if there is none. Every page is
+        read (a thread's replies come oldest first, so the newest are on its last page)."""
         if e.get("attempts", 1) <= 1:
             return None
-        channel = self._resolve(channel)
-        if thread_ts:
-            page = self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200,
-                                                     include_all_metadata=True)
-        else:
-            page = self.client.conversations_history(channel=channel, limit=200,
-                                                     include_all_metadata=True)
-        for m in page.get("messages") or []:
-            meta = m.get("metadata") or {}
-            if (meta.get("event_type") == kind
-                    and (meta.get("event_payload") or {}).get("event_id") == e["id"]):
-                return m["ts"]
+        channel, cursor = self._resolve(channel), None
+        for _ in range(MAX_PAGES):
+            if thread_ts:
+                page = self.client.conversations_replies(
+                    channel=channel, ts=thread_ts, limit=200, cursor=cursor,
+                    include_all_metadata=True)
+            else:
+                page = self.client.conversations_history(
+                    channel=channel, limit=200, cursor=cursor, include_all_metadata=True)
+            for m in page.get("messages") or []:
+                meta = m.get("metadata") or {}
+                if (meta.get("event_type") == kind
+                        and (meta.get("event_payload") or {}).get("event_id") == e["id"]):
+                    return m["ts"]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
         return None
 
     def _post(self, kind: str, e: dict, *, text: str, blocks_: list | None = None,
               channel: str | None = None, thread_ts: str | None = None) -> dict:
         channel = channel or self._channel()
         ts = self._find(channel, thread_ts, kind, e)
-        if ts is None:
+        if ts is not None:  # found again after a crash: stored with the id, as a post is
+            channel = self._resolve(channel)
+        else:
             out = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks_,
                                                thread_ts=thread_ts, metadata=self._meta(kind, e))
             channel, ts = out["channel"], out["ts"]

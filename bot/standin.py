@@ -29,6 +29,9 @@ class LocalSlack:
         self.groups: dict[str, list[str]] = {}  # user group id -> member user ids
         self.strict_updates = False  # True: chat.update of an unknown ts is message_not_found
         self.files: dict[str, dict] = {}  # file id -> name, title, content, channel, thread
+        # channel name -> id, for a test that needs Slack's ids (add_channel): a #name then
+        # posts to the id, and chat.update and conversations.* refuse the name
+        self.channels: dict[str, str] = {}
         self._file_ids = itertools.count(1)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -106,6 +109,11 @@ class LocalSlack:
         self.url = f"http://127.0.0.1:{self._port}/api/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def add_channel(self, name: str) -> str:
+        """A channel with an id, as a workspace has: returns the id."""
+        with self._lock:
+            return self.channels.setdefault(name.lstrip("#"), f"C{len(self.channels) + 1:08d}")
+
     # -- misbehaving on purpose ---------------------------------------------------------------
 
     def delete(self, channel: str, ts: str) -> None:
@@ -157,6 +165,13 @@ class LocalSlack:
 
     def _answer(self, method: str, params: dict, ts: str) -> dict:
         channel = params.get("channel")
+        if channel and channel.startswith("#") and self.channels:
+            if method != "chat.postMessage":  # Slack wants ids everywhere else
+                return {"ok": False, "error": "channel_not_found"}
+            channel = self.channels.get(channel[1:], channel)
+        if method == "conversations.list":
+            return {"ok": True, "channels": [{"id": i, "name": n}
+                                             for n, i in self.channels.items()]}
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1",
                     "url": "https://fleet-test.slack.com/", "team": "fleet", "user": "fleet"}
@@ -189,11 +204,11 @@ class LocalSlack:
         if method == "conversations.history":  # top-level messages, newest first
             top = [m for m in self.messages.get(channel, [])
                    if m.get("thread_ts", m["ts"]) == m["ts"]]
-            return {"ok": True, "messages": self._shown(top[::-1], params), "has_more": False}
+            return self._page(top[::-1], params)
         if method == "conversations.replies":  # the parent, then its replies, oldest first
             thread = [m for m in self.messages.get(channel, [])
                       if params.get("ts") in (m["ts"], m.get("thread_ts"))]
-            return {"ok": True, "messages": self._shown(thread, params), "has_more": False}
+            return self._page(thread, params)
         if method == "usergroups.users.list":
             if params.get("usergroup") not in self.groups:
                 return {"ok": False, "error": "no_such_subteam"}
@@ -239,11 +254,17 @@ class LocalSlack:
         return {"ok": True, "files": shared}
 
     @staticmethod
-    def _shown(msgs: list[dict], params: dict) -> list[dict]:
+    def _page(msgs: list[dict], params: dict) -> dict:
+        """One page of `limit` messages from `cursor`, with the next cursor when there are
+        more, as Slack pages conversations.history and .replies."""
         limit = int(params.get("limit") or 100)
+        start = int(params.get("cursor") or 0)
         keep = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
-        return [m if keep else {k: v for k, v in m.items() if k != "metadata"}
-                for m in msgs[:limit]]
+        shown = [m if keep else {k: v for k, v in m.items() if k != "metadata"}
+                 for m in msgs[start:start + limit]]
+        more = start + limit < len(msgs)
+        return {"ok": True, "messages": shown, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     # -- what the tests look at -------------------------------------------------------------
 
