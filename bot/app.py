@@ -58,6 +58,21 @@ class Replays:
             return True
 
 
+class DropBadSignatureBodies(logging.Filter):
+    """Bolt logs a request whose signature fails with its whole body, at INFO: a forged
+    or replayed body (a person's command, a token pasted in it) has no place in a log.
+    The line stays, without the body or the signature."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Invalid request signature detected"):
+            record.msg, record.args = bot_messages.BOT_BAD_SIGNATURE_LOG, ()
+        return True
+
+
+for _name in ("slack_bolt.RequestVerification", "slack_bolt.AsyncRequestVerification"):
+    logging.getLogger(_name).addFilter(DropBadSignatureBodies())
+
+
 def build_app(settings, env: BotEnv, *, api: FleetAPI | None = None,
               users: dict[str, str] | None = None) -> App:
     """`users`: Slack user id -> Fleet identity (default bot.users; the console passes its

@@ -103,10 +103,14 @@ def performance_line(p: dict[str, Any]) -> str:
 
 
 def decided(ap: dict[str, Any]) -> list[dict[str, Any]]:
-    """The same request once decided: who and when, and no buttons."""
+    """The same request once decided: who, when and why (the reason typed in the reject
+    dialog, or an approval's comment), and no buttons."""
     when = time.strftime("%H:%M:%S UTC", time.gmtime(ap.get("decided_at") or time.time()))
-    return text(bot_messages.BOT_DECIDED.format(status=ap["status"], who=ap.get("decided_by"),
-                                            when=when, summary=ap["summary"]))
+    line = bot_messages.BOT_DECIDED.format(status=ap["status"], who=ap.get("decided_by"),
+                                           when=when, summary=ap["summary"])
+    if ap.get("comment"):
+        line += "\n" + bot_messages.BOT_DECIDED_WHY.format(comment=ap["comment"][:500])
+    return text(line)
 
 
 def reject_modal(approval_id: str, channel: str, ts: str) -> dict[str, Any]:

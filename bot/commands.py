@@ -15,13 +15,17 @@ from bot import blocks
 from bot import messages as bot_messages
 from bot.fleet_api import Answer, FleetAPI
 from fleet import messages
+from fleet.errors import FieldProblem, FleetError, InvalidInput
+from fleet.rollouts import RolloutSpec
 from fleet.runtime.payloads import parse_key_values
 
 USAGE = {
     "help": "help", "functions": "functions", "run": "run FUNCTION key=value ...",
     "status": "status INVOCATION", "models": "models", "model": "model NAME",
     "deploy": "deploy MODEL[:VERSION|@ALIAS] to ENDPOINT",
-    "rollout": "rollout start|status|pause|resume|promote|abort ENDPOINT [MODEL]",
+    "rollout": "rollout start ENDPOINT MODEL [strategy=canary] [steps=10,50,100] "
+               "[gates=start,promotion] [spec='{...}'] [serving='{...}'] | "
+               "rollout status|pause|resume|promote|abort ENDPOINT",
     "approvals": "approvals", "approve": "approve ID", "reject": "reject ID [reason]",
 }
 ACTS = {"run", "deploy", "approve", "reject"}  # need a Fleet identity; rollout: all but status
@@ -148,11 +152,30 @@ def _model(api, args, person) -> Reply:
     return Reply(f"*{args[0]}* aliases {a.body['aliases']}\n" + "\n".join(rows))
 
 
+def _refusals() -> frozenset[str]:
+    """The error types of Fleet's refusals (4xx: bad input, missing, conflicting, not
+    allowed): an invocation that ended in one was refused, it did not fail."""
+    def kinds(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from kinds(sub)
+
+    return frozenset(k.__name__ for k in kinds(FleetError) if k("x").status < 500)
+
+
+REFUSALS = _refusals()
+
+
 def _invoke(api, person, function: str, payload: dict) -> Reply:
+    """Run an action as `person`; its outcome goes to the channel, a refusal (nothing
+    running to pause, a role missing) only to the person, as an ephemeral message."""
     a = api.act(person, "POST", f"/v1/functions/{function}/invoke", json=payload,
                 params={"wait": 300})
     if not a.ok:
         return _refused(a)
+    error = a.body.get("error") or {}
+    if a.body["status"] == "failed" and error.get("type") in REFUSALS:
+        return Reply(bot_messages.BOT_REFUSED.format(detail=error.get("message", "")))
     return Reply(_result_line(a.body), public=True)
 
 
@@ -179,10 +202,41 @@ def _rollout(api, args, person) -> Reply:
                      f"{r['candidate']['version']})")
     payload: dict[str, Any] = {"action": action, "endpoint": endpoint}
     if action == "start":
-        if len(args) != 3:
+        if len(args) < 3:
             return _usage("rollout")
         payload["model"] = args[2]
+        try:
+            payload.update(_start_options(args[3:]))
+        except FleetError as exc:
+            return Reply(bot_messages.BOT_REFUSED.format(detail=str(exc)))
+    elif len(args) != 2:
+        return _usage("rollout")
     return _invoke(api, person, "rollout", payload)
+
+
+def _start_options(args: list[str]) -> dict[str, Any]:
+    """`key=value` after the model: a RolloutSpec field (`steps` and `gates` also as
+    comma lists), `spec=` JSON for the whole spec, `serving=` JSON; the rollout function
+    validates them and names a bad field."""
+    given = parse_key_values(args)
+    out: dict[str, Any] = {}
+    spec = given.pop("spec", None) or {}
+    if not isinstance(spec, dict):
+        raise InvalidInput(bot_messages.BOT_SPEC_NOT_OBJECT, [FieldProblem(
+            "spec", "not a JSON object", "Write spec='{\"gates\": [\"start\"]}'.")])
+    if "serving" in given:
+        out["serving"] = given.pop("serving")
+    for key, value in given.items():
+        if key not in RolloutSpec.model_fields:
+            raise InvalidInput(bot_messages.BOT_UNKNOWN_OPTION.format(
+                key=key, known=", ".join(sorted(RolloutSpec.model_fields))), [FieldProblem(
+                    key, "not a rollout option", "Use one of the options listed.")])
+        if key in ("steps", "gates") and isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        spec[key] = value
+    if spec:
+        out["spec"] = spec
+    return out
 
 
 def _approvals(api, args, person) -> Reply:

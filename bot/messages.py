@@ -27,6 +27,10 @@ BOT_APPROVAL = (
     "*Approval needed* ({gate} gate): {summary}\nRequested by {who}; needs role `{role}`."
 )
 BOT_DECIDED = "*{status}* by {who} at {when}: {summary}"
+BOT_DECIDED_WHY = "> {comment}"
+BOT_BAD_SIGNATURE_LOG = "Refused a request with an invalid Slack signature (body not logged)."
+BOT_SPEC_NOT_OBJECT = "spec must be a JSON object, e.g. spec='{\"gates\": [\"start\"]}'."
+BOT_UNKNOWN_OPTION = "'{key}' is not a rollout option. Options: {known}, spec, serving."
 BOT_NO_APPROVALS = "No approval requests are pending."
 BOT_NO_FUNCTIONS = "No functions are registered."
 BOT_CONFIG_MISSING = (

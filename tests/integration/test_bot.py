@@ -20,7 +20,7 @@ from tests.support.fake_slack import FakeSlack
 from tests.support.postgres import free_port
 
 SECRET = "test-signing-secret-0123456789"
-USERS = {"UBOB": "bob", "UCAT": "cat"}  # UEVE is not mapped
+USERS = {"UBOB": "bob", "UCAT": "cat", "UDEE": "dee"}  # UEVE is not mapped
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +215,7 @@ def test_reject_asks_for_a_reason_in_a_modal(bot_url, slack, client):
     assert httpx.post(bot_url, content=body, headers=signed(body), timeout=30).status_code == 200
     updated = wait_until(lambda: slack.of("chat.update"))
     assert updated[0]["ts"] == "1700000000.000042" and "rejected* by cat" in updated[0]["text"]
+    assert "p99 too high" in updated[0]["text"]  # the reason shows where the buttons were
     decided = client.store.approvals.get(ap.id)
     assert decided.status == "rejected" and decided.comment == "p99 too high"
 
@@ -304,3 +305,14 @@ def test_fleet_outbox_shows_dead_letters_and_replays_them(client):
            if d["event_id"] == event][0]
     assert row["state"] == "pending" and row["attempts"] == 0
     client.store.outbox.replay(consumer="slack", actor="test")  # the rest, for later tests
+
+
+def test_a_refused_action_is_said_to_the_person_only(bot_url, slack, client):
+    """`/fleet rollout pause` on an endpoint with nothing to pause is refused by the core:
+    the person sees why, ephemerally; the channel sees nothing (it is not a failure)."""
+    slack.clear()
+    command(bot_url, "rollout pause quiet-endpoint", user="UDEE")
+    said = wait_until(lambda: slack.of("chat.postEphemeral"))
+    assert "quiet-endpoint" in said[0]["text"] and said[0]["text"].startswith(":no_entry:")
+    time.sleep(0.5)  # a public post would have come with the ephemeral one
+    assert not slack.of("chat.postMessage")

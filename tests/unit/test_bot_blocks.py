@@ -33,3 +33,12 @@ def test_each_event_is_one_readable_line():
         "Analysis at 50%: pass (success 99.5% over 812).")
     assert blocks.rollout_event("rolled_back", {"reason": "errors"}) == "Rolled back: errors"
     assert blocks.rollout_event("something_new", {"to": "paused"}) == "something_new: paused"
+
+
+def test_a_decided_request_says_who_when_and_why():
+    ap = {"status": "rejected", "decided_by": "cat", "decided_at": 60, "summary": "risky",
+          "comment": "p99 too high"}
+    shown = blocks.as_text(blocks.decided(ap))
+    assert shown.startswith("*rejected* by cat at 00:01:00 UTC: risky")
+    assert shown.endswith("> p99 too high")
+    assert "> " not in blocks.as_text(blocks.decided({**ap, "comment": None}))

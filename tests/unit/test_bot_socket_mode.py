@@ -76,3 +76,33 @@ def test_a_slash_command_over_socket_mode_is_acked_and_answered(tmp_path):
         handler.close()
         socket.stop()
         slack.stop()
+
+
+def test_a_request_with_a_bad_signature_is_refused_and_its_body_never_logged(tmp_path, caplog):
+    """Bolt logs a refused request's body at INFO; the bot keeps the line without it."""
+    import logging
+    from urllib.parse import urlencode
+
+    from slack_bolt.request import BoltRequest
+
+    from bot import BotEnv
+    from bot.app import build_app
+    from fleet.config import load_settings
+
+    slack = FakeSlack()
+    env = BotEnv(bot_token="xoxb-test", signing_secret="the-real-secret",
+                 fleet_token="unused", gateway_url="http://127.0.0.1:9", api_url=slack.url)
+    try:
+        app = build_app(load_settings(tmp_path), env)
+        body = urlencode({"command": "/fleet", "text": "run hello secret=xoxp-pasted-token",
+                          "user_id": "UBOB", "channel_id": "CROLL", "team_id": "T1"})
+        with caplog.at_level(logging.DEBUG, logger="slack_bolt.RequestVerification"):
+            resp = app.dispatch(BoltRequest(body=body, headers={
+                "x-slack-request-timestamp": [str(int(time.time()))],
+                "x-slack-signature": ["v0=forged"],
+                "content-type": ["application/x-www-form-urlencoded"]}))
+        assert resp.status == 401
+        assert "invalid Slack signature" in caplog.text
+        assert "xoxp-pasted-token" not in caplog.text and "v0=forged" not in caplog.text
+    finally:
+        slack.stop()
