@@ -6,20 +6,20 @@ from typing import Optional
 
 import typer
 
-from fleet.cli import render
+from fleet.cli import columns, lists, render
 from fleet.cli.app import app
-from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, OUTPUT_OPT, TOKEN_OPT, acting, output_of
 
 
 @app.command()
 def approvals(all_: bool = typer.Option(False, "--all", help="Decided ones too."),
-              limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+              limit: int = LIMIT_OPT, json_out: bool = JSON_OPT, output: str = OUTPUT_OPT,
               token: Optional[str] = TOKEN_OPT) -> None:
     """List approval requests (pending ones by default), newest first."""
     svc, who = acting(token)
     rows = [a.public() for a in svc.approvals.list(
         who, status=None if all_ else "pending", limit=limit)]
-    render.as_json(rows) if json_out else render.approvals(rows)
+    lists.show(rows, columns.APPROVALS, output_of(output, json_out))
 
 
 def _decide(approval_id: str, approve: bool, comment: str, token: str | None) -> None:

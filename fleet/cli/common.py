@@ -9,7 +9,16 @@ from fleet.config import load_settings
 from fleet.errors import FieldProblem, InvalidInput
 from fleet.runtime import Client
 
-JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of a table.")
+JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of a table (-o json).")
+OUTPUT_OPT = typer.Option("table", "--output", "-o", metavar="table|wide|json|yaml",
+                          help="table: fits the terminal; wide: every column; json, yaml.")
+
+
+def output_of(output: str, json_out: bool = False) -> str:
+    """The list format a command was asked for (--json is -o json)."""
+    from fleet.cli.lists import check_output
+
+    return "json" if json_out else check_output(output)
 LIMIT_OPT = typer.Option(20, "--limit", "-n", min=1, help="Show at most this many, newest first.")
 TOKEN_OPT = typer.Option(None, "--token", envvar="FLEET_TOKEN",
                          help="Act as this token's identity; without one, as local-admin.")

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from fleet.cli import render
+from fleet.cli import columns, lists, render
 from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
 from fleet.durations import parse_duration
 
@@ -91,7 +91,7 @@ def watch(endpoint: str,
         payload={"endpoint": endpoint,
                  "window_s": parse_duration(window, "--window") if window else period},
         max_catchup=1)
-    render.schedules([s.public()])
+    lists.show([s.public()], columns.SCHEDULES)
 
 
 @drift_app.command("unwatch")

@@ -8,16 +8,16 @@ from typing import Optional
 import typer
 
 from fleet import messages
-from fleet.cli import render
+from fleet.cli import columns, lists, render
 from fleet.cli.app import app
-from fleet.cli.common import JSON_OPT, TOKEN_OPT, acting
+from fleet.cli.common import JSON_OPT, OUTPUT_OPT, TOKEN_OPT, acting, output_of
 from fleet.errors import FieldProblem, InvalidInput
 from fleet.runtime import Client
 from fleet.runtime.payloads import parse_key_values
 
 
 @app.command()
-def functions(json_out: bool = JSON_OPT,
+def functions(json_out: bool = JSON_OPT, output: str = OUTPUT_OPT,
               usage: bool = typer.Option(False, "--usage", help="Resource-seconds (and cost, "
                                          "with usage prices set) of finished invocations "
                                          "and of served model versions."),
@@ -28,7 +28,7 @@ def functions(json_out: bool = JSON_OPT,
     svc, who = acting(token)
     if not usage:
         specs = [s.describe() for s in svc.client.registry]
-        render.as_json(specs) if json_out else render.functions(specs)
+        lists.show(specs, columns.FUNCTIONS, output_of(output, json_out))
         return
     report = svc.usage.report(who, by=by, since=since)
     if json_out:
@@ -92,12 +92,13 @@ def invocations(function: Optional[str] = typer.Option(None, "--function", "-f")
                 status_: Optional[str] = typer.Option(None, "--status"),
                 via: Optional[str] = typer.Option(None, "--via"),
                 limit: int = typer.Option(20, "--limit", "-n"),
-                json_out: bool = JSON_OPT, token: Optional[str] = TOKEN_OPT) -> None:
+                json_out: bool = JSON_OPT, output: str = OUTPUT_OPT,
+                token: Optional[str] = TOKEN_OPT) -> None:
     """List recent invocations, newest first."""
     svc, who = acting(token)
     rows = [i.public() for i in svc.invocations.list(who, function=function, status=status_,
                                                      via=via, limit=limit)]
-    render.as_json(rows) if json_out else render.invocations(rows)
+    lists.show(rows, columns.INVOCATIONS, output_of(output, json_out))
 
 
 @app.command()

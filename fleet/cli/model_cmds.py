@@ -8,9 +8,9 @@ from typing import Optional
 import typer
 
 from fleet import messages
-from fleet.cli import render
+from fleet.cli import columns, lists, render
 from fleet.cli.app import app
-from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, OUTPUT_OPT, TOKEN_OPT, acting, output_of
 
 
 @app.command()
@@ -18,7 +18,7 @@ def runs(experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
          compare: Optional[list[str]] = typer.Option(None, "--compare", "-c",
                                                      help="Run ids to compare side by side."),
          limit: int = typer.Option(20, "--limit", "-n"), json_out: bool = JSON_OPT,
-         token: Optional[str] = TOKEN_OPT) -> None:
+         output: str = OUTPUT_OPT, token: Optional[str] = TOKEN_OPT) -> None:
     """List training runs, or compare some (--compare ID --compare ID)."""
     svc, who = acting(token)
     if compare:
@@ -26,7 +26,7 @@ def runs(experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
         render.as_json(rows) if json_out else render.table(rows)
         return
     rows = [r.public() for r in svc.runs.list(who, experiment=experiment, limit=limit)]
-    render.as_json(rows) if json_out else render.runs(rows)
+    lists.show(rows, columns.RUNS, output_of(output, json_out))
 
 
 @app.command()
@@ -39,12 +39,12 @@ def run(run_id: str, json_out: bool = JSON_OPT, token: Optional[str] = TOKEN_OPT
 
 
 @app.command()
-def models(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+def models(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT, output: str = OUTPUT_OPT,
            token: Optional[str] = TOKEN_OPT) -> None:
     """List registered models with their latest version and aliases."""
     svc, who = acting(token)
     rows = svc.models.list(who, limit=limit)
-    render.as_json(rows) if json_out else render.models(rows)
+    lists.show(rows, columns.MODELS, output_of(output, json_out))
 
 
 @app.command()
@@ -77,24 +77,24 @@ def alias(name: str, alias_name: str = typer.Argument(..., metavar="ALIAS"),
 
 
 @app.command()
-def endpoints(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+def endpoints(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT, output: str = OUTPUT_OPT,
               token: Optional[str] = TOKEN_OPT) -> None:
     """List serving endpoints with their routing tables."""
     svc, who = acting(token)
     rows = [e.public() for e in svc.endpoints.list(who, limit=limit)]
-    render.as_json(rows) if json_out else render.endpoints(rows)
+    lists.show(rows, columns.ENDPOINTS, output_of(output, json_out))
 
 
 @app.command()
 def rollouts(endpoint: Optional[str] = typer.Option(None, "--endpoint", "-e"),
              active: bool = typer.Option(False, "--active", help="Only active ones."),
-             limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+             limit: int = LIMIT_OPT, json_out: bool = JSON_OPT, output: str = OUTPUT_OPT,
              token: Optional[str] = TOKEN_OPT) -> None:
     """List rollouts, newest first."""
     svc, who = acting(token)
     rows = [r.public() for r in svc.rollouts.list(
         who, endpoint=endpoint, active=True if active else None, limit=limit)]
-    render.as_json(rows) if json_out else render.rollouts(rows)
+    lists.show(rows, columns.ROLLOUTS, output_of(output, json_out))
 
 
 @app.command("rollout")

@@ -1,4 +1,5 @@
-"""How the CLI shows things: rich tables for people, --json for scripts."""
+"""How the CLI shows one thing (an invocation, a run, a rollout, an audit trail); lists are
+fleet.cli.lists'."""
 
 from __future__ import annotations
 
@@ -11,23 +12,12 @@ from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
-
-STATUS_STYLE = {"succeeded": "green", "failed": "red", "timed_out": "red", "cancelled": "yellow",
-                "running": "cyan", "queued": "blue"}
-
-
-def _listing(columns: tuple[str, ...], ids: list[str]) -> tuple[Table, dict[str, str]]:
-    """A table whose first column holds ids: never cut (the other columns wrap first), each
-    shown as its shortest unique prefix, which every command accepts (fleet.store.ids)."""
-    from fleet.names import short_ids
-
-    short = short_ids(ids)
-    t = Table()
-    t.add_column(columns[0], no_wrap=True, min_width=max((len(s) for s in short.values()),
-                                                         default=2))
-    for c in columns[1:]:
-        t.add_column(c, overflow="fold")
-    return t, short
+STATUS_STYLE = {  # a status's colour, in lists and records
+    "succeeded": "green", "failed": "red", "timed_out": "red", "cancelled": "yellow",
+    "running": "cyan", "queued": "blue", "approved": "green", "rejected": "red",
+    "expired": "yellow", "pending": "blue", "rolled_back": "red",
+    "progressing": "cyan", "awaiting_approval": "yellow", "paused": "yellow",
+    "finished": "green"}
 
 
 def as_json(data: Any) -> None:
@@ -61,15 +51,6 @@ def invocation(rec: dict) -> None:
         console.print_json(json.dumps(rec["result"], default=str))
 
 
-def invocations(rows: list[dict]) -> None:
-    t, short = _listing(("id", "function", "status", "via", "caller", "created", "duration_s",
-                         "cpu_s", "gpu_s"), [r["id"] for r in rows])
-    for r in rows:
-        dur = f"{r['duration_s']:.3f}" if r.get("duration_s") is not None else ""
-        use = r.get("usage") or {}
-        t.add_row(short[r["id"]], r["function"], status_text(r["status"]), r["via"], r["caller"],
-                  r["created_at"], dur, _num(use.get("cpu_s")), _num(use.get("gpu_s")))
-    console.print(t)
 
 
 def _num(x: float | None) -> str:
@@ -101,40 +82,10 @@ def _usage_table(title: str, keys: list[str], time_col: str, rows: list[dict],
     console.print(t)
 
 
-def functions(specs: list[dict]) -> None:
-    t = Table("name", "description", "cpus", "gpus", "timeout_s", "retries", "schedule")
-    for s in specs:
-        res = s["resources"]
-        t.add_row(s["name"], s["description"], f"{res['cpus']:g}", f"{res['gpus']:g}",
-                  f"{s['timeout_s']:g}", str(s["retries"]), s["schedule"] or "")
-    console.print(t)
 
 
-def schedules(rows: list[dict]) -> None:
-    t = Table("name", "function", "schedule", "origin", "input", "last slot")
-    from datetime import datetime, timezone
-
-    for r in rows:
-        last = (datetime.fromtimestamp(r["last_slot"], tz=timezone.utc).isoformat(
-            timespec="seconds") if r["last_slot"] else "")
-        t.add_row(r["name"], r["function"], r["schedule"], r["origin"],
-                  json.dumps(r["input"]), last)
-    console.print(t)
 
 
-def runs(rows: list[dict]) -> None:
-    t, short = _listing(("id", "experiment", "status", "summary", "data", "created"),
-                        [r["id"] for r in rows])
-    from datetime import datetime, timezone
-
-    for r in rows:
-        created = datetime.fromtimestamp(r["created_at"], tz=timezone.utc).isoformat(
-            timespec="seconds")
-        summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                            for k, v in r["summary"].items())
-        t.add_row(short[r["id"]], r["experiment"], r["status"], summary,
-                  (r["data_fingerprint"] or "")[:19], created)
-    console.print(t)
 
 
 def run_detail(run: dict, steps: dict[int, dict[str, float]]) -> None:
@@ -177,12 +128,6 @@ def audit(rows: list[dict]) -> None:
     console.print(t)
 
 
-def models(rows: list[dict]) -> None:
-    t = Table("model", "latest", "versions", "aliases")
-    for r in rows:
-        t.add_row(r["model"], str(r["latest"]), str(r["versions"]),
-                  ", ".join(f"{a}->v{v}" for a, v in sorted(r["aliases"].items())))
-    console.print(t)
 
 
 def model_versions(name: str, versions: list[dict], aliases: dict[str, int],
@@ -211,30 +156,8 @@ def _when(ts: float | None) -> str:
     return "" if not ts else _t.strftime("%H:%M:%S", _t.localtime(ts))
 
 
-def endpoints(rows: list[dict]) -> None:
-    t = Table("endpoint", "routing", "generation", "active rollout")
-    for r in rows:
-        routing = r["routing"]
-        parts = [f"{v['model']}:{v['version']} {v['weight']:g}%" for v in routing["versions"]]
-        if routing.get("shadow"):
-            s = routing["shadow"]
-            parts.append(f"shadow {s['model']}:{s['version']}")
-        if routing.get("strategy") == "bandit":
-            parts.insert(0, "bandit:")
-        t.add_row(r["name"], ", ".join(parts), str(r["generation"]), r["active_rollout"] or "")
-    console.print(t)
 
 
-def rollouts(rows: list[dict]) -> None:
-    t, short = _listing(("id", "endpoint", "strategy", "status", "weight", "candidate",
-                         "baseline", "by", "updated"), [r["id"] for r in rows])
-    for r in rows:
-        c, b = r["candidate"], r["baseline"] or {}
-        t.add_row(short[r["id"]], r["endpoint"], r["strategy"], status_text(r["status"]),
-                  f"{r['weight']:g}%", f"{c['model']}:{c['version']}",
-                  f"{b.get('model', '')}:{b.get('version', '')}", r["created_by"],
-                  _when(r["updated_at"]))
-    console.print(t)
 
 
 def ladder_line(e: dict) -> str:
@@ -266,12 +189,3 @@ def rollout_detail(r: dict, events: list[dict]) -> None:
     for e in events:
         console.print(ladder_line(e), highlight=False)
 
-
-def approvals(rows: list[dict]) -> None:
-    t, short = _listing(("id", "gate", "target", "summary", "requested by", "role", "status",
-                         "decided by", "expires"), [a["id"] for a in rows])
-    for a in rows:
-        t.add_row(short[a["id"]], a["gate"], a["target"], a["summary"], a["requested_by"],
-                  a["role"], status_text(a["status"]), a["decided_by"] or "",
-                  _when(a["expires_at"]))
-    console.print(t)

@@ -6,9 +6,9 @@ from typing import Optional
 
 import typer
 
-from fleet.cli import render
+from fleet.cli import columns, lists, render
 from fleet.cli.app import app
-from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, OUTPUT_OPT, TOKEN_OPT, acting, output_of
 from fleet.runtime.payloads import parse_key_values
 
 schedules_app = typer.Typer(help="List, add and remove schedules.", invoke_without_command=True)
@@ -17,12 +17,19 @@ app.add_typer(schedules_app, name="schedules")
 
 @schedules_app.callback()
 def schedules(ctx: typer.Context, limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
-              token: Optional[str] = TOKEN_OPT) -> None:
+              output: str = OUTPUT_OPT, token: Optional[str] = TOKEN_OPT) -> None:
     """List schedules, newest first (or use a subcommand)."""
     if ctx.invoked_subcommand is None:
-        svc, who = acting(token)
-        rows = [s.public() for s in svc.schedules.list(who, limit=limit)]
-        render.as_json(rows) if json_out else render.schedules(rows)
+        schedules_list(limit, json_out, output, token)
+
+
+@schedules_app.command("list")
+def schedules_list(limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+                   output: str = OUTPUT_OPT, token: Optional[str] = TOKEN_OPT) -> None:
+    """List schedules, newest first."""
+    svc, who = acting(token)
+    rows = [s.public() for s in svc.schedules.list(who, limit=limit)]
+    lists.show(rows, columns.SCHEDULES, output_of(output, json_out))
 
 
 @schedules_app.command("add")
@@ -34,7 +41,7 @@ def schedules_add(name: str, function: str,
     svc, who = acting(token)
     s = svc.schedules.add(who, name=name, function=function, spec=schedule,
                           payload=parse_key_values(args or []))
-    render.schedules([s.public()])
+    lists.show([s.public()], columns.SCHEDULES)
 
 
 @schedules_app.command("remove")

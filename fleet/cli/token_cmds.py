@@ -7,24 +7,34 @@ from typing import Optional
 import typer
 
 from fleet import messages
-from fleet.cli import render
+from fleet.cli import columns, lists, render
 from fleet.cli.app import app
-from fleet.cli.common import JSON_OPT, LIMIT_OPT, TOKEN_OPT, acting
+from fleet.cli.common import JSON_OPT, LIMIT_OPT, OUTPUT_OPT, TOKEN_OPT, acting, output_of
 
 tokens_app = typer.Typer(help="List, add and revoke tokens (stored as hashes).",
                          invoke_without_command=True)
 app.add_typer(tokens_app, name="tokens")
 
 
+ALL_OPT = typer.Option(False, "--all", help="Revoked and expired too.")
+
+
 @tokens_app.callback()
-def tokens(ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="Revoked too."),
-           limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+def tokens(ctx: typer.Context, all_: bool = ALL_OPT, limit: int = LIMIT_OPT,
+           json_out: bool = JSON_OPT, output: str = OUTPUT_OPT,
            token: Optional[str] = TOKEN_OPT) -> None:
     """List tokens (names, scopes, roles; never the tokens), or use a subcommand."""
     if ctx.invoked_subcommand is None:
-        svc, who = acting(token)
-        rows = [t.public() for t in svc.tokens.list(who, include_revoked=all_)][:limit]
-        render.as_json(rows) if json_out else render.table(rows)
+        tokens_list(all_, limit, json_out, output, token)
+
+
+@tokens_app.command("list")
+def tokens_list(all_: bool = ALL_OPT, limit: int = LIMIT_OPT, json_out: bool = JSON_OPT,
+                output: str = OUTPUT_OPT, token: Optional[str] = TOKEN_OPT) -> None:
+    """List tokens (names, scopes, roles; never the tokens)."""
+    svc, who = acting(token)
+    rows = [t.public() for t in svc.tokens.list(who, include_revoked=all_)][:limit]
+    lists.show(rows, columns.TOKENS, output_of(output, json_out))
 
 
 @tokens_app.command("add")

@@ -162,3 +162,6 @@ AUDIT_NOTHING_SERVED = "Endpoint '{endpoint}' had no routing table at {at}: it w
 PERMISSION_NEEDED = ("'{who}' may not {verb} {resource}: that needs the role {roles} or the admin "
                      "scope. An admin grants a role with `fleet tokens add NAME --roles ROLE` "
                      "(roles are defined in fleet.yaml's `roles:`).")
+
+# The CLI's lists.
+UNKNOWN_OUTPUT = "Unknown output '{output}': -o takes table, wide, json or yaml."

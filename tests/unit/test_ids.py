@@ -8,7 +8,7 @@ import io
 import pytest
 from rich.console import Console
 
-from fleet.cli import render
+from fleet.cli import columns, lists
 from fleet.errors import InvalidInput, NotFound
 from fleet.names import short_ids
 from fleet.store import Store
@@ -66,10 +66,9 @@ def test_short_ids_grow_until_they_are_unique():
 def test_lists_at_80_columns_show_whole_ids_that_every_command_accepts(store, monkeypatch):
     invs = make(store, 4)
     out = io.StringIO()
-    monkeypatch.setattr(render, "console", Console(file=out, width=80))
-    render.invocations([i.public() for i in store.invocations.list(limit=10)])
+    lists.show([i.public() for i in store.invocations.list(limit=10)], columns.INVOCATIONS,
+               console=Console(file=out, width=80))
     text = out.getvalue()
-    shown = [line.split("│")[1].strip() for line in text.splitlines()
-             if line.startswith("│") and "inv_" in line]
+    shown = [line.split()[0] for line in text.splitlines() if line.startswith("inv_")]
     assert len(shown) == 4 and all("…" not in s for s in shown)
     assert {store.invocations.get(s).id for s in shown} == {i.id for i in invs}
