@@ -35,7 +35,8 @@ def decide_approval(req: DecideRequest) -> DecideResult:
 class MoveAliasRequest(BaseModel):
     model: str
     alias: str = Field(pattern=ALIAS_NAME)
-    version: int | None = Field(description="Version to point at; null removes the alias.")
+    version: int | None = Field(ge=1, le=2**53 - 1,
+                                description="Version to point at; null removes the alias.")
     reason: str = Field(min_length=1)
 
 

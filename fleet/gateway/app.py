@@ -43,7 +43,9 @@ from fleet.services import Services
 
 
 class AliasIn(BaseModel):
-    version: int | None = Field(description="Version to point at; null removes the alias.")
+    # a version the store can hold (2**53 - 1: see outbox_routes.EventId); -2**87 was a 500
+    version: int | None = Field(ge=1, le=2**53 - 1, strict=True,
+                                description="Version to point at; null removes the alias.")
     reason: str = Field(min_length=1, description="Why; kept in the alias history.")
 
 

@@ -42,8 +42,11 @@ class FailedIn(BaseModel):
 
 
 # An event id: a positive integer the store can hold (true/false and 1e20 are refused with
-# a 422 naming the field, not taken as 1 or overflowing the database into a 500).
-EventId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+# a 422 naming the field, not taken as 1 or overflowing the database into a 500). The bound
+# is 2**53 - 1, not the database's 2**63 - 1: a client that reads JSON numbers as doubles
+# (JavaScript, and JSON Schema validators) holds every integer up to it exactly, and above it
+# 2**63 + 191 and 2**63 - 1 are the same double, so the documented bound could not be kept.
+EventId = Annotated[int, Field(strict=True, ge=1, le=2**53 - 1)]
 
 
 class ReleaseIn(BaseModel):

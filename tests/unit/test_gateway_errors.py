@@ -118,6 +118,15 @@ def test_hostile_bodies_are_4xx_never_5xx(http):
     assert r.json()["type"].endswith("/payload-too-large")
 
 
+def test_an_alias_version_the_store_cannot_hold_is_a_422(http):
+    """Found by the admin's schemathesis run: a version of -2**87 reached the store (500)."""
+    for version in (-251167297544476894139777024, 2**63, 0, True, "3"):
+        r = http.put("/v1/models/churn/aliases/champion", headers=auth(),
+                     json={"version": version, "reason": "fuzz"})
+        assert r.status_code == 422, (version, r.text)
+        assert r.json()["errors"][0]["field"] == "version"
+
+
 def test_outbox_event_ids_are_positive_integers_the_store_can_hold(http):
     """Issue 26, finding 7: `[99999999999999999999]` on replay and release overflowed the
     database into a 500, and `[false]` was taken as an id."""
