@@ -18,6 +18,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from fleet import permissions
 from fleet.cadence import parse_schedule
 from fleet.identity import Identity
 from fleet.runtime.payloads import validate_payload
@@ -40,10 +41,11 @@ class Schedules:
 
     def add(self, who: Identity, *, name: str, function: str, spec: str, payload: Any,
             max_catchup: int | None = None) -> Schedule:
-        """Add a schedule as `who` (the admin scope): its spec parsed and its input
-        validated against the function now, not at its first slot. Its first slot is the
-        first one after now."""
-        who.require("admin")
+        """Add a schedule as `who` (the admin, or a role that grants `schedule` on the
+        function): its spec parsed and its input validated against the function now, not
+        at its first slot. Its first slot is the first one after now."""
+        who.require("invoke")
+        permissions.require(self.client.settings, who, "schedule", f"function:{function}")
         parse_schedule(spec)  # InvalidInput with the accepted forms
         data = validate_payload(self.registry.get(function), payload)
         return self.store.schedules.add(name=name, function=function, spec=spec, payload=data,
@@ -55,7 +57,10 @@ class Schedules:
         return self.store.schedules.list(limit=limit)
 
     def remove(self, who: Identity, name: str) -> None:
-        who.require("admin")
+        """Remove a schedule: the admin, or a role that grants `schedule` on its function."""
+        who.require("invoke")
+        function = self.store.schedules.get(name).function
+        permissions.require(self.client.settings, who, "schedule", f"function:{function}")
         self.store.schedules.remove(name, who.name)
 
 

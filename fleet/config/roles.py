@@ -9,7 +9,7 @@ may this identity do VERB to RESOURCE?
       kb-writer:
         - {verbs: [write], resources: ["kb:*"]}
       operator:
-        - {verbs: [cancel], resources: ["function:*"]}
+        - {verbs: [cancel, schedule], resources: ["function:*"]}
       releaser:
         - {verbs: [alias], resources: ["model:*"]}
       churn-team:                     # a team's own: only the churn endpoint and its KBs
@@ -35,10 +35,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 #   snooze   endpoint  hold an endpoint's drift alerts
 #   write    kb        ingest documents into a knowledge base (`rag_ingest`)
 #   cancel   function  cancel someone else's invocation of the function
+#   schedule function  add a schedule that runs the function, or remove one
 #   alias    model     move one of the model's aliases (a protected alias: ask to, and an
 #                      approver decides)
-Verb = Literal["deploy", "rollout", "retrain", "snooze", "write", "cancel", "alias"]
-VERBS: tuple[str, ...] = ("deploy", "rollout", "retrain", "snooze", "write", "cancel", "alias")
+Verb = Literal["deploy", "rollout", "retrain", "snooze", "write", "cancel", "alias",
+               "schedule"]
+VERBS: tuple[str, ...] = ("deploy", "rollout", "retrain", "snooze", "write", "cancel", "alias",
+                          "schedule")
 RESOURCE = r"^(endpoint|model|kb|function):[A-Za-z0-9_.*-]{1,128}$"
 
 
@@ -61,7 +64,7 @@ DEFAULT_ROLES: dict[str, tuple[Grant, ...]] = {
     "deployer": (Grant(verbs=("deploy", "rollout", "retrain", "snooze"),
                        resources=("endpoint:*",)),),
     "kb-writer": (Grant(verbs=("write",), resources=("kb:*",)),),
-    "operator": (Grant(verbs=("cancel",), resources=("function:*",)),),
+    "operator": (Grant(verbs=("cancel", "schedule"), resources=("function:*",)),),
     "releaser": (Grant(verbs=("alias",), resources=("model:*",)),),
 }
 

@@ -242,12 +242,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         return {"schedules": [s.public() for s in schedules.list(who)]}
 
     @app.post("/v1/schedules", tags=["schedules"], status_code=201)
-    def add_schedule(body: ScheduleIn, who: Identity = Depends(admin)) -> dict:
+    def add_schedule(body: ScheduleIn, who: Identity = Depends(invoke_scope)) -> dict:
         return schedules.add(who, name=body.name, function=body.function, spec=body.schedule,
                              payload=body.input).public()
 
     @app.delete("/v1/schedules/{name}", tags=["schedules"], status_code=204)
-    def remove_schedule(name: str, who: Identity = Depends(admin)) -> Response:
+    def remove_schedule(name: str, who: Identity = Depends(invoke_scope)) -> Response:
         schedules.remove(who, name)
         return Response(status_code=204)
 

@@ -9,6 +9,8 @@ from fleet.gateway import create_app
 
 ADMIN = "admin-token-0123456789"
 READER = "reader-token-0123456789"
+INVOKER = "invoker-token-0123456789"
+OPERATOR = "operator-token-0123456789"
 
 
 @pytest.fixture
@@ -17,6 +19,8 @@ def http(tmp_path):
 tokens:
   - {{name: admin, token: {ADMIN}, scopes: [admin]}}
   - {{name: reader, token: {READER}, scopes: [read]}}
+  - {{name: ivy, token: {INVOKER}, scopes: [invoke]}}
+  - {{name: otto, token: {OPERATOR}, scopes: [invoke], roles: [operator]}}
 gateway: {{max_body_bytes: 2048}}
 """)
     app = create_app(load_settings(tmp_path))
@@ -89,9 +93,17 @@ def test_unknown_invocation_is_404_and_health_is_open(http):
     assert http.get("/healthz").json()["status"] == "ok"
 
 
-def test_schedules_need_admin_and_validate_input(http):
+def test_schedules_need_a_role_and_validate_input(http):
+    """Adding or removing a schedule: the admin, or a role that grants `schedule` on the
+    function (the default operator role); the invoke scope alone is refused, naming it."""
     body = {"name": "n1", "function": "hello", "schedule": "@every 5s", "input": {"x": 1}}
     assert http.post("/v1/schedules", headers=auth(READER), json=body).status_code == 403
+    r = http.post("/v1/schedules", headers=auth(INVOKER), json={**body, "input": {}})
+    assert r.status_code == 403 and "'operator'" in r.json()["detail"]
+    assert http.post("/v1/schedules", headers=auth(OPERATOR),
+                     json={**body, "name": "n0", "input": {}}).status_code == 201
+    assert http.delete("/v1/schedules/n0", headers=auth(INVOKER)).status_code == 403
+    assert http.delete("/v1/schedules/n0", headers=auth(OPERATOR)).status_code == 204
     r = http.post("/v1/schedules", headers=auth(), json=body)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "x"
     body["input"] = {"name": "cron"}

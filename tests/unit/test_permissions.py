@@ -33,6 +33,8 @@ def test_the_default_roles(settings):
     assert not allows(settings, person("deployer"), "write", "kb:docs")
     assert allows(settings, person("kb-writer"), "write", "kb:docs")
     assert allows(settings, person("operator"), "cancel", "function:train")
+    assert allows(settings, person("operator"), "schedule", "function:train")
+    assert not allows(settings, person("deployer"), "schedule", "function:train")
     assert allows(settings, person("releaser"), "alias", "model:churn")
     assert not allows(settings, person("deployer"), "alias", "model:churn")
     assert allows(settings, person(scopes=("admin",)), "deploy", "endpoint:churn")
