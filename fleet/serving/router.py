@@ -53,6 +53,7 @@ from fleet.serving.signing import RequestIds
 log = logging.getLogger("fleet.router")
 JSON = [(b"content-type", b"application/json")]
 PROBLEM = [(b"content-type", b"application/problem+json")]
+MISS_REFRESH_S = 0.05  # how often an unknown endpoint may make an instance read the store
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[int, bytes, list]:
@@ -148,6 +149,17 @@ class Router:
     def _read(self):
         return self.store.endpoints.tables(), self.store.endpoints.arms()
 
+    async def _entry(self, endpoint: str):
+        """The endpoint's (generation, table). An endpoint this instance does not know may be
+        younger than its last read (a deploy that another instance has already seen: the
+        instances share the port): it reads the store again first, at most once per
+        MISS_REFRESH_S, so unknown names cannot turn into a read each."""
+        entry = self.tables.get(endpoint)
+        if entry is None and time.time() - self.refreshed_at >= MISS_REFRESH_S:
+            await self.refresh()
+            entry = self.tables.get(endpoint)
+        return entry
+
     # -- ASGI --------------------------------------------------------------------------------
 
     async def __call__(self, scope, receive, send) -> None:
@@ -177,7 +189,7 @@ class Router:
                 elif len(parts) == 1 and method == "POST":
                     status, body, headers = await self.predict(parts[0], body_in, hdrs)
                 elif len(parts) == 1 and method == "GET":
-                    status, body, headers = self.describe(parts[0])
+                    status, body, headers = await self.describe(parts[0])
                 elif len(parts) == 2 and parts[1] == "feedback" and method == "POST":
                     status, body, headers = await self.feedback(parts[0], body_in)
                 else:
@@ -200,7 +212,7 @@ class Router:
     # -- predict ------------------------------------------------------------------------------
 
     async def predict(self, endpoint: str, body: bytes, headers: dict):
-        entry = self.tables.get(endpoint)
+        entry = await self._entry(endpoint)
         if entry is None:
             self.metrics.unrouted.labels(endpoint, "unknown endpoint").inc()
             return _problem(404, "Not found", messages.UNKNOWN_ENDPOINT.format(name=endpoint))
@@ -279,8 +291,8 @@ class Router:
 
     # -- describe and feedback -------------------------------------------------------------
 
-    def describe(self, endpoint: str):
-        entry = self.tables.get(endpoint)
+    async def describe(self, endpoint: str):
+        entry = await self._entry(endpoint)
         if entry is None:
             return _problem(404, "Not found", messages.UNKNOWN_ENDPOINT.format(name=endpoint))
         arms = {k: v.model_dump() for k, v in self.stats.get(endpoint, {}).items()}

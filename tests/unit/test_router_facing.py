@@ -203,3 +203,30 @@ def test_a_hostile_body_is_the_callers_fault_never_a_versions(tmp_path, store):
         assert "fleet_router_requests_total{" not in router.metrics.render().decode()
 
     asyncio.run(go())
+
+
+def test_an_endpoint_deployed_since_the_last_refresh_is_found_not_404(tmp_path, store):
+    """Router instances share the port: `deploy` waits until one of them serves the new
+    table, and the next request may reach another that has not refreshed yet. An unknown
+    endpoint makes the instance read the store once before it answers 404 (at most every
+    MISS_REFRESH_S, so a stream of unknown names is not a read each)."""
+    from fleet.serving.router import MISS_REFRESH_S
+
+    async def go():
+        router, version = await router_for(settings_for(tmp_path), store)  # not started:
+        # no periodic refresh; only a miss reads the store
+        store.endpoints.set_routing("fresh", {"versions": [
+            {"model": "m", "version": 1, "app": "m-v1", "weight": 1.0}]}, actor="ann",
+            reason="deploy")
+        await asyncio.sleep(MISS_REFRESH_S)
+        r = await call(router, "POST", "/endpoints/fresh", json={"instances": [{"a": 1}]})
+        assert r.status_code == 200, r.text
+        assert (await call(router, "GET", "/endpoints/fresh")).json()["generation"] == 1
+        reads, started = {router.refreshed_at}, time.monotonic()
+        for _ in range(20):
+            assert (await call(router, "POST", "/endpoints/nope", json={})).status_code == 404
+            reads.add(router.refreshed_at)
+        allowed = 2 + (time.monotonic() - started) / MISS_REFRESH_S
+        assert len(reads) <= allowed  # not one read per unknown name
+
+    asyncio.run(go())
