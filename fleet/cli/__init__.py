@@ -14,7 +14,7 @@ from rich.markup import escape
 # Each module registers its commands on the app, in `fleet --help`'s order.
 # isort: off
 from fleet.cli import cluster_cmds, invocation_cmds, model_cmds  # noqa: F401
-from fleet.cli import approval_cmds, audit_cmds, schedule_cmds, token_cmds  # noqa: F401
+from fleet.cli import approval_cmds, audit_cmds, doctor_cmds, schedule_cmds, token_cmds  # noqa: F401
 from fleet.cli import rag, render
 # isort: on
 from fleet.cli.app import app
