@@ -37,13 +37,14 @@ class Tokens:
         return self.store.tokens.list(include_revoked=include_revoked)
 
     def add(self, who: Identity, name: str, *, scopes: list[str], roles: list[str] = (),
-            ttl_s: float | None = None) -> tuple[str, StoredToken]:
-        """A new person token for `name`: (the token, shown once; its record). Once this
-        returns, every gateway accepts it."""
+            ttl_s: float | None = None, rotate: bool = False) -> tuple[str, StoredToken]:
+        """A new person token for `name`: (the token, shown once; its record). `rotate`: a
+        second one, with the active one's scopes and roles, to move callers to before the
+        old one is revoked by id. Once this returns, every gateway accepts it."""
         who.require("admin")
         check_token(name, list(scopes), list(roles))
         out = self.store.tokens.add(name=name, scopes=list(scopes), roles=list(roles),
-                                    actor=who.name, ttl_s=ttl_s)
+                                    actor=who.name, ttl_s=ttl_s, rotate=rotate)
         _settle()
         return out
 

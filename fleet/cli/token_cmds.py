@@ -43,12 +43,16 @@ def tokens_add(name: str,
                                           help="Comma-separated: read, invoke, admin, act_as, "
                                                "notify."),
                roles: str = typer.Option("", "--roles", help="Comma-separated, e.g. approver."),
+               rotate: bool = typer.Option(False, "--rotate",
+                                           help="A second token with the active one's scopes "
+                                                "and roles; revoke the old one by id later."),
                token: Optional[str] = TOKEN_OPT) -> None:
     """Add an identity's token. It is printed once; Fleet keeps only its hash."""
     svc, who = acting(token)
     scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
     role_list = [r.strip() for r in roles.split(",") if r.strip()]
-    raw, _ = svc.tokens.add(who, name, scopes=scope_list, roles=role_list)
+    raw, rec = svc.tokens.add(who, name, scopes=scope_list, roles=role_list, rotate=rotate)
+    scope_list, role_list = rec.scopes, rec.roles  # a rotation keeps the person's own
     render.console.print(messages.TOKEN_CREATED.format(
         name=name, scopes=", ".join(scope_list) or "none", roles=", ".join(role_list) or "none",
         token=raw), highlight=False)

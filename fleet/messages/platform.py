@@ -30,8 +30,18 @@ MODEL_FACTORY_UNKNOWN = (
 
 # Identities and tokens.
 TOKEN_EXISTS = (
-    "Identity '{name}' already has an active token. Revoke it first "
-    "(`fleet tokens revoke {name}`), then add a new one."
+    "Identity '{name}' already has an active token. To rotate it, add a second one with "
+    "`fleet tokens add {name} --rotate` (same scopes and roles), move the callers, then "
+    "revoke the old one by its id (`fleet tokens revoke tok_…`); or revoke it first "
+    "(`fleet tokens revoke {name}`) and add a new one."
+)
+TOKEN_NOTHING_TO_ROTATE = (
+    "Identity '{name}' has no active token to rotate: add one with `fleet tokens add {name} "
+    "--scopes ...`."
+)
+TOKEN_ROTATING = (
+    "Identity '{name}' is already being rotated (active tokens {ids}): revoke the old one "
+    "by its id first."
 )
 UNKNOWN_TOKEN = "No active token named '{name}'. Run `fleet tokens list` to see them."
 TOKEN_CREATED = (

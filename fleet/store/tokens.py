@@ -58,14 +58,27 @@ class TokenRepo:
         self._e = engines
 
     def add(self, *, name: str, scopes: list[str], roles: list[str], actor: str,
-            kind: str = "person", ttl_s: float | None = None) -> tuple[str, StoredToken]:
-        """A new token for identity `name`; returns (token, record). One person token per
-        name: a second `add` of a name with an active token is refused (revoke it first)."""
+            kind: str = "person", ttl_s: float | None = None, rotate: bool = False
+            ) -> tuple[str, StoredToken]:
+        """A new token for identity `name`; returns (token, record). A person's token
+        defines the person, so a second `add` of a name with an active one is refused,
+        except to rotate (`rotate`): one more token, with the active one's scopes and roles,
+        while callers move to it (then the old one is revoked by its id)."""
         token, now = new_token(), time.time()
         tid = "tok_" + uuid.uuid4().hex[:12]
         with self._e.write.begin() as conn:
-            if kind == "person" and conn.execute(select(T.c.id).where(
-                    T.c.name == name, T.c.kind == "person", T.c.revoked_at.is_(None))).first():
+            held = [StoredToken(**dict(r._mapping)) for r in conn.execute(select(T).where(
+                T.c.name == name, T.c.kind == "person", T.c.revoked_at.is_(None),
+                or_(T.c.expires_at.is_(None), T.c.expires_at > now)))] \
+                if kind == "person" else []
+            if rotate:
+                if not held:
+                    raise NotFound(messages.TOKEN_NOTHING_TO_ROTATE.format(name=name))
+                if len(held) > 1:
+                    raise Conflict(messages.TOKEN_ROTATING.format(
+                        name=name, ids=", ".join(t.id for t in held)))
+                scopes, roles = held[0].scopes, held[0].roles
+            elif held:
                 raise Conflict(messages.TOKEN_EXISTS.format(name=name))
             conn.execute(insert(T).values(
                 id=tid, name=name, sha256=token_hash(token), scopes=list(scopes),
@@ -73,7 +86,8 @@ class TokenRepo:
                 expires_at=None if ttl_s is None else now + ttl_s))
             audit.record(conn, actor=actor, action="token.add", target=f"identity:{name}",
                          detail={"id": tid, "scopes": list(scopes), "roles": list(roles),
-                                 "kind": kind, "ttl_s": ttl_s})
+                                 "kind": kind, "ttl_s": ttl_s,
+                                 "rotates": held[0].id if rotate else None})
         return token, self.get(tid)
 
     def get(self, tid: str) -> StoredToken:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fleet.config import load_settings
-from fleet.errors import Conflict, Forbidden, Unauthorized
+from fleet.errors import Conflict, Forbidden, NotFound, Unauthorized
 from fleet.identity import Identities, local_admin
 from fleet.store import Store, token_hash
 
@@ -74,3 +74,26 @@ def test_a_client_acts_for_a_known_person_with_the_persons_roles_only(store, set
         ids.act_as(bot, "mallory")
     with pytest.raises(Forbidden, match="act_as"):  # a token without act_as cannot
         ids.act_as(local_admin(), "bob")
+
+
+def test_a_token_rotates_with_a_second_one_then_the_old_is_revoked_by_id(store, settings):
+    """docs/operations.md's rotation, as the code allows it: a second token for the same
+    person, with the person's scopes and roles whatever was asked; a third is refused
+    while two are active; revoking the old one by id leaves the new one working."""
+    old, first = store.tokens.add(name="bob", scopes=["invoke"], roles=["approver"],
+                                  actor="ann")
+    new, second = store.tokens.add(name="bob", scopes=["admin"], roles=[], actor="ann",
+                                   rotate=True)
+    assert (second.scopes, second.roles) == (["invoke"], ["approver"])
+    ids = Identities(settings, store)
+    assert ids.identify(old).name == ids.identify(new).name == "bob"
+    assert ids.identify(new).roles == {"approver"} and "admin" not in ids.identify(new).scopes
+    with pytest.raises(Conflict, match="already being rotated"):
+        store.tokens.add(name="bob", scopes=["invoke"], roles=[], actor="ann", rotate=True)
+    store.tokens.revoke(first.id, actor="ann")
+    ids.refresh()
+    with pytest.raises(Unauthorized):
+        ids.identify(old)
+    assert ids.identify(new).name == "bob"
+    with pytest.raises(NotFound, match="no active token to rotate"):
+        store.tokens.add(name="carol", scopes=["read"], roles=[], actor="ann", rotate=True)
