@@ -30,6 +30,7 @@ class ColumnDrift:
     psi: float
     reference_rows: int
     current_rows: int
+    dropped: int = 0  # infinite values left out, like the nulls (numeric columns)
 
 
 @dataclass
@@ -58,6 +59,8 @@ def compare(reference, current, columns: list[str], options: DriftOptions | None
 
     def prepare(name: str):
         col = _column(name, reference[name], current[name], options)
+        if isinstance(col, FieldProblem):
+            return None, col
         return col, _column_problem(col, options)
 
     # Columns in threads: numpy's sorts and scans release the GIL, and a million rows a
@@ -84,7 +87,7 @@ def _judge(col: stats.Column, options: DriftOptions) -> ColumnDrift:
     value = stats.score(col, method)
     return ColumnDrift(col.name, col.kind, method, value, threshold,
                        stats.drifted(method, value, threshold), stats.psi(col),
-                       int(col.reference.size), int(col.current.size))
+                       int(col.reference.size), int(col.current.size), col.dropped)
 
 
 def _table_problems(reference, current, columns, options) -> list[FieldProblem]:
@@ -109,14 +112,34 @@ def _table_problems(reference, current, columns, options) -> list[FieldProblem]:
     return problems
 
 
-def _column(name: str, ref, cur, options: DriftOptions) -> stats.Column:
+def _column(name: str, ref, cur, options: DriftOptions) -> stats.Column | FieldProblem:
+    """The column's two samples, numeric or categorical. A numeric column whose other side
+    arrived as text is read as numbers when every value is one (numbers sent as strings),
+    and refused, naming the values, when some are not: as categories it would have hidden
+    any shift. A datetime column is refused: time always moves on, so it always drifts."""
     import pandas as pd
 
-    numeric = (name not in options.categorical and pd.api.types.is_numeric_dtype(ref)
-               and pd.api.types.is_numeric_dtype(cur) and not pd.api.types.is_bool_dtype(ref))
-    if numeric:
-        return stats.numeric(name, ref.to_numpy(dtype="float64", na_value=float("nan")),
-                             cur.to_numpy(dtype="float64", na_value=float("nan")))
+    types = pd.api.types
+    if types.is_datetime64_any_dtype(ref) or types.is_datetime64_any_dtype(cur):
+        return FieldProblem(name, messages.DRIFT_DATETIME.format(column=name),
+                            messages.DRIFT_DATETIME_FIX)
+    if name not in options.categorical and not types.is_bool_dtype(ref):
+        sides = {"reference": ref, "current": cur}
+        if sum(types.is_numeric_dtype(v) for v in sides.values()) == 1:
+            for side, values in sides.items():
+                if types.is_numeric_dtype(values):
+                    continue
+                parsed = pd.to_numeric(values, errors="coerce")
+                bad = values[parsed.isna() & values.notna()]
+                if len(bad):
+                    return FieldProblem(name, messages.DRIFT_NOT_NUMBERS.format(
+                        column=name, side=side, bad=len(bad), rows=len(values),
+                        example=str(bad.iloc[0])[:40]), messages.DRIFT_NOT_NUMBERS_FIX)
+                sides[side] = parsed
+            ref, cur = sides["reference"], sides["current"]
+        if types.is_numeric_dtype(ref) and types.is_numeric_dtype(cur):
+            return stats.numeric(name, ref.to_numpy(dtype="float64", na_value=float("nan")),
+                                 cur.to_numpy(dtype="float64", na_value=float("nan")))
     return stats.categorical(name, ref, cur)
 
 

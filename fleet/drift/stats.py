@@ -6,11 +6,16 @@ equals scipy's own function on the same data (tests/unit/test_drift_stats.py che
 
 | method | kind | score | drifted when | scipy |
 |---|---|---|---|---|
-| ks | numeric | p-value | < 0.05 | stats.ks_2samp |
+| ks | numeric | p-value | <= 0.05 | stats.ks_2samp |
 | wasserstein | numeric | distance / std(ref) | >= 0.1 | stats.wasserstein_distance |
-| chisquare | categorical | p-value | < 0.05 | stats.chi2_contingency |
-| z | binary | p-value | < 0.05 | two proportions, stats.norm |
+| chisquare | categorical | p-value | <= 0.05 | stats.chi2_contingency |
+| z | binary | p-value | <= 0.05 | two proportions, stats.norm |
 | jensenshannon | either | distance (base e) | >= 0.1 | spatial.distance.jensenshannon |
+
+A p-value at the threshold is drift, as in Evidently. Jensen-Shannon compares the shares as
+they are (an empty bin stays empty, as scipy and Evidently have it), per category, or for a
+numeric column per value when its reference has at most PER_VALUE distinct values, else in
+Sturges' bins. Infinite values are dropped with the nulls, and counted (`dropped`).
 
 `choose` picks a method the way Evidently's defaults do: by the reference's size (up to 1,000
 rows, a test; more, a distance, since with a million rows every test rejects) and by the
@@ -28,8 +33,9 @@ SMALL = 1000  # reference rows up to which a statistical test is used
 FEW_VALUES = 5  # a numeric column with this many distinct values or fewer is categorical
 THRESHOLDS = {"ks": 0.05, "wasserstein": 0.1, "chisquare": 0.05, "z": 0.05,
               "jensenshannon": 0.1}
-P_VALUES = {"ks", "chisquare", "z"}  # drifted below the threshold; distances at or above
-FLOOR = 1e-4  # an empty bin's share, for PSI and Jensen-Shannon (Evidently's)
+P_VALUES = {"ks", "chisquare", "z"}  # drifted at or below the threshold; distances at or above
+FLOOR = 1e-4  # an empty bin's share, for PSI only (its log needs one; Evidently's)
+PER_VALUE = 20  # a numeric reference with this many distinct values or fewer: a bin each
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Column:
     reference: np.ndarray
     current: np.ndarray
     levels: int = 0  # categorical: how many distinct values over both sides
+    dropped: int = 0  # numeric: infinite values left out (both sides), like the nulls
 
     @property
     def distinct(self) -> int:
@@ -51,9 +58,13 @@ class Column:
 
 
 def numeric(name: str, reference, current) -> Column:
+    """Nulls and infinite values left out (one +inf made Wasserstein inf, one -inf NaN);
+    how many infinite ones is kept with the column, for the report."""
     ref = np.asarray(reference, dtype=np.float64)
     cur = np.asarray(current, dtype=np.float64)
-    return Column(name, "numeric", np.sort(ref[~np.isnan(ref)]), np.sort(cur[~np.isnan(cur)]))
+    dropped = int(np.isinf(ref).sum() + np.isinf(cur).sum())
+    return Column(name, "numeric", np.sort(ref[np.isfinite(ref)]),
+                  np.sort(cur[np.isfinite(cur)]), dropped=dropped)
 
 
 def categorical(name: str, reference, current) -> Column:
@@ -182,16 +193,20 @@ def _floored(c: np.ndarray) -> np.ndarray:
 
 
 def binned(col: Column) -> tuple[np.ndarray, np.ndarray]:
-    """Shares per bin for Jensen-Shannon: categories, or for numbers Sturges' bins over
-    both samples (Evidently's choice); empty bins at the floor share."""
+    """Shares per bin for Jensen-Shannon, empty bins left empty: per category; for a
+    numeric column per value when the reference has at most PER_VALUE distinct values
+    (current values the reference never had get their own bins), else Sturges' bins over
+    both samples (Evidently's choices)."""
     if col.kind == "categorical":
         ref, cur = counts(col)
+    elif np.unique(col.reference).size <= PER_VALUE:
+        ref, cur = _as_counts(col)
     else:
         edges = np.histogram_bin_edges(np.concatenate([col.reference, col.current]),
                                        bins="sturges")
         ref = np.histogram(col.reference, edges)[0].astype(np.float64)
         cur = np.histogram(col.current, edges)[0].astype(np.float64)
-    return _floored(ref), _floored(cur)
+    return ref / ref.sum(), cur / cur.sum()
 
 
 def psi(col: Column, bins: int = 10) -> float:
@@ -234,10 +249,10 @@ def _as_counts(col: Column) -> tuple[np.ndarray, np.ndarray]:
 
 
 def drifted(method: str, value: float, threshold: float) -> bool:
-    return value < threshold if method in P_VALUES else value >= threshold
+    return value <= threshold if method in P_VALUES else value >= threshold
 
 
-__all__ = ["FEW_VALUES", "P_VALUES", "SMALL", "THRESHOLDS", "Column", "binned", "categorical",
-           "chisquare_pvalue", "choose", "counts", "drifted", "jensenshannon", "ks_pvalue",
-           "ks_statistic", "numeric", "psi", "score", "wasserstein", "wasserstein_normed",
-           "z_pvalue"]
+__all__ = ["FEW_VALUES", "PER_VALUE", "P_VALUES", "SMALL", "THRESHOLDS", "Column", "binned",
+           "categorical", "chisquare_pvalue", "choose", "counts", "drifted", "jensenshannon",
+           "ks_pvalue", "ks_statistic", "numeric", "psi", "score", "wasserstein",
+           "wasserstein_normed", "z_pvalue"]

@@ -119,6 +119,14 @@ DRIFT_EMPTY_FIX = ("Widen the window, or wait until the endpoint has logged pred
 DRIFT_MISSING = "'{column}' is missing from the {side} data"
 DRIFT_MISSING_FIX = "Compare only columns both sides have, or fix the column's name."
 DRIFT_ALL_NULL = "'{column}' has only nulls in the {side} data"
+DRIFT_NOT_NUMBERS = ("'{column}' is numeric on one side, but {bad} of {rows} {side} values "
+                     "are not numbers (e.g. '{example}')")
+DRIFT_NOT_NUMBERS_FIX = ("Send numbers for it (or nulls where there is none), or name it in "
+                         "categorical to compare it as categories.")
+DRIFT_DATETIME = ("'{column}' holds dates and times: time always moves on, so it would "
+                  "always drift")
+DRIFT_DATETIME_FIX = ("Leave it out of columns, or compare something derived from it (the "
+                      "hour of day, the day of week) as its own column.")
 DRIFT_ALL_NULL_FIX = "Leave the column out, or fix what writes it."
 DRIFT_TOO_FEW = ("'{column}' has {rows} non-null rows on one side; a drift test needs at "
                  "least {needed}")
