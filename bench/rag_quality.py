@@ -61,6 +61,9 @@ def main() -> None:
     ap.add_argument("--docs", nargs="*", default=None,
                     help="files or folders to ingest (default: README.md and docs/*.md)")
     ap.add_argument("--label", default="rag_quality", help="results file name")
+    ap.add_argument("--answer", default=None, choices=["extractive", "generate"],
+                    help="default: the installation's rag.answer")
+    ap.add_argument("--k", type=int, default=None, help="passages retrieved (default 4)")
     args = ap.parse_args()
     from fleet.config import clear_cache, load_settings
     from fleet.rag import ingest
@@ -88,7 +91,9 @@ def main() -> None:
     rows = []
     for q in questions:
         started = time.perf_counter()
-        a = answerer.answer(QueryRequest(knowledge_base="docs", question=q["question"]))
+        a = answerer.answer(QueryRequest(
+            knowledge_base="docs", question=q["question"], answer=args.answer,
+            **({"search": {"k": args.k}} if args.k else {})))
         row = score(q, a)
         row["wall_ms"] = round((time.perf_counter() - started) * 1000, 1)
         rows.append(row)
@@ -103,7 +108,7 @@ def main() -> None:
         "right_top_source": sum(r["right_source"] for r in rows),
         "repeated_lines": sum(r["repeated_lines"] for r in rows),
         "p50_ms": round(statistics.median(walls), 1), "p95_ms": round(pct(walls, 95), 1),
-        "llm": f"{settings.llm.backend}:{settings.llm.model}",
+        "answered_by": rows and a.model, "k": args.k or 4,
     }
     print(summary)
     write_result(args.label, {"summary": summary, "rows": rows})

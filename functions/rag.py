@@ -82,12 +82,13 @@ class QueryResult(BaseModel):
 
 @function(cpus=0.25, memory_mb=1536, timeout_s=600, retries=1)
 def rag_query(req: QueryRequest) -> QueryResult:
-    """Answer a question from a knowledge base: retrieve, then generate from what was found
-    with the configured LLM backend; with sources, their scores and a latency breakdown."""
+    """Answer a question from a knowledge base: retrieve, then answer from what was found
+    (the passages' own sentences, cited, or the configured LLM: rag.answer); with sources,
+    their scores and a latency breakdown."""
     import dataclasses
 
     from fleet.rag.query import Answerer
 
     answerer = Answerer(load_settings())
     result = answerer.answer(req)
-    return QueryResult(**dataclasses.asdict(result), model=answerer.backend.model)
+    return QueryResult(**dataclasses.asdict(result))

@@ -75,7 +75,6 @@ class RAGServer:
             backend = OpenAIBackend(url, model, None, settings.llm.request_timeout_s)
         self.answerer = Answerer(settings, backend)
         self.answerer.embed(["warm up"])  # load the embedding model now, not on a question
-        self.model = self.answerer.backend.model
         EDGE.configure(settings, name)
 
     @api.post("/ask")
@@ -88,7 +87,7 @@ class RAGServer:
                 import dataclasses
 
                 result = await run_in_threadpool(self.answerer.answer, req)
-                return {**dataclasses.asdict(result), "model": self.model}
+                return dataclasses.asdict(result)  # with the model that wrote it
             events = await run_in_threadpool(self.answerer.stream, req)
         except FleetError as exc:
             return _problem(exc.status, exc.title, exc.detail)
@@ -103,8 +102,6 @@ class RAGServer:
             async for kind, data in iterate_in_threadpool(events):
                 if kind == "token":
                     data = {"text": data}
-                elif kind == "done":
-                    data = {**data, "model": self.model}
                 yield _event(kind, data)
         except BackendError as exc:
             yield _event("error", {"detail": str(exc)})

@@ -304,6 +304,10 @@ class RagConfig(BaseModel):
     # An answer's length when a query names none: a RAG answer is a few sentences, and on
     # CPU each token costs ~50 ms with the default local model (bench/rag).
     answer_max_tokens: int = Field(default=64, ge=1, le=32_768)
+    # How an answer is written: `extractive` (the default) returns the retrieved passages'
+    # own sentences that answer, each cited, in tens of milliseconds on a CPU; `generate`
+    # has the LLM write it (worth it with a capable model: llm.backend openai or vllm).
+    answer: Literal["extractive", "generate"] = "extractive"
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> RagConfig:

@@ -34,7 +34,10 @@ def context_of(sources: list[Source]) -> str:
     return "\n\n".join(f"[{i}] {s.text}" for i, s in enumerate(sources, start=1))
 
 
-def build_chain(coll, embed, model, search: Search, threshold: float):
+def build_chain(coll, embed, model, search: Search, threshold: float,
+                extractive: bool = False):
+    """`extractive`: the answer is the passages' own sentences that answer the question
+    (fleet.rag.extractive), and `model` is not called; else `model` generates it."""
     def retrieved(question: str) -> dict:
         sources, timings = retrieve(coll, embed, question, search)
         return {"question": question, "sources": sources, "timings": timings}
@@ -46,8 +49,13 @@ def build_chain(coll, embed, model, search: Search, threshold: float):
         best = state["sources"][0].score if state["sources"] else 0.0
         return messages.RAG_NOT_IN_KB.format(score=best, threshold=threshold)
 
-    generate = (RunnablePassthrough.assign(context=lambda s: context_of(s["sources"]))
-                | PROMPT | model | StrOutputParser())
+    if extractive:
+        from fleet.rag.extractive import extract
+
+        generate = RunnableLambda(lambda s: extract(s["question"], s["sources"], embed))
+    else:
+        generate = (RunnablePassthrough.assign(context=lambda s: context_of(s["sources"]))
+                    | PROMPT | model | StrOutputParser())
     return RunnableLambda(retrieved) | RunnablePassthrough.assign(
         answer=RunnableBranch((relevant, generate), RunnableLambda(not_found)))
 
@@ -59,14 +67,18 @@ class Answer:
     sources: list[dict]
     latency_ms: dict
     usage: dict = field(default_factory=dict)
+    model: str = ""  # what wrote the answer: the chat model, or "extractive (embedding)"
 
 
-def stream_answer(chain, model, question: str, threshold: float) -> Iterator[tuple[str, Any]]:
+def stream_answer(chain, model, question: str, threshold: float, label: str = ""
+                  ) -> Iterator[tuple[str, Any]]:
     """Run the chain once, as events: ("sources", [...]) as soon as retrieval is done (empty
     when nothing passed the threshold), then ("token", text) per piece of the answer, then
-    ("done", {in_knowledge_base, latency_ms, usage}). The latency breakdown is embed,
-    retrieve, generate and total; generate is 0 when the model was not called."""
-    model.last_usage = None
+    ("done", {in_knowledge_base, latency_ms, usage, model}). The latency breakdown is embed,
+    retrieve, generate and total; generate is 0 when nothing was generated or extracted.
+    `model` None: an extractive chain."""
+    if model is not None:
+        model.last_usage = None
     started = time.perf_counter()
     timings: dict = {}
     found = False
@@ -78,21 +90,23 @@ def stream_answer(chain, model, question: str, threshold: float) -> Iterator[tup
         if chunk.get("answer"):
             yield "token", chunk["answer"]
     total = (time.perf_counter() - started) * 1000
-    used = model.last_usage
+    used = model.last_usage if model is not None else None
     generate = total - timings.get("embed_ms", 0) - timings.get("retrieve_ms", 0)
     yield "done", {
         "in_knowledge_base": found,
-        "latency_ms": {**timings, "generate_ms": round(max(generate, 0), 2) if used else 0.0,
+        "latency_ms": {**timings, "generate_ms": round(max(generate, 0), 2)
+                       if used or (model is None and found) else 0.0,
                        "total_ms": round(total, 2)},
         "usage": {"prompt_tokens": used.prompt_tokens,
-                  "completion_tokens": used.completion_tokens} if used else {}}
+                  "completion_tokens": used.completion_tokens} if used else {},
+        "model": label}
 
 
-def answer(chain, model, question: str, threshold: float) -> Answer:
+def answer(chain, model, question: str, threshold: float, label: str = "") -> Answer:
     """The whole answer at once (stream_answer, collected)."""
     pieces: list[str] = []
     sources: list[dict] = []
-    for kind, data in stream_answer(chain, model, question, threshold):
+    for kind, data in stream_answer(chain, model, question, threshold, label):
         if kind == "sources":
             sources = data
         elif kind == "token":

@@ -10,7 +10,7 @@ and a Serve replica answers several questions at once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,27 +31,48 @@ class QueryRequest(BaseModel):
                                       "rag.relevance_threshold.")
     max_tokens: int | None = Field(None, ge=1, le=4096,
                                    description="Default rag.answer_max_tokens.")
+    answer: Literal["extractive", "generate"] | None = Field(
+        None, description="extractive: the sources' own sentences that answer, cited; "
+                          "generate: the LLM writes it. Default rag.answer.")
 
 
 class Answerer:
     def __init__(self, settings: Settings, backend=None) -> None:
-        from fleet.llm.backends import backend_for
         from fleet.rag.embeddings import embedding_function
 
         self.settings = settings
         self.embed = embedding_function(settings.rag.embedding)
-        self.backend = backend or backend_for(settings)
+        self._backend = backend
+
+    @property
+    def backend(self):
+        """The LLM backend, made on first use: an extractive answer never loads a model."""
+        if self._backend is None:
+            from fleet.llm.backends import backend_for
+
+            self._backend = backend_for(self.settings)
+        return self._backend
+
+    def label(self, req: QueryRequest) -> str:
+        """What writes `req`'s answer: the chat model, or the extractive answerer."""
+        if (req.answer or self.settings.rag.answer) == "extractive":
+            return f"extractive ({self.settings.rag.embedding.model})"
+        return self.backend.model
 
     def _prepared(self, req: QueryRequest):
-        """(chain, chat model, threshold); NotFound here, before any answer starts, when
-        the knowledge base does not exist."""
-        from fleet.llm.chat_model import FleetChatModel
+        """(chain, chat model or None, threshold); NotFound here, before any answer
+        starts, when the knowledge base does not exist."""
         from fleet.rag.chain import build_chain
         from fleet.rag.knowledge import existing
 
         coll = existing(self.settings, req.knowledge_base)
         threshold = (self.settings.rag.relevance_threshold if req.relevance_threshold is None
                      else req.relevance_threshold)
+        if (req.answer or self.settings.rag.answer) == "extractive":
+            return (build_chain(coll, self.embed, None, req.search, threshold, extractive=True),
+                    None, threshold)
+        from fleet.llm.chat_model import FleetChatModel
+
         model = FleetChatModel(backend=self.backend,
                                max_tokens=req.max_tokens or self.settings.rag.answer_max_tokens)
         return build_chain(coll, self.embed, model, req.search, threshold), model, threshold
@@ -60,7 +81,7 @@ class Answerer:
         from fleet.rag.chain import answer
 
         chain, model, threshold = self._prepared(req)
-        return answer(chain, model, req.question, threshold)
+        return answer(chain, model, req.question, threshold, self.label(req))
 
     def stream(self, req: QueryRequest) -> Iterator[tuple[str, Any]]:
         """The events of fleet.rag.chain.stream_answer. The knowledge base is looked up
@@ -68,7 +89,7 @@ class Answerer:
         from fleet.rag.chain import stream_answer
 
         chain, model, threshold = self._prepared(req)
-        return stream_answer(chain, model, req.question, threshold)
+        return stream_answer(chain, model, req.question, threshold, self.label(req))
 
 
 __all__ = ["KB_NAME", "Answerer", "QueryRequest"]

@@ -60,13 +60,18 @@ def test_a_query_answers_with_its_sources_or_says_it_is_not_there(http, corpus_p
         return r.json()
 
     found = query("Within how many days can I return an item for a refund?",
-                  search={"search": "mmr", "k": 2, "fetch_k": 6}, max_tokens=32)
+                  search={"search": "mmr", "k": 2, "fetch_k": 6}, max_tokens=32,
+                  answer="generate")
     assert found["status"] == "succeeded", found
     res = found["result"]
     assert res["in_knowledge_base"] and res["answer"] and res["model"]
     assert res["sources"][0]["source"] == f"{corpus_prefix}/refunds.md"
     assert set(res["latency_ms"]) == {"embed_ms", "retrieve_ms", "generate_ms", "total_ms"}
     assert res["usage"]["completion_tokens"] > 0
+
+    cited = query("Within how many days can I return an item for a refund?")["result"]
+    assert "30 days" in cited["answer"] and "[1]" in cited["answer"]  # extractive, default
+    assert cited["usage"] == {} and cited["model"].startswith("extractive")
 
     elsewhere = query("What is the boiling point of liquid nitrogen?")["result"]
     assert not elsewhere["in_knowledge_base"] and elsewhere["usage"] == {}

@@ -92,9 +92,20 @@ def test_a_question_the_docs_cannot_answer_says_so_without_the_model(rag):
     assert got["answer"].startswith("Not in the knowledge base")
 
 
+def test_the_default_answer_is_the_docs_own_sentence_with_its_citation(rag):
+    """rag.answer extractive (the default): the demo's question gets the sentence that
+    answers it, cited, and no model runs."""
+    url, _ = rag
+    got = ask(url, QUESTIONS[1][1])
+    assert got["in_knowledge_base"] and got["usage"] == {}
+    assert "fleet.db" in got["answer"] and "run/cluster.json" in got["answer"]
+    assert "[1]" in got["answer"] and got["model"] == "extractive (all-MiniLM-L6-v2)"
+
+
 def test_ask_streams_sources_then_tokens_then_the_breakdown(rag):
     url, _ = rag
-    body = {"knowledge_base": KB, "question": QUESTIONS[1][1], "max_tokens": 40}
+    body = {"knowledge_base": KB, "question": QUESTIONS[1][1], "max_tokens": 40,
+            "answer": "generate"}
     with httpx.stream("POST", url, json=body, headers=AS_READER, timeout=300) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         got = events(r)

@@ -79,3 +79,29 @@ def test_an_emptied_knowledge_base_is_a_clear_not_found(rag, tmp_path):
            chunk_overlap=30)
     with pytest.raises(NotFound, match="'emptied' has no documents yet"):
         existing(settings, "emptied")
+
+
+def test_an_extractive_answer_is_the_sources_own_sentence_with_its_citation(rag):
+    """rag.answer extractive: the sentence that answers, cited [n], and no model called."""
+    settings, _, _ = rag
+    chain = build_chain(existing(settings, "handbook"), embedding_function(
+        settings.rag.embedding), None, Search(k=2), threshold=0.3, extractive=True)
+    got = answer(chain, None, "Within how many days can I return an item for a refund?", 0.3,
+                 "extractive")
+    assert got.in_knowledge_base and "30 days" in got.answer and "[1]" in got.answer
+    assert got.usage == {} and got.model == "extractive"
+    assert got.latency_ms["generate_ms"] < 2000  # sentences embedded, no tokens generated
+
+
+def test_sentences_undo_markdown_wrapping_and_keep_settings_whole():
+    from fleet.rag.extractive import sentences
+
+    text = ("Operating Fleet > FLEET_HOME\n\nEverything lives under `FLEET_HOME` (default\n"
+            "`~/.fleet`): the store `fleet.db` and `run/cluster.json`. Then more.\n\n"
+            "  router_port: 8090   # the router: each endpoint\n"
+            "                      # at /endpoints/NAME\n- a list item that wraps\n  on.\n")
+    assert sentences(text) == [
+        "Everything lives under `FLEET_HOME` (default `~/.fleet`): the store `fleet.db` and "
+        "`run/cluster.json`.",
+        "router_port: 8090 # the router: each endpoint at /endpoints/NAME",
+        "a list item that wraps on."]
