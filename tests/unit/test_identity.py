@@ -97,3 +97,25 @@ def test_a_token_rotates_with_a_second_one_then_the_old_is_revoked_by_id(store, 
     assert ids.identify(new).name == "bob"
     with pytest.raises(NotFound, match="no active token to rotate"):
         store.tokens.add(name="carol", scopes=["read"], roles=[], actor="ann", rotate=True)
+
+
+def test_ten_thousand_tokens_are_found_by_hash_and_a_near_miss_is_refused(tmp_path):
+    """Authentication looks a token up by its hash (its cost does not grow with the
+    number of tokens: bench figures in the closing note of issue 28)."""
+    from fleet.store import Store
+
+    (tmp_path / "fleet.yaml").write_text(f"store_url: sqlite:///{tmp_path}/t.db\n")
+    settings = load_settings(tmp_path)
+    store = Store(settings.resolved_store_url)
+    raws = [store.tokens.add(name=f"u{i}", scopes=["read"], roles=[], actor="ann")[0]
+            for i in range(0, 10_000, 1000)]
+    with store.engines.write.begin() as conn:  # the rest in one go: add() is one per call
+        conn.exec_driver_sql(
+            "INSERT INTO tokens (id, name, sha256, scopes, roles, kind, created_at, "
+            "created_by) VALUES (?, ?, ?, '[\"read\"]', '[]', 'person', 0, 'ann')",
+            [(f"tok_x{i}", f"x{i}", f"{i:064x}") for i in range(1, 9991)])
+    ids = Identities(settings, store)
+    assert len(store.tokens.active()) == 10_000
+    assert [ids.identify(r).name for r in raws] == [f"u{i}" for i in range(0, 10_000, 1000)]
+    with pytest.raises(Unauthorized):
+        ids.identify(raws[0][:-1] + ("0" if raws[0][-1] != "0" else "1"))
