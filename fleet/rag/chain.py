@@ -37,9 +37,18 @@ def context_of(sources: list[Source]) -> str:
 def build_chain(coll, embed, model, search: Search, threshold: float,
                 extractive: bool = False):
     """`extractive`: the answer is the passages' own sentences that answer the question
-    (fleet.rag.extractive), and `model` is not called; else `model` generates it."""
+    (fleet.rag.extractive), and `model` is not called; else `model` generates it. An
+    extractive chain retrieves three times the passages and keeps the `k` that hold the
+    question's words best (fleet.rag.extractive.rerank)."""
+    wide = search.model_copy(update={"k": min(max(3 * search.k, 12), 50)}) \
+        if extractive and search.search == "similarity" else search
+
     def retrieved(question: str) -> dict:
-        sources, timings = retrieve(coll, embed, question, search)
+        sources, timings = retrieve(coll, embed, question, wide)
+        if wide is not search:
+            from fleet.rag.extractive import rerank
+
+            sources = rerank(question, sources, search.k)
         return {"question": question, "sources": sources, "timings": timings}
 
     def relevant(state: dict) -> bool:

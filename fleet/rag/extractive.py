@@ -77,6 +77,35 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+STOP = frozenset("""a an and are as at be by can do does for from how i if in is it its of on
+or that the this to what when where which who why will with default fleet""".split())
+LEXICAL = 0.5  # how much the question's own words count next to the embedding's cosine
+
+
+def words(text: str) -> set[str]:
+    """Content words, split at anything not a letter or digit (router_port: router, port),
+    a plural's s dropped."""
+    out = set()
+    for w in _WORD.findall(text.lower()):
+        if w not in STOP and len(w) > 1:
+            out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
+    return out
+
+
+def overlap(question_words: set[str], text: str) -> float:
+    """The share of the question's content words that `text` holds."""
+    return len(question_words & words(text)) / len(question_words) if question_words else 0.0
+
+
+def rerank(question: str, sources: list, k: int) -> list:
+    """The best `k` of more passages than an answer needs: the embedding's score plus the
+    share of the question's words each holds. A setting's line ('router_port: 8090') is
+    far from a question in embedding space and close in words."""
+    q = words(question)
+    return sorted(sources, key=lambda s: -(s.score + LEXICAL * overlap(q, s.text)))[:k]
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
@@ -90,7 +119,10 @@ def extract(question: str, sources, embed, *, max_sentences: int = MAX_SENTENCES
         return ""
     vectors = _unit(np.asarray(embed([question] + [s for _, _, s in found]), dtype=np.float32))
     weight = np.asarray([max(sources[n - 1].score, 0.0) for n, _, _ in found])
-    ranked = np.argsort(-(vectors[1:] @ vectors[0]) * (0.5 + 0.5 * weight))
+    q = words(question)
+    lexical = np.asarray([overlap(q, s) for _, _, s in found])
+    ranked = np.argsort(-((vectors[1:] @ vectors[0]) * (0.5 + 0.5 * weight)
+                          + LEXICAL * lexical))
     picked, seen = [], set()
     for k in ranked:
         text = found[k][2]
@@ -104,4 +136,4 @@ def extract(question: str, sources, embed, *, max_sentences: int = MAX_SENTENCES
     return " ".join(f"{s} [{n}]" for n, _, s in picked)
 
 
-__all__ = ["MAX_SENTENCES", "extract", "sentences"]
+__all__ = ["MAX_SENTENCES", "extract", "rerank", "sentences", "words"]

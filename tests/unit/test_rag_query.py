@@ -105,3 +105,17 @@ def test_sentences_undo_markdown_wrapping_and_keep_settings_whole():
         "`run/cluster.json`.",
         "router_port: 8090 # the router: each endpoint at /endpoints/NAME",
         "a list item that wraps on."]
+
+
+def test_the_question_s_own_words_lift_a_settings_line():
+    """Embeddings place 'router_port: 8090' far from 'Which port does the router listen
+    on?'; the question's words (split at underscores) bring it back."""
+    from fleet.rag.extractive import overlap, rerank, words
+    from fleet.rag.retrieval import Source
+
+    q = "Which port does the router listen on by default?"
+    assert words("router_port: 8090") >= {"router", "port"}
+    prose = Source("a", "ops.md", 0.62, "Every port fleet up opens is recorded.", 0)
+    setting = Source("b", "ops.md", 0.48, "router_port: 8090  # the router", 1)
+    assert overlap(words(q), setting.text) > overlap(words(q), prose.text)
+    assert [s.id for s in rerank(q, [prose, setting], 1)] == ["b"]
