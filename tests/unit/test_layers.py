@@ -107,8 +107,8 @@ def test_an_entry_point_importing_the_store_is_refused(tree):
     assert "functions.drift -> fleet.store" in out.stdout
 
 
-ENTRY_POINTS = ("fleet/gateway", "fleet/cli", "fleet/server.py", "functions", "serve_apps",
-                "bot")
+ENTRY_POINTS = ("fleet/gateway", "fleet/cli", "fleet/server.py", "fleet/jobs", "fleet/scheduler",
+                "functions", "serve_apps", "bot")
 
 
 def repository_calls(path: Path) -> list[int]:
