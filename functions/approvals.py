@@ -50,8 +50,8 @@ class MoveAliasResult(BaseModel):
 def move_alias(req: MoveAliasRequest) -> MoveAliasResult:
     """Move a model alias as the caller (the alias role); a protected one opens an approval."""
     svc, who = in_invocation()
-    out = svc.approvals.move_alias(model=req.model, alias=req.alias, version=req.version, who=who,
-                             reason=req.reason)
+    out = svc.approvals.move_alias(model=req.model, alias=req.alias, version=req.version,
+                                   who=who, reason=req.reason)
     if out["moved"]:
         return MoveAliasResult(moved=True, aliases=out["aliases"])
     return MoveAliasResult(moved=False, approval=out["approval"].public())

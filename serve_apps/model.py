@@ -134,14 +134,14 @@ class ModelServer:
     async def __call__(self, request: Request) -> JSONResponse:
         refused = self.edge.refusal(request.headers.get("authorization"))
         if refused is not None:
-            return JSONResponse(problem_body(refused.status, refused.code, refused.title,
-                                             refused.detail),
-                                status_code=refused.status, media_type="application/problem+json")
-        if request.method == "GET":  # describe the model: what to send
-            return JSONResponse({"model": self.version.model, "version": self.version.version,
+            status, body = refused.status, problem_body(refused.status, refused.code,
+                                                        refused.title, refused.detail)
+        elif request.method == "GET":  # describe the model: what to send
+            status, body = 200, {"model": self.version.model, "version": self.version.version,
                                  "features": self.model.features,
-                                 "schema": PredictRequest.model_json_schema()})
-        status, body = await self.predict(await request.body())
+                                 "schema": PredictRequest.model_json_schema()}
+        else:
+            status, body = await self.predict(await request.body())
         media = "application/problem+json" if status >= 400 else "application/json"
         return JSONResponse(body, status_code=status, media_type=media)
 

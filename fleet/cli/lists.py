@@ -107,17 +107,22 @@ def _cell(col: Col, row: dict, wide: bool, short: dict[str, str]) -> str:
     return str(value)
 
 
+def _natural(cols: list[Col], cells: list[list[str]]) -> list[int]:
+    """Each column's width with nothing cut: its header or its longest cell."""
+    return [max([len(c.header)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+
+
 def fit(cols: list[Col], cells: list[list[str]], width: int) -> tuple[list[int], list[int]]:
     """Which columns to show (their indexes) and each one's width, for `width` columns of
     terminal: drop by priority (the last of equals first) while the narrowest they may
     get does not fit; then cut the widest free-text columns down to what is left."""
-    natural = [max([len(c.header)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+    natural = _natural(cols, cells)
     narrowest = [min(natural[i], max(len(c.header), MIN_CUT)) if c.cut else natural[i]
                  for i, c in enumerate(cols)]
     # a column with nothing in it says nothing: it goes first
     shown = [i for i, c in enumerate(cols) if c.priority == 0 or any(r[i] for r in cells)]
 
-    def need(idx: list[int], widths: list[int]) -> int:
+    def need(idx: list[int], widths) -> int:  # widths: by column index
         return sum(widths[i] for i in idx) + GAP * (len(idx) - 1)
 
     while need(shown, narrowest) > width:
@@ -127,20 +132,19 @@ def fit(cols: list[Col], cells: list[list[str]], width: int) -> tuple[list[int],
         top = max(cols[i].priority for i in droppable)
         shown.remove([i for i in droppable if cols[i].priority == top][-1])
     widths = {i: natural[i] for i in shown}
-    while need(shown, [widths.get(i, 0) for i in range(len(cols))]) > width:
+    while need(shown, widths) > width:
         free = [i for i in shown if widths[i] > narrowest[i]]
         if not free:
             break
         widest = max(free, key=lambda i: widths[i])
-        over = need(shown, [widths.get(i, 0) for i in range(len(cols))]) - width
+        over = need(shown, widths) - width
         widths[widest] = max(narrowest[widest], widths[widest] - over)
     return shown, [widths[i] for i in shown]
 
 
 def show(rows: list[dict], cols: tuple[Col, ...], output: str = "table", *,
-         console=None, empty: str = "") -> None:
+         console=None) -> None:
     """Print `rows` as `output` says (see the module's docstring)."""
-
     output = check_output(output)
     if output == "json":
         render.as_json(rows)
@@ -152,17 +156,13 @@ def show(rows: list[dict], cols: tuple[Col, ...], output: str = "table", *,
                                         sort_keys=False, allow_unicode=True) or "[]\n")
         return
     console = console or render.console
-    if not rows and empty:
-        console.print(empty, highlight=False)
-        return
     wide = output == "wide"
     use = [c for c in cols if wide or not c.wide]
     ids = [str(c.value(r)) for c in use if c.kind == "id" for r in rows]
     short = short_ids(ids) if ids else {}
     cells = [[_cell(c, r, wide, short) for c in use] for r in rows]
     if wide:  # every column whole: the line runs as long as it needs (kubectl's -o wide)
-        shown = list(range(len(use)))
-        widths = [max([len(c.header)] + [len(r[i]) for r in cells]) for i, c in enumerate(use)]
+        shown, widths = list(range(len(use))), _natural(use, cells)
     else:
         shown, widths = fit(use, cells, console.width)
     t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold", expand=False)

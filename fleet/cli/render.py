@@ -51,8 +51,6 @@ def invocation(rec: dict) -> None:
         console.print_json(json.dumps(rec["result"], default=str))
 
 
-
-
 def _num(x: float | None) -> str:
     return "" if x is None else f"{x:.3f}"
 
@@ -80,12 +78,6 @@ def _usage_table(title: str, keys: list[str], time_col: str, rows: list[dict],
             cells.append(f"{r['cost']:.4f} {currency}")
         t.add_row(*cells)
     console.print(t)
-
-
-
-
-
-
 
 
 def run_detail(run: dict, steps: dict[int, dict[str, float]]) -> None:
@@ -128,8 +120,6 @@ def audit(rows: list[dict]) -> None:
     console.print(t)
 
 
-
-
 def model_versions(name: str, versions: list[dict], aliases: dict[str, int],
                    history: list[dict]) -> None:
     by_version: dict[int, list[str]] = {}
@@ -154,10 +144,6 @@ def _when(ts: float | None) -> str:
     import time as _t
 
     return "" if not ts else _t.strftime("%H:%M:%S", _t.localtime(ts))
-
-
-
-
 
 
 def ladder_line(e: dict) -> str:

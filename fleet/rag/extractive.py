@@ -33,31 +33,29 @@ def _blocks(text: str) -> list[str]:
     """Paragraphs and list items as single lines: wrapped lines joined, a list item or a
     table row its own block, fenced code line by line."""
     blocks, current, in_code = [], [], False
+
+    def flush() -> None:  # the paragraph so far becomes a block
+        if current:
+            blocks.append(" ".join(current))
+            current.clear()
+
     for raw in text.splitlines():
         line = raw.rstrip()
         if _FENCE.match(line):
             in_code = not in_code
-            blocks.append(" ".join(current)) if current else None
-            current = []
-            continue
-        if _COMMENT.match(line) and blocks and not current:
+            flush()
+        elif _COMMENT.match(line) and blocks and not current:
             blocks[-1] += " " + line.strip().lstrip("# ")  # a setting's comment goes on
-            continue
-        if in_code or line.lstrip().startswith("|") or _SETTING.match(line):
-            blocks.append(" ".join(current)) if current else None
-            current = []
+        elif in_code or line.lstrip().startswith("|") or _SETTING.match(line):
+            flush()
             blocks.append(line.strip().strip("|").replace(" | ", "; "))
-            continue
-        if not line.strip():
-            blocks.append(" ".join(current)) if current else None
-            current = []
-            continue
-        if _MARKUP.match(line) and current:  # a new list item or heading starts a block
-            blocks.append(" ".join(current))
-            current = []
-        current.append(_MARKUP.sub("", line).strip())
-    if current:
-        blocks.append(" ".join(current))
+        elif not line.strip():
+            flush()
+        else:
+            if _MARKUP.match(line):  # a new list item or heading starts a block
+                flush()
+            current.append(_MARKUP.sub("", line).strip())
+    flush()
     return [re.sub(r"\s{2,}", " ", b).strip() for b in blocks
             if b.strip() and not _breadcrumb(b.strip())]
 

@@ -53,9 +53,12 @@ class Answerer:
             self._backend = backend_for(self.settings)
         return self._backend
 
+    def _extractive(self, req: QueryRequest) -> bool:
+        return (req.answer or self.settings.rag.answer) == "extractive"
+
     def label(self, req: QueryRequest) -> str:
         """What writes `req`'s answer: the chat model, or the extractive answerer."""
-        if (req.answer or self.settings.rag.answer) == "extractive":
+        if self._extractive(req):
             return f"extractive ({self.settings.rag.embedding.model})"
         return self.backend.model
 
@@ -68,7 +71,7 @@ class Answerer:
         coll = existing(self.settings, req.knowledge_base)
         threshold = (self.settings.rag.relevance_threshold if req.relevance_threshold is None
                      else req.relevance_threshold)
-        if (req.answer or self.settings.rag.answer) == "extractive":
+        if self._extractive(req):
             return (build_chain(coll, self.embed, None, req.search, threshold, extractive=True),
                     None, threshold)
         from fleet.llm.chat_model import FleetChatModel

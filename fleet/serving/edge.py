@@ -56,7 +56,6 @@ class EdgeSettings:
             self.identities = Identities(settings, open_store(settings.resolved_store_url))
             self.identities.start_refresh()
 
-
     def refusal(self, authorization: str | None) -> FleetError | None:
         """Why a request with this Authorization header may not pass (None: it may)."""
         if self.identities is None:

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from fleet import messages
 from fleet.errors import Conflict, NotFound
@@ -53,6 +53,11 @@ class StoredToken:
         return d
 
 
+def _accepted(now: float):
+    """The tokens a gateway accepts at `now`: not revoked, not expired."""
+    return and_(T.c.revoked_at.is_(None), or_(T.c.expires_at.is_(None), T.c.expires_at > now))
+
+
 class TokenRepo:
     def __init__(self, engines: Engines) -> None:
         self._e = engines
@@ -68,8 +73,7 @@ class TokenRepo:
         tid = "tok_" + uuid.uuid4().hex[:12]
         with self._e.write.begin() as conn:
             held = [StoredToken(**dict(r._mapping)) for r in conn.execute(select(T).where(
-                T.c.name == name, T.c.kind == "person", T.c.revoked_at.is_(None),
-                or_(T.c.expires_at.is_(None), T.c.expires_at > now)))] \
+                T.c.name == name, T.c.kind == "person", _accepted(now)))] \
                 if kind == "person" else []
             if rotate:
                 if not held:
@@ -109,9 +113,7 @@ class TokenRepo:
 
     def active(self, now: float | None = None) -> list[StoredToken]:
         """Tokens a gateway accepts now: not revoked, not expired."""
-        now = time.time() if now is None else now
-        q = select(T).where(T.c.revoked_at.is_(None),
-                            or_(T.c.expires_at.is_(None), T.c.expires_at > now))
+        q = select(T).where(_accepted(time.time() if now is None else now))
         with self._e.read.connect() as conn:
             return [StoredToken(**dict(r._mapping)) for r in conn.execute(q)]
 
