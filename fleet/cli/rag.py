@@ -90,7 +90,7 @@ def print_answer(settings, question: str, kb: str, *, k: int = 4, mmr: bool = Fa
 
     url = app_url(settings, app_name) + "/ask"
     body = {"knowledge_base": kb, "question": question, "stream": True,
-            "search": {"search": "mmr" if mmr else "similarity", "k": k,
+            "search": {"search": "mmr" if mmr else "hybrid", "k": k,
                        "fetch_k": max(20, k)},
             **({"max_tokens": max_tokens} if max_tokens else {})}
     bearer = token or lifecycle.admin_token(settings)

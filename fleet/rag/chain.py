@@ -21,6 +21,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
 from fleet import messages
+from fleet.rag.extractive import WIDE, Ranked, extract, rank
 from fleet.rag.retrieval import Search, Source, retrieve
 
 PROMPT = ChatPromptTemplate.from_messages([
@@ -34,34 +35,46 @@ def context_of(sources: list[Source]) -> str:
     return "\n\n".join(f"[{i}] {s.text}" for i, s in enumerate(sources, start=1))
 
 
+def best_score(sources: list[Source], ranked: Ranked | None = None) -> float:
+    """The best cosine score among `sources` (a hybrid search orders them by fused rank,
+    not by score) or, when the extractive ranking weighed them, their sentences: a short
+    question is nearer the one line that answers it than the long passage around it.
+    0 when there are none."""
+    return max([s.score for s in sources] + [ranked.best_cosine if ranked else 0.0])
+
+
 def build_chain(coll, embed, model, search: Search, threshold: float,
                 extractive: bool = False):
     """`extractive`: the answer is the passages' own sentences that answer the question
     (fleet.rag.extractive), and `model` is not called; else `model` generates it. An
-    extractive chain retrieves three times the passages and keeps the `k` that hold the
-    question's words best (fleet.rag.extractive.rerank)."""
-    wide = search.model_copy(update={"k": min(max(3 * search.k, 12), 50)}) \
-        if extractive and search.search == "similarity" else search
+    extractive chain weighs the sentences of more passages than it keeps (at least
+    fleet.rag.extractive.WIDE), orders the passages by their best sentence and keeps `k`;
+    a passage counts as relevant when it, or its best sentence, reaches the threshold."""
+    wide = search.model_copy(update={
+        "k": max(search.k, WIDE), "fetch_k": max(search.fetch_k, WIDE)}) \
+        if extractive and search.search != "mmr" else search
 
     def retrieved(question: str) -> dict:
         sources, timings = retrieve(coll, embed, question, wide)
-        if wide is not search:
-            from fleet.rag.extractive import rerank
+        state = {"question": question, "sources": sources, "timings": timings}
+        if extractive:
+            from fleet.rag.lexical import index_of
 
-            sources = rerank(question, sources, search.k)
-        return {"question": question, "sources": sources, "timings": timings}
+            started = time.perf_counter()
+            ranked = rank(question, sources, embed, search.k, index_of(coll).idf)
+            timings["rank_ms"] = round((time.perf_counter() - started) * 1000, 2)
+            state.update(sources=ranked.sources, ranked=ranked)
+        return state
 
     def relevant(state: dict) -> bool:
-        return bool(state["sources"]) and state["sources"][0].score >= threshold
+        return best_score(state["sources"], state.get("ranked")) >= threshold
 
     def not_found(state: dict) -> str:
-        best = state["sources"][0].score if state["sources"] else 0.0
+        best = best_score(state["sources"], state.get("ranked"))
         return messages.RAG_NOT_IN_KB.format(score=best, threshold=threshold)
 
     if extractive:
-        from fleet.rag.extractive import extract
-
-        generate = RunnableLambda(lambda s: extract(s["question"], s["sources"], embed))
+        generate = RunnableLambda(lambda s: extract(s["ranked"]))
     else:
         generate = (RunnablePassthrough.assign(context=lambda s: context_of(s["sources"]))
                     | PROMPT | model | StrOutputParser())
@@ -94,7 +107,7 @@ def stream_answer(chain, model, question: str, threshold: float, label: str = ""
     for chunk in chain.stream(question):
         if "sources" in chunk:
             sources, timings = chunk["sources"], chunk["timings"]
-            found = bool(sources) and sources[0].score >= threshold
+            found = bool(sources) and best_score(sources, chunk.get("ranked")) >= threshold
             yield "sources", [s.public() for s in sources] if found else []
         if chunk.get("answer"):
             yield "token", chunk["answer"]

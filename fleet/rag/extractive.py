@@ -9,15 +9,20 @@ in tens of milliseconds, and cannot say what the sources do not. A generative ba
 (`rag.answer: generate`, any OpenAI-compatible server or vLLM) stays one setting away.
 
 The passages are cut into sentences with their line wrapping undone (Markdown wraps
-paragraphs, lists and tables line by line); each sentence is embedded with the question,
-and the best few (by cosine similarity, weighted by their passage's own score) are
-returned in the order they appear, each followed by its passage's number, [n]."""
+paragraphs, lists and tables line by line; a YAML setting gets its parent keys, so
+`model: X` under `llm:` reads `llm.model: X`); each sentence is embedded with the question
+and scored by its cosine and the question's rare words it holds (`rank`); the passages are
+ordered by their best sentence, and the best few sentences are returned in the order they
+appear, each followed by its passage's number, [n] (`extract`)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
+
+from fleet.rag.lexical import K1, B, terms
 
 MAX_SENTENCES = 2
 MIN_CHARS, MAX_CHARS = 12, 600
@@ -26,13 +31,22 @@ _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+\.\s+|#+\s+|>\s*)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SETTING = re.compile(r"^\s*(?:- )?[\w.-]+:\s+\S")  # a YAML line (a chunk may start mid-block)
 _COMMENT = re.compile(r"^\s{2,}#\s")  # its comment, wrapped onto the next line
+_HEADING = re.compile(r"^#{1,6}\s")
+ANNOUNCED = 2  # code lines a sentence ending in ':' takes from the block after it
+_PARENT = re.compile(r"^\s*[\w.-]+:$")  # a YAML key whose value is the lines below it
+_KEY = re.compile(r"^(\s*)(?:- )?([\w.-]+):(?:\s+(.*))?$")  # a YAML key, its indent, value
 _SENTENCE_MARK = re.compile(r"[.!?](\s|$)")
 
 
 def _blocks(text: str) -> list[str]:
     """Paragraphs and list items as single lines: wrapped lines joined, a list item or a
-    table row its own block, fenced code line by line."""
+    table row its own block, fenced code line by line, a YAML setting with its parents'
+    keys ('llm.model: X'). A sentence that ends in a colon before a code block ('Run the
+    server with reload:') takes the block's first lines, which are what it announces.
+    Headings are no answer: they are left out, as is the splitter's breadcrumb."""
     blocks, current, in_code = [], [], False
+    parents: list[tuple[int, str]] = []  # (indent, key) of the YAML keys above this line
+    announced = 0  # code lines still to join to the sentence that announced them
 
     def flush() -> None:  # the paragraph so far becomes a block
         if current:
@@ -43,12 +57,22 @@ def _blocks(text: str) -> list[str]:
         line = raw.rstrip()
         if _FENCE.match(line):
             in_code = not in_code
+            parents.clear()
+            flush()
+            announced = ANNOUNCED if in_code and blocks and blocks[-1].endswith(":") else 0
+        elif in_code and announced and line.strip():
+            blocks[-1] += " " + line.strip()
+            announced -= 1
+        elif not in_code and _HEADING.match(line):
             flush()
         elif _COMMENT.match(line) and blocks and not current:
             blocks[-1] += " " + line.strip().lstrip("# ")  # a setting's comment goes on
-        elif in_code or line.lstrip().startswith("|") or _SETTING.match(line):
+        elif line.lstrip().startswith("|"):
             flush()
             blocks.append(line.strip().strip("|").replace(" | ", "; "))
+        elif in_code or _SETTING.match(line) or _PARENT.match(line):
+            flush()
+            blocks.append(_with_parents(line, parents))
         elif not line.strip():
             flush()
         else:
@@ -58,6 +82,20 @@ def _blocks(text: str) -> list[str]:
     flush()
     return [re.sub(r"\s{2,}", " ", b).strip() for b in blocks
             if b.strip() and not _breadcrumb(b.strip())]
+
+
+def _with_parents(line: str, parents: list[tuple[int, str]]) -> str:
+    """A code or YAML line; a YAML key gets the keys it sits under, and a key with no value
+    of its own becomes the parent of the lines indented below it."""
+    m = _KEY.match(line)
+    if not m:
+        return line.strip()
+    indent, key, value = len(m.group(1)), m.group(2), (m.group(3) or "").strip()
+    parents[:] = [p for p in parents if p[0] < indent]
+    path = "".join(f"{k}." for _, k in parents)
+    if not value or value.startswith("#"):
+        parents.append((indent, key))
+    return path + line.strip()
 
 
 def _breadcrumb(block: str) -> bool:
@@ -75,63 +113,82 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-STOP = frozenset("""a an and are as at be by can do does for from how i if in is it its of on
-or that the this to what when where which who why will with default fleet""".split())
-LEXICAL = 0.5  # how much the question's own words count next to the embedding's cosine
+LEXICAL = 0.5  # how much the question's own (rare) words count next to the cosine
+PASSAGE = 0.5  # how much a sentence's cosine leans on its passage's own score
+WIDE = 6  # passages whose sentences are weighed, of which the best k are kept
 
 
-def words(text: str) -> set[str]:
-    """Content words, split at anything not a letter or digit (router_port: router, port),
-    a plural's s dropped."""
-    out = set()
-    for w in _WORD.findall(text.lower()):
-        if w not in STOP and len(w) > 1:
-            out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
-    return out
+@dataclass(frozen=True)
+class Ranked:
+    """Passages ordered by their best sentence, and every sentence's score.
+    `sentences`: (passage number in `sources`, from 1; position; text; score)."""
 
-
-def overlap(question_words: set[str], text: str) -> float:
-    """The share of the question's content words that `text` holds."""
-    return len(question_words & words(text)) / len(question_words) if question_words else 0.0
-
-
-def rerank(question: str, sources: list, k: int) -> list:
-    """The best `k` of more passages than an answer needs: the embedding's score plus the
-    share of the question's words each holds. A setting's line ('router_port: 8090') is
-    far from a question in embedding space and close in words."""
-    q = words(question)
-    return sorted(sources, key=lambda s: -(s.score + LEXICAL * overlap(q, s.text)))[:k]
+    sources: list
+    sentences: list[tuple[int, int, str, float]]
+    best_cosine: float  # the sentence nearest the question: a second relevance signal
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def extract(question: str, sources, embed, *, max_sentences: int = MAX_SENTENCES) -> str:
-    """The answer from `sources` (fleet.rag.retrieval.Source, best first): the sentences
-    closest to the question, in their order, each cited as [n] (its source's number)."""
+def _lexical(asked: set[str], sentence_terms: list[list[str]], idf) -> np.ndarray:
+    """BM25 of each sentence for the question's words, as a share of the most a sentence
+    could score: rare words count more, and a long sentence (a table row listing half the
+    project) gains less from each word it happens to hold."""
+    if not asked:
+        return np.zeros(len(sentence_terms))
+    avg = max(float(np.mean([len(t) for t in sentence_terms])), 1.0)
+    most = sum(idf(w) for w in asked)
+    out = []
+    for words in sentence_terms:
+        norm = K1 * (1 - B + B * len(words) / avg)
+        out.append(sum(idf(w) * f * (K1 + 1) / (f + norm)
+                       for w in asked if (f := words.count(w))) / (most * (K1 + 1) / (1 + K1)))
+    return np.asarray(out)
+
+
+def rank(question: str, sources: list, embed, k: int, idf=None) -> Ranked:
+    """The best `k` of `sources` (fleet.rag.retrieval.Source), judged by their sentences:
+    each sentence's cosine to the question, weighted by its passage's own score, plus the
+    share of the question's words it holds, each word weighted by `idf` (a callable: rare
+    words count more; fleet.rag.lexical.Index.idf). A passage ranks by its best sentence,
+    so the passage that answers comes first even when a longer one is nearer as a whole;
+    a setting's line ('router_port: 8090') is far from a question in embedding space and
+    close in words."""
+    idf = idf or (lambda _w: 1.0)
     found = [(n, i, s) for n, src in enumerate(sources, start=1)
              for i, s in enumerate(sentences(src.text))]
     if not found:
-        return ""
+        return Ranked(list(sources[:k]), [], 0.0)
     vectors = _unit(np.asarray(embed([question] + [s for _, _, s in found]), dtype=np.float32))
+    cosine = vectors[1:] @ vectors[0]
     weight = np.asarray([max(sources[n - 1].score, 0.0) for n, _, _ in found])
-    q = words(question)
-    lexical = np.asarray([overlap(q, s) for _, _, s in found])
-    ranked = np.argsort(-((vectors[1:] @ vectors[0]) * (0.5 + 0.5 * weight)
-                          + LEXICAL * lexical))
+    lexical = _lexical(set(terms(question)), [terms(s) for _, _, s in found], idf)
+    score = cosine * (1 - PASSAGE + PASSAGE * weight) + LEXICAL * lexical
+    best: dict[int, float] = {}
+    for (n, _, _), sc in zip(found, score, strict=True):
+        best[n] = max(best.get(n, -1.0), float(sc))
+    order = sorted(range(1, len(sources) + 1), key=lambda n: -best.get(n, -1.0))[:k]
+    renumber = {old: new for new, old in enumerate(order, start=1)}
+    kept = [(renumber[n], i, s, float(sc)) for (n, i, s), sc in zip(found, score, strict=True)
+            if n in renumber]
+    return Ranked([sources[n - 1] for n in order], kept, float(cosine.max()))
+
+
+def extract(ranked: Ranked, *, max_sentences: int = MAX_SENTENCES) -> str:
+    """The answer: the best-scored sentences of `ranked`, in their order in the passages,
+    each cited as [n] (its passage's number)."""
     picked, seen = [], set()
-    for k in ranked:
-        text = found[k][2]
+    for n, i, text, _ in sorted(ranked.sentences, key=lambda f: -f[3]):
         if text.lower() in seen:
             continue
         seen.add(text.lower())
-        picked.append(found[k])
+        picked.append((n, i, text))
         if len(picked) == max_sentences:
             break
     picked.sort(key=lambda f: (f[0], f[1]))
     return " ".join(f"{s} [{n}]" for n, _, s in picked)
 
 
-__all__ = ["MAX_SENTENCES", "extract", "rerank", "sentences", "words"]
+__all__ = ["MAX_SENTENCES", "WIDE", "Ranked", "extract", "rank", "sentences"]

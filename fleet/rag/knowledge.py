@@ -10,12 +10,14 @@ Ingesting the same source again is idempotent, and costs only what changed:
   one knowledge base may hold several).
 
 Every chunk carries its source URI, the document's hash, its place, and the PDF page, which
-the query side cites.
+the query side cites. An ingest that changed anything gives the collection a new
+`revision` (its metadata), which the query side's BM25 index is keyed on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -146,6 +148,10 @@ def ingest(settings: Settings, name: str, source: str, *, chunk_size: int,
     for _uri, old in stored.items():  # gone from the source
         report.removed += 1
         report.chunks_deleted += _delete(coll, [i for ids in old.values() for i in ids])
+    if report.chunks_written or report.chunks_deleted:
+        # A new revision: every process's BM25 index of the old one (fleet.rag.lexical)
+        # is rebuilt on its next query.
+        coll.modify(metadata={**(coll.metadata or {}), "revision": uuid.uuid4().hex})
     return report
 
 

@@ -77,3 +77,26 @@ def write_corpus(folder: Path) -> dict[str, Path]:
     files["table"].write_text("sku,price\na,1\n")
     files["broken"].write_bytes(b"%PDF-1.4\nthis is not a pdf at all")
     return files
+
+
+NETWORK = ("# Networking\n\nEvery service listens on the loopback interface unless told "
+           "otherwise. Requests from other machines need a reverse proxy in front.\n")
+SETTINGS = {  # prose about routers and listening, and the one line that says the port
+    "gateway.md": "# The gateway\n\nThe gateway listens for HTTP requests and hands each to a "
+                  "worker. It answers health checks on its own path and restarts its workers "
+                  "when they fail.\n",
+    "network.md": NETWORK,
+    "proxy.md": "# The router\n\nThe router forwards each request to a model replica, picking "
+                "the replica with the fewest requests in flight.\n",
+    "settings.md": "# Settings\n\n```yaml\nserving:\n  host: 127.0.0.1\n  router_port: 8090   "
+                   "# where the router accepts requests\n  refresh_s: 0.25\n  request_timeout_s:"
+                   " 30\n  version_header: x-fleet-version\n  sticky_header: x-fleet-sticky-key\n"
+                   "```\n",
+}
+
+
+def write_settings_corpus(folder: Path) -> None:
+    """SETTINGS as files: where a question's words find what its embedding does not."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in SETTINGS.items():
+        (folder / name).write_text(text)

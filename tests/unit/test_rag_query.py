@@ -107,15 +107,43 @@ def test_sentences_undo_markdown_wrapping_and_keep_settings_whole():
         "a list item that wraps on."]
 
 
-def test_the_question_s_own_words_lift_a_settings_line():
-    """Embeddings place 'router_port: 8090' far from 'Which port does the router listen
-    on?'; the question's words (split at underscores) bring it back."""
-    from fleet.rag.extractive import overlap, rerank, words
-    from fleet.rag.retrieval import Source
+def test_sentences_give_a_setting_its_parents_and_an_announcement_its_code():
+    from fleet.rag.extractive import sentences
 
-    q = "Which port does the router listen on by default?"
-    assert words("router_port: 8090") >= {"router", "port"}
-    prose = Source("a", "ops.md", 0.62, "Every port fleet up opens is recorded.", 0)
-    setting = Source("b", "ops.md", 0.48, "router_port: 8090  # the router", 1)
-    assert overlap(words(q), setting.text) > overlap(words(q), prose.text)
-    assert [s.id for s in rerank(q, [prose, setting], 1)] == ["b"]
+    text = ("## Running it\n\nRun the server with reload:\n\n```bash\nfleet dev\n```\n\n"
+            "```yaml\nllm:             # the LLM app\n  model: SmolLM2   # from a package\n"
+            "  cache:\n    dir: /tmp/models\nrag:\n  chunk_size: 1000\n```\n")
+    assert sentences(text) == [
+        "Run the server with reload: fleet dev",
+        "llm: # the LLM app",
+        "llm.model: SmolLM2 # from a package",
+        "llm.cache.dir: /tmp/models",
+        "rag.chunk_size: 1000"]
+
+
+def test_the_line_that_answers_is_found_and_its_passage_comes_first(tmp_path):
+    """Every whole passage scores below the relevance threshold for a short question; the
+    one line that answers it does not. The answer is that line, from the passage shown
+    first. Before sentences were weighed, this answered 'Not in the knowledge base'."""
+    from tests.support.documents import write_settings_corpus
+
+    (tmp_path / "home").mkdir()
+    clear_cache()
+    settings = load_settings(tmp_path / "home")
+    write_settings_corpus(tmp_path / "docs")
+    ingest(settings, "ops", (tmp_path / "docs").as_uri(), chunk_size=300, chunk_overlap=30)
+    embed = embedding_function(settings.rag.embedding)
+    question = "Which header pins a request to one version?"
+    similarity = build_chain(existing(settings, "ops"), embed, None,
+                             Search(search="similarity", k=2), 0.3, extractive=True)
+    got = answer(similarity, None, question, 0.3, "extractive")
+    assert max(s["score"] for s in got.sources) < 0.3  # no passage reaches the threshold
+    assert got.in_knowledge_base and "serving.version_header: x-fleet-version [1]" in got.answer
+    assert got.sources[0]["source"].endswith("settings.md")
+    hybrid = build_chain(existing(settings, "ops"), embed, None, Search(k=2), 0.3,
+                         extractive=True)
+    port = answer(hybrid, None, "Which port does the router listen on?", 0.3, "extractive")
+    assert port.answer.startswith("serving.router_port: 8090")
+    assert port.sources[0]["source"].endswith("settings.md")
+    far = answer(hybrid, None, "What is the boiling point of liquid nitrogen?", 0.3, "x")
+    assert not far.in_knowledge_base and far.sources == []

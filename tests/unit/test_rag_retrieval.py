@@ -1,5 +1,6 @@
 """The retrieve step against a real embedded Chroma and the packaged model: nearest chunks
-by cosine similarity, MMR's diversity, metadata filters and their errors."""
+by cosine similarity, BM25 fused with them (hybrid, the default), MMR's diversity, metadata
+filters and their errors."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fleet.errors import InvalidInput
 from fleet.rag import collection, ingest
 from fleet.rag.embeddings import embedding_function
 from fleet.rag.retrieval import Search, retrieve
-from tests.support.documents import write_corpus
+from tests.support.documents import NETWORK, write_corpus, write_settings_corpus
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -25,7 +26,19 @@ DUPLICATES = {
 
 
 @pytest.fixture(scope="module")
-def kb(tmp_path_factory):
+def kb_settings(tmp_path_factory):
+    """(settings, folder) of the knowledge base 'settings' (SETTINGS), in its own home."""
+    root = tmp_path_factory.mktemp("retrieval-settings")
+    (root / "home").mkdir()
+    clear_cache()
+    settings = load_settings(root / "home")
+    write_settings_corpus(root / "settings")
+    ingest(settings, "settings", (root / "settings").as_uri(), chunk_size=300, chunk_overlap=30)
+    return settings, root / "settings"
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory, kb_settings):
     root = tmp_path_factory.mktemp("retrieval")
     home = root / "home"
     home.mkdir()
@@ -38,13 +51,14 @@ def kb(tmp_path_factory):
     for name, folder in (("handbook", "docs"), ("dups", "dups")):
         ingest(settings, name, (root / folder).as_uri(), chunk_size=200, chunk_overlap=20)
     embed = embedding_function(settings.rag.embedding)
-    return lambda name: (collection(settings, name), embed)
+    return lambda name: (collection(kb_settings[0] if name == "settings" else settings, name),
+                         embed)
 
 
 def test_similarity_gives_the_nearest_chunks_best_first(kb):
     coll, embed = kb("handbook")
     sources, timings = retrieve(coll, embed, "How long do I have to return an item?",
-                                Search(k=3))
+                                Search(search="similarity", k=3))
     assert len(sources) == 3
     assert sources[0].source.endswith("refunds.md")
     assert [s.score for s in sources] == sorted((s.score for s in sources), reverse=True)
@@ -63,7 +77,7 @@ def test_a_question_from_elsewhere_scores_low(kb):
 def test_mmr_trades_a_near_copy_for_another_relevant_chunk(kb):
     coll, embed = kb("dups")
     question = "Can I get a refund within 30 days of delivery?"
-    plain, _ = retrieve(coll, embed, question, Search(k=2))
+    plain, _ = retrieve(coll, embed, question, Search(search="similarity", k=2))
     assert all("refund-" in s.source for s in plain)  # two near-copies
     diverse, _ = retrieve(coll, embed, question, Search(search="mmr", k=2, fetch_k=4,
                                                         lambda_mult=0.3))
@@ -81,6 +95,36 @@ def test_a_filter_narrows_the_search(kb):
                         Search(k=3, filter={"$and": [{"kind": "pdf"},
                                                      {"page": {"$gte": 2}}]}))
     assert [s.page for s in page2] == [2]
+
+
+def test_hybrid_finds_the_settings_line_that_the_embedding_ranks_below_prose(kb):
+    """'router_port: 8090' is far from the question in embedding space (prose about routers
+    and listening comes first) and close in words: hybrid search brings it into the k."""
+    coll, embed = kb("settings")
+    question = "Which port does the router listen on?"
+    plain, _ = retrieve(coll, embed, question, Search(search="similarity", k=2))
+    assert not any(s.source.endswith("settings.md") for s in plain)
+    fused, _ = retrieve(coll, embed, question, Search(k=2))
+    assert any(s.source.endswith("settings.md") for s in fused)
+    assert all(0 < s.score <= 1 for s in fused)  # cosine scores, whichever search found it
+    only_prose, _ = retrieve(coll, embed, question, Search(k=2, filter={
+        "source": {"$ne": next(s.source for s in fused if s.source.endswith("settings.md"))}}))
+    assert not any(s.source.endswith("settings.md") for s in only_prose)
+
+
+def test_the_word_index_follows_a_changed_knowledge_base(kb_settings):
+    """The BM25 index is kept per process; an ingest that changes a document gives the
+    collection a new revision, so the next query reads the new words."""
+    from fleet.rag.lexical import index_of
+
+    settings, folder = kb_settings
+    coll = collection(settings, "settings")
+    assert index_of(coll).top("zanzibar", 3) == []
+    (folder / "network.md").write_text(NETWORK + "\nThe zanzibar relay needs no port.\n")
+    ingest(settings, "settings", folder.as_uri(), chunk_size=300, chunk_overlap=30)
+    hits = index_of(collection(settings, "settings")).top("zanzibar", 3)
+    assert len(hits) == 1
+    assert "zanzibar" in collection(settings, "settings").get(ids=[hits[0][0]])["documents"][0]
 
 
 @pytest.mark.parametrize("search, says", [

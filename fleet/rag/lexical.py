@@ -1,0 +1,107 @@
+"""BM25 over a knowledge base's chunks: the words of a question, weighted by how rare they are.
+
+Why next to the embedding search: a setting's line (`router_port: 8090  # the router`), a
+header name or an error code is far from a question in embedding space and close in words.
+On Fleet's own docs (bench/rag_quality) the passage holding the answer was outside the
+embedding's top 50 for one question in 22 and below the top 4 for six; BM25 put it in its
+top 3 for all but three. `hybrid` search (fleet.rag.retrieval) fuses both rankings.
+
+The index is built from the collection's documents on the first query and kept per
+process, keyed by the collection's id and revision (fleet.rag.knowledge sets a new one
+whenever an ingest changes anything), so a query after an ingest never reads a stale index.
+Postings are numpy arrays: a query costs one vector add per question word, not a pass over
+every chunk.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter, OrderedDict
+
+import numpy as np
+
+_WORD = re.compile(r"[a-z0-9]+")
+STOP = frozenset("""a an and are as at be by can do does for from how i if in is it its of on
+or that the this to what when where which who why will with""".split())
+K1, B = 1.2, 0.75  # BM25's usual term-frequency saturation and length normalisation
+CACHED = 8  # knowledge bases whose index a process keeps
+
+
+def _singular(w: str) -> str:
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"  # bodies: body
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]  # ports: port, but not process
+    return w
+
+
+def terms(text: str) -> list[str]:
+    """Lower-case words split at anything not a letter or digit (router_port: router,
+    port), stop words and single letters out (single digits stay: 'a limit of 0'), a
+    plural made singular."""
+    return [_singular(w) for w in _WORD.findall(text.lower())
+            if w not in STOP and (len(w) > 1 or w.isdigit())]
+
+
+class Index:
+    """BM25 postings of one collection's chunks."""
+
+    def __init__(self, ids: list[str], texts: list[str]) -> None:
+        self.ids = ids
+        docs = [Counter(terms(t)) for t in texts]
+        lengths = np.asarray([sum(d.values()) for d in docs], dtype=np.float32)
+        norm = K1 * (1 - B + B * lengths / max(float(lengths.mean()) if len(docs) else 1, 1))
+        rows: dict[str, tuple[list[int], list[int]]] = {}
+        for i, d in enumerate(docs):
+            for w, f in d.items():
+                r = rows.setdefault(w, ([], []))
+                r[0].append(i)
+                r[1].append(f)
+        self.n = n = len(docs)
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.idfs: dict[str, float] = {}
+        for w, (where, freq) in rows.items():
+            where_a, freq_a = np.asarray(where), np.asarray(freq, dtype=np.float32)
+            idf = self.idfs[w] = math.log(1 + (n - len(where) + 0.5) / (len(where) + 0.5))
+            self.postings[w] = (where_a, idf * freq_a * (K1 + 1) / (freq_a + norm[where_a]))
+
+    def idf(self, word: str) -> float:
+        """How rare `word` (a term) is among the chunks: a word no chunk holds is rarest."""
+        return self.idfs.get(word, math.log(1 + (self.n + 0.5) / 0.5))
+
+    def top(self, question: str, n: int) -> list[tuple[str, float]]:
+        """The `n` best chunks for `question` as (id, BM25 score), best first; only chunks
+        holding at least one of its words."""
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        for w in set(terms(question)):
+            if w in self.postings:
+                where, weight = self.postings[w]
+                scores[where] += weight
+        hit = np.flatnonzero(scores)
+        best = hit[np.argsort(-scores[hit], kind="stable")[:n]]
+        return [(self.ids[i], float(scores[i])) for i in best]
+
+
+_cache: OrderedDict[tuple, Index] = OrderedDict()
+_lock = threading.Lock()
+
+
+def index_of(coll) -> Index:
+    """The BM25 index of `coll` at its current revision, built on first use."""
+    key = (str(coll.id), (coll.metadata or {}).get("revision"), coll.count())
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    got = coll.get(include=["documents"])
+    index = Index(list(got["ids"]), list(got["documents"]))
+    with _lock:
+        _cache[key] = index
+        while len(_cache) > CACHED:
+            _cache.popitem(last=False)
+    return index
+
+
+__all__ = ["Index", "index_of", "terms"]
