@@ -197,11 +197,16 @@ def _prometheus(settings: Settings) -> list[Finding]:
 
 
 def _running(settings: Settings) -> tuple[bool, list[Finding]]:
+    """(whether this installation is up, its gateway's and every Serve app's findings)."""
     from fleet.cluster import ClusterInfo
+    from fleet.processes import alive
 
     info = ClusterInfo.read(settings)
     if info is None or not info.gateway_url:
         return False, [Finding("fleet", None, "not up (`fleet up` starts it)")]
+    if not alive(info.gateway_pid):
+        return False, [Finding("fleet", None, "not up (the run file of a stopped Fleet is "
+                                              "left; `fleet up` starts it)")]
     import httpx
 
     try:
@@ -209,9 +214,18 @@ def _running(settings: Settings) -> tuple[bool, list[Finding]]:
         ok = r.status_code == 200
     except httpx.HTTPError as exc:
         ok, r = False, exc
-    return True, [Finding("gateway", ok, info.gateway_url + ("" if ok else f": {r}"),
-                          "" if ok else "See logs/server.log under FLEET_HOME; `fleet down` "
-                                        "then `fleet up` restarts it.")]
+    out = [Finding("gateway", ok, info.gateway_url + ("" if ok else f": {r}"),
+                   "" if ok else "See logs/server.log under FLEET_HOME; `fleet down` "
+                                 "then `fleet up` restarts it.")]
+    from fleet.serving import app_states
+
+    states = app_states.read(settings, info.gateway_pid) or {}
+    for cfg in settings.serving.apps:
+        a = states.get(cfg.name, app_states.AppState(cfg.name))
+        out.append(Finding(f"app {cfg.name}", {app_states.RUNNING: True,
+                                                app_states.FAILED: False}.get(a.state),
+                           a.state + (f": {a.reason}" if a.reason else ""), a.fix))
+    return True, out
 
 
 def diagnose(settings: Settings) -> list[Finding]:

@@ -20,7 +20,7 @@ import httpx
 import yaml
 
 from fleet import config as config_mod
-from fleet import messages
+from fleet import messages, ray_causes
 from fleet.addresses import http_url
 from fleet.cluster import ClusterInfo
 from fleet.config import Settings, fleet_env
@@ -162,6 +162,7 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
         "idle_worker_killing_time_threshold_ms": 300_000}))
     progress(f"starting a Ray head on port {c.gcs_port}")
     with open(logs / "ray.log", "ab") as log:
+        since = log.tell()  # this start's own output begins here
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     dashboard = f"http://127.0.0.1:{c.dashboard_port}"
@@ -171,8 +172,10 @@ def _start_ray(settings: Settings, progress: Progress) -> ClusterInfo:
             if startup_timed_out(logs / "ray.log"):
                 raise RayStartTimedOut(messages.RAY_EXITED.format(code=proc.returncode,
                                                                   log=logs / "ray.log"))
-            raise Unavailable(messages.RAY_EXITED.format(code=proc.returncode,
-                                                         log=logs / "ray.log"))
+            cause = ray_causes.explain(ray_causes.logs_of(logs / "ray.log", ray_tmp, since))
+            raise Unavailable(messages.RAY_EXITED_BECAUSE.format(
+                code=proc.returncode, cause=cause, log=logs / "ray.log") if cause else
+                messages.RAY_EXITED.format(code=proc.returncode, log=logs / "ray.log"))
         try:
             if httpx.get(f"{dashboard}/api/version", timeout=2).status_code >= 500:
                 return False
@@ -269,6 +272,23 @@ def up(home: Path | None = None, progress: Progress = _noop, *, workers: int = 0
     return info
 
 
+APPS_WAIT_S = 300  # the first start converts the local model (~35 s) and deploys each app
+
+
+def wait_apps(settings: Settings, info: ClusterInfo, progress: Progress = _noop,
+              timeout_s: float = APPS_WAIT_S) -> dict:
+    """The configured Serve apps' states ({name: AppState}) once each serves or failed, or
+    at `timeout_s` (those still starting say so); `progress` hears each change."""
+    from fleet.serving import app_states
+
+    states = app_states.wait(settings, info.gateway_pid, timeout_s, progress)
+    starting = [n for n, a in states.items() if a.state == app_states.STARTING]
+    if starting:
+        progress(messages.SERVE_APP_STILL_STARTING.format(seconds=timeout_s,
+                                                          names=", ".join(starting)))
+    return states
+
+
 def _attach(settings: Settings, address: str) -> ClusterInfo:
     """Record a running cluster as this installation's, once its GCS answers."""
     host, port = _host_port(address)
@@ -349,9 +369,12 @@ def status(home: Path | None = None) -> dict:
     if info.worker_pids:
         out["worker_nodes"] = sum(alive(pid) for pid in info.worker_pids)
     if out["gateway_healthy"]:
-        from fleet.serving import router_url
+        from fleet.serving import app_states, router_url
 
         out["routers"] = f"{_routers_up(router_url(settings))}/{settings.serving.routers}"
+        states = app_states.read(settings, info.gateway_pid) or {}
+        out["apps"] = {c.name: states.get(c.name, app_states.AppState(c.name)).public()
+                       for c in settings.serving.apps}
         if _migrate_req() == "0":  # queued connections of a killed instance are reset
             out["tcp_migrate_req"] = messages.TCP_MIGRATE_OFF
     out["up"] = out["ray_running"] and out["gateway_healthy"]

@@ -13,6 +13,7 @@ interrupted invocations as failed.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -87,6 +88,9 @@ def main() -> None:
     except DefinitionError as exc:  # e.g. SQLite on many nodes: say why, not a traceback
         print(f"{SERVER_REFUSAL} {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+    from fleet.serving import app_states
+
+    app_states.SERVER["pid"] = os.getpid()  # `fleet up` waits on this server's record
     threading.Thread(target=restore_serving, args=(settings,), daemon=True).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

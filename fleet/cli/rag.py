@@ -68,19 +68,43 @@ def ask(question: str = typer.Argument(..., help="The question, in quotes."),
         mmr: bool = typer.Option(False, "--mmr", help="Diverse passages (MMR) instead of the "
                                                       "nearest."),
         max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
+        answer: Optional[str] = typer.Option(
+            None, "--answer", metavar="extractive|generate",
+            help="extractive: the sources' own sentences; generate: the LLM app writes it. "
+                 "Default: rag.answer."),
         app_name: str = typer.Option("rag", "--app", help="The RAG app's name in "
                                                            "serving.apps."),
         token: Optional[str] = TOKEN_OPT) -> None:
-    """Ask a knowledge base a question: the answer streams, then its sources."""
+    """Ask a knowledge base a question: the answer streams, then its sources. A RAG app
+    that is still starting is waited for (up to two minutes)."""
     from fleet.config import load_settings
 
     print_answer(load_settings(), question, kb, k=k, mmr=mmr, max_tokens=max_tokens,
-                 app_name=app_name, token=token)
+                 app_name=app_name, token=token, answer=answer)
+
+
+ASK_WAIT_S = 120  # how long `fleet ask` waits for a RAG app that is still starting
+
+
+def wait_for_app(settings, name: str, timeout_s: float = ASK_WAIT_S) -> None:
+    """Return once app `name` is no longer starting (it serves, or it failed and its route
+    answers with the reason), or at `timeout_s`; says that it waits."""
+    from fleet.cluster import ClusterInfo
+    from fleet.serving import app_states
+
+    info = ClusterInfo.read(settings)
+    if info is None or not info.gateway_pid:
+        return
+    state = (app_states.read(settings, info.gateway_pid) or {}).get(name)
+    if state is None or state.state == app_states.STARTING:
+        render.err_console.print(messages.RAG_APP_STARTING.format(name=name,
+                                                                  seconds=timeout_s))
+        app_states.wait(settings, info.gateway_pid, timeout_s, names=[name])
 
 
 def print_answer(settings, question: str, kb: str, *, k: int = 4, mmr: bool = False,
                  max_tokens: int | None = None, app_name: str = "rag",
-                 token: str | None = None) -> dict:
+                 token: str | None = None, answer: str | None = None) -> dict:
     """Ask the RAG app and print the answer as it streams, then its sources and the latency
     breakdown (on stderr); returns the `done` event."""
     import httpx
@@ -89,10 +113,13 @@ def print_answer(settings, question: str, kb: str, *, k: int = 4, mmr: bool = Fa
     from fleet.serving.apps import app_url
 
     url = app_url(settings, app_name) + "/ask"
+    if any(a.name == app_name for a in settings.serving.apps):
+        wait_for_app(settings, app_name)
     body = {"knowledge_base": kb, "question": question, "stream": True,
             "search": {"search": "mmr" if mmr else "hybrid", "k": k,
                        "fetch_k": max(20, k)},
-            **({"max_tokens": max_tokens} if max_tokens else {})}
+            **({"max_tokens": max_tokens} if max_tokens else {}),
+            **({"answer": answer} if answer else {})}
     bearer = token or lifecycle.admin_token(settings)
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
     sources: list[dict] = []

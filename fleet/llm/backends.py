@@ -38,6 +38,22 @@ class LocalBackend:
         return self._chat.stream(**kw)
 
 
+def _said(r) -> str:
+    """What a refusing server said: a problem's or an OpenAI error's message (a failed
+    Fleet app's stand-in names the app, the reason and the fix there), else the body's
+    start."""
+    try:
+        body = r.json()
+    except ValueError:
+        return r.text[:300]
+    if isinstance(body, dict):
+        err = body.get("error")
+        said = body.get("detail") or (err.get("message") if isinstance(err, dict) else None)
+        if isinstance(said, str):
+            return said
+    return r.text[:300]
+
+
 class OpenAIBackend:
     def __init__(self, url: str, model: str, api_key_env: str | None,
                  timeout_s: float) -> None:
@@ -66,7 +82,7 @@ class OpenAIBackend:
                 if r.status_code != 200:
                     r.read()
                     raise BackendError(f"the model server at {self.url} answered "
-                                       f"{r.status_code}: {r.text[:300]}")
+                                       f"{r.status_code}: {_said(r)}")
                 for line in r.iter_lines():
                     if not line.startswith("data:"):
                         continue

@@ -185,6 +185,16 @@ RAG_INGESTED = (
 )
 RAG_ASK_INVALID = "The question was refused; change what is named below."
 SERVE_APP_FAILED = "serving.apps[{index}] ('{name}') did not start: {reason}"
+SERVE_APP_GENERIC_FIX = (
+    "See FLEET_HOME/logs/server.log for the whole error; fix it, then `fleet down && fleet up`."
+)
+SERVE_APP_STATE = "app {name}: {state}{reason}"
+SERVE_APP_UNAVAILABLE = "The {name} app did not start: {reason} Fix: {fix}"
+SERVE_APP_STILL_STARTING = (
+    "still starting after {seconds:.0f} s: {names}. `fleet status` shows when they serve; "
+    "FLEET_HOME/logs/server.log shows what they are doing."
+)
+RAG_APP_STARTING = "the {name} app is starting; waiting up to {seconds:.0f} s"
 SERVE_RESTORE_FAILED = (
     "serving.restore[{index}] ('{path}') failed: {reason}. Redeploy those apps by hand "
     "(e.g. the deploy function) or fix the hook."

@@ -84,6 +84,24 @@ DID_NOT_COME_UP = (
     "{what} did not come up within {timeout_s:.0f} s; see the logs under FLEET_HOME/logs."
 )
 RAY_EXITED = "Ray failed to start (exit {code}); see {log}."
+RAY_EXITED_BECAUSE = "Ray failed to start (exit {code}): {cause} (Ray's output: {log})"
+RAY_CAUSE_SOCKET_PATH = (
+    "a socket path under Ray's temp dir passes the kernel's {limit}-byte limit ({path}). "
+    "Set RAY_TMPDIR to a short folder (for example RAY_TMPDIR=/tmp) and run `fleet up` again."
+)
+RAY_CAUSE_ALREADY_RUNNING = (
+    "a Ray cluster already runs at {address} (a `fleet up` that was not stopped, another "
+    "installation, or your own `ray start`). `fleet down` stops this installation's; "
+    "`ray stop` stops one you started; or give this installation another cluster.gcs_port."
+)
+RAY_CAUSE_PORT_IN_USE = (
+    "a port Ray needs is in use{port}. `fleet doctor` names the configured ports that are "
+    "taken; stop what holds it, or set that cluster.*_port key (null: a free one)."
+)
+RAY_CAUSE_DENIED = (
+    "Ray cannot write {path} (left by another user or an older run?). Remove it, or set "
+    "RAY_TMPDIR to a folder you own."
+)
 RAY_TMPDIR_TOO_LONG = (
     "Ray's temp dir {path} is {length} bytes long; Ray's socket paths under it would pass "
     "the kernel's {socket_max}-byte limit, so it must be at most {limit}. Set RAY_TMPDIR to "
@@ -175,3 +193,7 @@ PERMISSION_NEEDED = ("'{who}' may not {verb} {resource}: that needs the role {ro
 
 # The CLI's lists.
 UNKNOWN_OUTPUT = "Unknown output '{output}': -o takes table, wide, json or yaml."
+DEMO_DOCTOR_FAILED = (
+    "fleet doctor found what would make the demo fail (above, each with its fix); fix it "
+    "and run `make demo` again."
+)

@@ -10,7 +10,10 @@ plug in without an edit to the core (which imports none of them):
   `args`, as `serve run module:builder key=value` does.
 
 One app that fails to import or start is logged with the field that names it and does not
-stop the others: the gateway and every other app still come up.
+stop the others: the gateway and every other app still come up. Each app's state
+(starting, running, failed with reason and fix) is recorded for `fleet up`, `fleet status`
+and `fleet ask` (fleet.serving.app_states), and a failed app's route answers 503 with the
+reason and fix (fleet.serving.unavailable).
 
 A module that lives in one of `function_paths` (not an installed package) is pickled by
 value: Serve's replicas unpickle a deployment's class in their own processes, which do not
@@ -81,32 +84,60 @@ def build(cfg: ServeAppConfig, settings: Settings):
         name=cfg.name, path=cfg.import_path, kind=type(target).__name__))
 
 
-def run_configured(settings: Settings,
-                   run: Callable[..., Any] | None = None) -> tuple[list[str], dict[str, str]]:
-    """Run each configured app; returns (names started, {name: why it failed})."""
+def run_configured(settings: Settings, run: Callable[..., Any] | None = None,
+                   record: bool = True) -> tuple[list[str], dict[str, str]]:
+    """Run each configured app; returns (names started, {name: why it failed}).
+
+    `record`: keep each app's state in FLEET_HOME/run/apps.json (fleet.serving.app_states)
+    and put a stand-in answering 503 with the reason and fix on a failed app's route
+    (fleet.serving.unavailable)."""
     from ray import serve
+
+    from fleet.serving import app_states
+    from fleet.serving.app_states import FAILED, RUNNING, AppState
 
     run = run or serve.run
     started: list[str] = []
     failed: dict[str, str] = {}
+    states = {c.name: AppState(c.name, route_prefix=c.route_prefix)
+              for c in settings.serving.apps}
+    save = (lambda: app_states.write(settings, states)) if record else (lambda: None)
+    save()
 
-    def fail(i: int, cfg: ServeAppConfig, exc: Exception) -> None:
-        why = exc.args[0] if isinstance(exc, DefinitionError) else f"{type(exc).__name__}: {exc}"
-        failed[cfg.name] = why
-        log.error(messages.SERVE_APP_FAILED.format(index=i, name=cfg.name, reason=why))
+    def fail(i: int, cfg: ServeAppConfig, exc: Exception, deployed: bool) -> None:
+        if isinstance(exc, DefinitionError):
+            reason, fix = app_states.cause(exc.args[0])
+        elif deployed:
+            reason, fix = app_states.deploy_failure(cfg.name, exc)
+        else:
+            reason, fix = app_states.cause(f"{type(exc).__name__}: {exc}")
+        failed[cfg.name] = f"{reason} {fix}"
+        log.error(messages.SERVE_APP_FAILED.format(index=i, name=cfg.name,
+                                                   reason=failed[cfg.name]))
+        states[cfg.name] = AppState(cfg.name, FAILED, cfg.route_prefix, reason, fix)
+        save()
+        if record and cfg.route_prefix:
+            from fleet.serving.unavailable import stand_in
+
+            try:
+                stand_in(cfg.name, reason, fix, cfg.route_prefix, run)
+            except Exception:  # the state is recorded; the route then answers Serve's 404
+                log.exception("could not put a stand-in on %s's route", cfg.name)
 
     built = []  # every import first: a typo is reported before seconds of deploys
     for i, cfg in enumerate(settings.serving.apps):
         try:
             built.append((i, cfg, build(cfg, settings)))
         except Exception as exc:
-            fail(i, cfg, exc)
+            fail(i, cfg, exc, deployed=False)
     for i, cfg, app in built:
         try:
             run(app, name=cfg.name, route_prefix=cfg.route_prefix)
             started.append(cfg.name)
+            states[cfg.name] = AppState(cfg.name, RUNNING, cfg.route_prefix)
+            save()
         except Exception as exc:
-            fail(i, cfg, exc)
+            fail(i, cfg, exc, deployed=True)
     return started, failed
 
 
@@ -162,7 +193,13 @@ def restore(settings: Settings) -> list[str]:
 
 
 def start(settings: Settings) -> None:
-    """What the Fleet server runs at start (in a thread: Serve apps take seconds each)."""
+    """What the Fleet server runs at start (in a thread: Serve apps take seconds each). The
+    configured apps are recorded as starting first, so `fleet up` waits for them from the
+    moment the server answers."""
+    from fleet.serving import app_states
+
+    app_states.write(settings, {c.name: app_states.AppState(c.name, route_prefix=c.route_prefix)
+                                for c in settings.serving.apps})
     restored = restore(settings)
     if restored:
         log.warning("restored serving apps: %s", ", ".join(restored))

@@ -105,7 +105,7 @@ artifacts:
     os.environ.setdefault("RAY_TMPDIR", RAY_TMPDIR)
     Path(os.environ["RAY_TMPDIR"]).mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    up = fleet_cli("up", check=False)
+    up = fleet_cli("up", check=False, timeout=600)
     if up.returncode != 0:
         logs = "\n".join(p.read_text()[-3000:] for p in (home / "logs").glob("*.log"))
         pytest.fail(f"fleet up failed: {up.stdout}\n{up.stderr}\n{logs}")

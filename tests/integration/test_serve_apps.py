@@ -3,9 +3,11 @@ tests/fixtures, with args) and one whose import path names nothing. `fleet up` m
 the first on Serve's HTTP, and log the second with the field that names it, without either
 stopping the gateway."""
 
+import json
+
 import httpx
 
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import fleet_cli, wait_until
 
 
 def test_a_configured_app_answers_at_its_route_with_its_args(client, fleet_home, http):
@@ -41,3 +43,51 @@ def test_the_servers_start_brings_a_lost_app_back(client):
     assert httpx.get(url, timeout=10).status_code == 404
     apps.start(client.settings)
     assert httpx.get(url, timeout=10).json()["greeting"] == "hi"
+
+
+def test_fleet_status_lists_every_app_and_why_one_failed(client):
+    """`fleet up` waited for the apps; `fleet status` lists each with its state, a failed
+    one with the reason and the fix (issue 29), as JSON and as text."""
+    st = json.loads(fleet_cli("status", "--json").stdout)
+    assert st["apps"]["echo"] == {"state": "running", "route_prefix": "/echo"}
+    broken = st["apps"]["broken"]
+    assert broken["state"] == "failed"
+    assert "module 'fleet_serve_echo' has no 'missing'" in broken["reason"]
+    assert "function_paths" in broken["fix"]
+    text = " ".join(fleet_cli("status").stdout.split())
+    assert "app broken failed" in text and "has no 'missing'" in text and "fix: Check" in text
+
+
+def test_an_app_whose_replicas_fail_answers_503_with_the_cause(client, tmp_path):
+    """The LLM app with a model Fleet cannot load: Serve says only that the deployment
+    failed; Fleet finds the replica's own error, records it, and puts a stand-in on the
+    route that answers 503 naming the app, the reason and the fix, not a 404."""
+    from ray import serve
+
+    from fleet.config import clear_cache, load_settings
+    from fleet.serving import app_states
+    from fleet.serving.apps import run_configured
+
+    (tmp_path / "fleet.yaml").write_text(
+        "serving: {apps: [{name: badllm, import_path: 'serve_apps.llm:build', "
+        "route_prefix: /badllm, args: {max_replicas: 1, llm: {model: NoSuchModel-1B}}}]}\n")
+    clear_cache()
+    settings = load_settings(tmp_path)
+    try:
+        started, failed = run_configured(settings)
+        assert started == [] and "NoSuchModel-1B" in failed["badllm"]
+        state = app_states.read(settings)["badllm"]
+        assert state.state == "failed"
+        assert state.reason.startswith("'NoSuchModel-1B' is not a model Fleet can run locally")
+        assert "llm.backend to openai" in state.fix
+        url = f"http://127.0.0.1:{client.settings.serving.serve_port}/badllm/v1/chat/completions"
+        r = wait_until(lambda: (x := httpx.post(url, json={}, timeout=10)).status_code == 503
+                       and x, timeout_s=30)
+        assert r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert problem["app"] == "badllm" and problem["reason"] == state.reason
+        assert problem["detail"].startswith("The badllm app did not start: 'NoSuchModel-1B'")
+        assert "Deployment(" not in problem["detail"] and "Traceback" not in problem["detail"]
+    finally:
+        serve.delete("badllm")
+        clear_cache()

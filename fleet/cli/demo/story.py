@@ -57,7 +57,27 @@ def run() -> None:
         raise SystemExit(1) from None
 
 
+def _checked() -> None:
+    """`fleet doctor` first: a missing weights package, a port in use or a Ray temp path
+    too long stops the demo here with the fix, not at the step that would fail."""
+    from rich.markup import escape
+
+    from fleet.config import default_home
+    from fleet.doctor import diagnose, failed
+
+    findings = diagnose(lifecycle.ensure_config(default_home()))
+    bad = failed(findings)
+    console.print(f"  {len(findings) - len(bad)} of {len(findings)} checks passed")
+    for f in bad:
+        console.print(f"  [red]✗ {escape(f.check)}[/]: {escape(f.detail)}\n"
+                      f"    fix: {escape(f.fix)}")
+    if bad:
+        raise DemoError(messages.DEMO_DOCTOR_FAILED)
+
+
 def _run() -> None:
+    step(0, "Check this machine (fleet doctor)")
+    _checked()
     step(1, "Start Fleet (a local Ray head, supervisor, scheduler, HTTP gateway)")
     info = lifecycle.up(progress=lambda m: console.print(f"  … {m}"))
     settings = load_settings()
