@@ -31,6 +31,7 @@ _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+\.\s+|#+\s+|>\s*)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SETTING = re.compile(r"^\s*(?:- )?[\w.-]+:\s+\S")  # a YAML line (a chunk may start mid-block)
 _COMMENT = re.compile(r"^\s{2,}#\s")  # its comment, wrapped onto the next line
+_ROW = "\x00"  # marks a table row among the blocks
 _HEADING = re.compile(r"^#{1,6}\s")
 ANNOUNCED = 2  # code lines a sentence ending in ':' takes from the block after it
 _PARENT = re.compile(r"^\s*[\w.-]+:$")  # a YAML key whose value is the lines below it
@@ -69,7 +70,7 @@ def _blocks(text: str) -> list[str]:
             blocks[-1] += " " + line.strip().lstrip("# ")  # a setting's comment goes on
         elif line.lstrip().startswith("|"):
             flush()
-            blocks.append(line.strip().strip("|").replace(" | ", "; "))
+            blocks.append(_ROW + line.strip().strip("|").replace(" | ", "; "))
         elif in_code or _SETTING.match(line) or _PARENT.match(line):
             flush()
             blocks.append(_with_parents(line, parents))
@@ -104,10 +105,16 @@ def _breadcrumb(block: str) -> bool:
 
 
 def sentences(text: str) -> list[str]:
+    """The sentences of `text` (fleet.rag.splitting's chunks): each block cut at sentence
+    ends. A table row's later sentences keep the row's first cell, its subject ('`fleet
+    doctor`; `make demo` runs it first'): cut loose, 'it' would name nothing."""
     out = []
     for block in _blocks(text):
-        for s in _SENTENCE_END.split(block):
-            s = s.strip()
+        row = block.startswith(_ROW)
+        parts = _SENTENCE_END.split(block.lstrip(_ROW))
+        subject = parts[0].split("; ", 1)[0].strip() if row and len(parts) > 1 else ""
+        for i, s in enumerate(parts):
+            s = (f"{subject}; " if subject and i else "") + s.strip()
             if MIN_CHARS <= len(s) <= MAX_CHARS and re.search(r"[A-Za-z]{3}", s):
                 out.append(s)
     return out

@@ -119,6 +119,11 @@ def test_sentences_give_a_setting_its_parents_and_an_announcement_its_code():
         "llm.model: SmolLM2 # from a package",
         "llm.cache.dir: /tmp/models",
         "rag.chunk_size: 1000"]
+    row = ("| `fleet doctor` | what a first run needs, each with its fix. `make demo` runs it "
+           "first and stops with its advice |\n")
+    assert sentences(row) == ["`fleet doctor`; what a first run needs, each with its fix.",
+                              "`fleet doctor`; `make demo` runs it first and stops with its "
+                              "advice"]
 
 
 def test_the_line_that_answers_is_found_and_its_passage_comes_first(tmp_path):
