@@ -90,19 +90,33 @@ def drift_check(req: DriftCheckRequest) -> DriftCheckResult:
     until = req.until or time.time()
     since = until - (req.window_s or cfg.window_s)
     current = _current(artifacts, settings, req, version, since, until)
-    reference, loaded, ref_out = _reference(artifacts, settings, req, version, current)
-    columns = req.columns or _default_columns(reference, current, loaded)
+    stored = _stored_profile(artifacts, req, version)
+    if stored is not None:  # the training data's statistics, kept at registration
+        reference, loaded, ref_out = None, _load(artifacts, settings, version), None
+    else:
+        reference, loaded, ref_out = _reference(artifacts, settings, req, version, current)
+    columns = req.columns or _default_columns(
+        reference if stored is None else list(stored.columns), current, loaded)
     options = req.options or cfg.options_for(req.endpoint)
     if loaded is not None and loaded.spec["task"] != "regression" and PREDICTION in columns:
         options = options.model_copy(update={"categorical": (*options.categorical,
                                                              PREDICTION)})
-    result = compare(reference, current, columns, options).public()
+    if stored is not None:
+        from fleet.drift.profile import compare_profile
+
+        result = compare_profile(stored, current, columns, options).public()
+        calibration = _stored_calibration(stored)
+    else:
+        result = compare(reference, current, columns, options).public()
+        calibration = _calibration(version, loaded, reference, ref_out)
     performance = None
     if version is not None and not req.current_uri:
-        performance = _performance(svc, who, req.endpoint, version, loaded, reference, ref_out,
+        performance = _performance(svc, who, req.endpoint, version, loaded, calibration,
                                    current, (since, until), options)
     rid = svc.drift.new_report_id()  # the plots are stored under it before the report
-    plots = _plots(artifacts, settings, rid, req.endpoint, result, reference, current) \
+    ref_values = (stored.representative if stored is not None
+                  else lambda name: reference[name])
+    plots = _plots(artifacts, settings, rid, req.endpoint, result, ref_values, current) \
         if cfg.plots else {}
     ctx = context.current()
     report = svc.drift.save_report(
@@ -110,7 +124,8 @@ def drift_check(req: DriftCheckRequest) -> DriftCheckResult:
         version=version.version if version else None, kind="drift",
         reference=req.reference.model_dump(exclude_none=True) | (
             {"data_uri": version.lineage.get("data_uri")}
-            if version and req.reference.kind == "training" else {}),
+            if version and req.reference.kind == "training" else {}) | (
+            {"profile_uri": version.lineage.get("profile_uri")} if stored is not None else {}),
         window=(None, None) if req.current_uri else (since, until), result=result,
         plots=plots, report_id=rid, performance=performance,
         invocation_id=ctx.invocation_id if ctx else None)
@@ -166,29 +181,85 @@ def _reference(artifacts, settings, req, version, current):
     return table, loaded, out
 
 
-def _performance(svc, who, endpoint, version, loaded, reference, ref_out, current, window,
+def _calibration(version, loaded, reference, ref_out):
+    """CBPE's calibration on the version's held-out training rows, when the reference is
+    its training data and the model gives probabilities (None otherwise)."""
+    from fleet.drift.performance import calibrate, right
+
+    label = loaded.spec.get("label") if loaded else None
+    if ref_out is None or "probability" not in ref_out or label not in reference.columns:
+        return None
+    from functions.training.data import validation_rows
+
+    params = version.params
+    _, val = validation_rows(len(reference), params.get("seed", 0),
+                             params.get("validation_fraction", 0.2))
+    return calibrate(ref_out["probability"][val],
+                     right(ref_out[PREDICTION][val], reference[label].to_numpy()[val]))
+
+
+def _stored_calibration(stored):
+    import numpy as np
+
+    from fleet.drift.performance import Calibration
+
+    cal = stored.extra.get("calibration")
+    return Calibration(inner=np.asarray(cal["inner"]), right=np.asarray(cal["right"])) \
+        if cal else None
+
+
+def _stored_profile(artifacts, req, version):
+    """The version's reference profile, stored at registration, for a check against its
+    training data (None for another reference, or a version registered without one)."""
+    uri = (version.lineage or {}).get("profile_uri") if version is not None else None
+    if req.reference.kind != "training" or not uri:
+        return None
+    from fleet.drift.profile import Profile
+
+    return Profile.from_bytes(artifacts.get_bytes(uri))
+
+
+def training_profile(table, loaded, *, seed: int, validation_fraction: float):
+    """What a version's drift checks need of its training data, computed once at
+    registration (fleet.drift.profile): each feature's statistics, the model's predictions
+    on the table, and CBPE's calibration on the held-out rows, as a check against the
+    table itself would compute them."""
+    import numpy as np
+
+    from fleet.drift.performance import calibrate, right
+    from fleet.drift.profile import profile
+    from functions.training.data import validation_rows
+
+    features = [f for f in loaded.features if f in table.columns]
+    frame = table[features].copy()
+    out = loaded.predict(frame.to_numpy(np.float32))
+    frame[PREDICTION] = out[PREDICTION]
+    categorical = (PREDICTION,) if loaded.spec["task"] != "regression" else ()
+    prof = profile(frame, options=DriftOptions(categorical=categorical))
+    label = loaded.spec.get("label")
+    if "probability" in out and label in table.columns:
+        _, val = validation_rows(len(table), seed, validation_fraction)
+        cal = calibrate(out["probability"][val],
+                        right(out[PREDICTION][val], table[label].to_numpy()[val]))
+        if cal is not None:
+            prof.extra["calibration"] = {"inner": cal.inner.tolist(),
+                                         "right": cal.right.tolist()}
+    return prof
+
+
+def _performance(svc, who, endpoint, version, loaded, calibration, current, window,
                  options):
     """The report's performance section: the version's labels in the window joined with its
     logged predictions, its CBPE estimate (calibrated on its held-out training rows when the
     reference is its training data) and its figure at registration."""
     import pandas as pd
 
-    from fleet.drift.performance import assess, calibrate, registered_metric, right
+    from fleet.drift.performance import assess, registered_metric
 
     task = (loaded.spec if loaded else version.params).get("task", "classification")
     key = f"{version.model}:{version.version}"
     rows = svc.drift.labels(who, endpoint, [key], *window) if endpoint else []
     labels = pd.DataFrame(rows, columns=["request_id", "row", "label"]) if rows else None
-    calibration = None
-    label = loaded.spec.get("label") if loaded else None
-    if ref_out is not None and "probability" in ref_out and label in reference.columns:
-        from functions.training.data import validation_rows
-
-        params = version.params
-        _, val = validation_rows(len(reference), params.get("seed", 0),
-                                 params.get("validation_fraction", 0.2))
-        calibration = calibrate(ref_out["probability"][val],
-                                right(ref_out[PREDICTION][val], reference[label].to_numpy()[val]))
     return assess(task=task, version=key, current=current, labels=labels,
                   registered=registered_metric(task, version.metrics, version.evaluation),
                   options=options, calibration=calibration, labels_received=len(rows))
@@ -205,16 +276,18 @@ def _load(artifacts, settings, version):
 
 
 def _default_columns(reference, current, loaded) -> list[str]:
+    """`reference`: a table, or the column names of a stored profile."""
     if loaded is not None:
         return [*loaded.features, *([PREDICTION] if PREDICTION in current.columns else [])]
     if len(current.columns):
         skip = {"at", "probability", "request_id", "row"}
         return [c for c in current.columns if c not in skip]
-    return [c for c in reference.columns if c != "at"]
+    return [c for c in getattr(reference, "columns", reference) if c != "at"]
 
 
-def _plots(artifacts, settings, rid, endpoint, result, reference, current) -> dict[str, str]:
-    """PNGs in artifact storage: the summary, and one per drifted column."""
+def _plots(artifacts, settings, rid, endpoint, result, ref_values, current) -> dict[str, str]:
+    """PNGs in artifact storage: the summary, and one per drifted column (`ref_values`: a
+    column's reference values by name, from the table or its stored profile)."""
     from fleet.drift import plots
 
     prefix = f"{settings.artifact_root.rstrip('/')}/drift/{endpoint or 'adhoc'}/{rid}"
@@ -225,7 +298,7 @@ def _plots(artifacts, settings, rid, endpoint, result, reference, current) -> di
     for c in result["columns"]:
         if c["drifted"]:
             verdict = f"{c['method']} {c['score']:.3g} vs {c['threshold']:g}"
-            png = plots.column(c["column"], c["kind"], reference[c["column"]],
+            png = plots.column(c["column"], c["kind"], ref_values(c["column"]),
                                current[c["column"]], verdict)
             out[c["column"]] = artifacts.put_bytes(png, f"{prefix}/{_safe(c['column'])}.png")
     return out

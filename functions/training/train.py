@@ -174,16 +174,38 @@ def train(req: TrainRequest) -> TrainResult:
 
         torch.save(bundle, local)
         artifacts.put_file(local, model_uri)
+        profile_uri = _store_profile(artifacts, settings, bundle, df, req, name, run.id)
     version = svc.models.register(
         who, model=name, artifact_uri=model_uri, flavor=f"torch-{spec['family']}",
         run_id=run.id, metrics=metrics,
         params={k: v for k, v in params.items() if k != "run_id"},
         lineage={"run_id": run.id, "data_uri": final.data_uri,
-                 "data_fingerprint": fingerprint, "code_version": final.code_version})
+                 "data_fingerprint": fingerprint, "code_version": final.code_version,
+                 **({"profile_uri": profile_uri} if profile_uri else {})})
     svc.runs.finish(who, run.id, "finished", artifacts={"model": model_uri})
     return TrainResult(run_id=run.id, model=name, version=version.version,
                        artifact_uri=model_uri, metrics=metrics, epochs=max(steps),
                        resumed_from_epoch=resumed_from)
+
+
+def _store_profile(artifacts, settings, bundle, df, req, name: str, run_id: str) -> str | None:
+    """The training data's drift profile (functions.drift.training_profile), stored beside
+    the model: each drift check against the training data reads it instead of the data.
+    None, and a warning, when it cannot be made: checks then read the data as before."""
+    import logging
+
+    from fleet.flavors.torch import LoadedModel
+    from functions.drift import training_profile
+
+    try:
+        prof = training_profile(df, LoadedModel(bundle, settings=settings), seed=req.seed,
+                                validation_fraction=req.validation_fraction)
+        return artifacts.put_bytes(prof.to_bytes(),
+                                   artifacts.uri("models", name, run_id, "profile.npz"))
+    except Exception:
+        logging.getLogger("functions.training").warning(
+            "no drift profile for %s run %s", name, run_id, exc_info=True)
+        return None
 
 
 def _root_cause(exc: BaseException) -> str:

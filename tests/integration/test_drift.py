@@ -153,6 +153,25 @@ def test_the_shifted_feature_and_only_it_is_reported_everywhere(watched, client,
     assert report["id"] in fleet_cli("drift", ENDPOINT, "--history", "--json").stdout
 
 
+def test_the_profile_stored_at_registration_judges_as_the_training_table(watched, http):
+    """`train` stores the training data's profile with the version; the scheduled check
+    read it instead of the table (issue 28), and judged as a check against the table
+    itself does."""
+    report = watched["report"]
+    assert report["reference"]["profile_uri"].endswith("/profile.npz")
+    body = http.post("/v1/functions/drift_check/invoke", json={
+        "endpoint": ENDPOINT, "columns": ["age", "income"],
+        "reference": {"kind": "uri", "uri": str(watched["data"])}}).json()
+    assert body["status"] == "succeeded", body
+    table = {c["column"]: c for c in body["result"]["report"]["columns"]}
+    stored = {c["column"]: c for c in report["columns"]}
+    for name in ("age", "income"):
+        assert stored[name]["method"] == table[name]["method"] == "wasserstein"
+        assert stored[name]["drifted"] == table[name]["drifted"]
+        assert stored[name]["score"] == pytest.approx(table[name]["score"], rel=0.01, abs=1e-3)
+        assert stored[name]["psi"] == pytest.approx(table[name]["psi"], rel=1e-9)
+
+
 def test_a_reader_may_look_but_not_act(watched, gateway_url):
     import httpx
 
