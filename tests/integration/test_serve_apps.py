@@ -6,6 +6,7 @@ stopping the gateway."""
 import json
 
 import httpx
+import pytest
 
 from tests.integration.conftest import fleet_cli, wait_until
 
@@ -61,26 +62,39 @@ def test_fleet_status_lists_every_app_and_why_one_failed(client):
 def test_an_app_whose_replicas_fail_answers_503_with_the_cause(client, tmp_path):
     """The LLM app with a model Fleet cannot load: Serve says only that the deployment
     failed; Fleet finds the replica's own error, records it, and puts a stand-in on the
-    route that answers 503 naming the app, the reason and the fix, not a 404."""
+    route that answers 503 naming the app, the reason and the fix, not a 404. A RAG app
+    that generates with it, asked through `fleet ask`'s code, names the same cause."""
     from ray import serve
 
+    from fleet.cli.rag import print_answer
     from fleet.config import clear_cache, load_settings
+    from fleet.errors import FleetError
+    from fleet.rag import ingest
     from fleet.serving import app_states
     from fleet.serving.apps import run_configured
 
+    port = client.settings.serving.serve_port
     (tmp_path / "fleet.yaml").write_text(
-        "serving: {apps: [{name: badllm, import_path: 'serve_apps.llm:build', "
-        "route_prefix: /badllm, args: {max_replicas: 1, llm: {model: NoSuchModel-1B}}}]}\n")
+        f"serving: {{serve_port: {port}, apps: ["
+        "{name: badllm, import_path: 'serve_apps.llm:build', route_prefix: /badllm, "
+        "args: {max_replicas: 1, llm: {model: NoSuchModel-1B}}}, "
+        "{name: badrag, import_path: 'serve_apps.rag:build', route_prefix: /badrag, "
+        "args: {name: badrag, max_replicas: 1, llm_app: null, llm: {backend: openai, "
+        f"url: 'http://127.0.0.1:{port}/badllm/v1', model: m}}}}}}]}}\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "ports.md").write_text("The router listens on port 8090.\n")
+    ingest(client.settings, "badkb", (tmp_path / "docs").as_uri(), chunk_size=300,
+           chunk_overlap=30)
     clear_cache()
     settings = load_settings(tmp_path)
     try:
         started, failed = run_configured(settings)
-        assert started == [] and "NoSuchModel-1B" in failed["badllm"]
+        assert started == ["badrag"] and "NoSuchModel-1B" in failed["badllm"]
         state = app_states.read(settings)["badllm"]
         assert state.state == "failed"
         assert state.reason.startswith("'NoSuchModel-1B' is not a model Fleet can run locally")
         assert "llm.backend to openai" in state.fix
-        url = f"http://127.0.0.1:{client.settings.serving.serve_port}/badllm/v1/chat/completions"
+        url = f"http://127.0.0.1:{port}/badllm/v1/chat/completions"
         r = wait_until(lambda: (x := httpx.post(url, json={}, timeout=10)).status_code == 503
                        and x, timeout_s=30)
         assert r.headers["content-type"] == "application/problem+json"
@@ -88,6 +102,13 @@ def test_an_app_whose_replicas_fail_answers_503_with_the_cause(client, tmp_path)
         assert problem["app"] == "badllm" and problem["reason"] == state.reason
         assert problem["detail"].startswith("The badllm app did not start: 'NoSuchModel-1B'")
         assert "Deployment(" not in problem["detail"] and "Traceback" not in problem["detail"]
+        with pytest.raises(FleetError) as err:
+            print_answer(settings, "Which port does the router listen on?", "badkb",
+                         app_name="badrag", answer="generate")
+        said = str(err.value)
+        assert "The badllm app did not start: 'NoSuchModel-1B'" in said, said
+        assert "llm.backend to openai" in said and "Traceback" not in said
     finally:
         serve.delete("badllm")
+        serve.delete("badrag")
         clear_cache()
