@@ -32,7 +32,14 @@ import numpy as np
 from fleet import messages
 from fleet.config.drift import DriftOptions
 from fleet.drift import stats
-from fleet.drift.report import ColumnDrift, DriftResult, _table_problems
+from fleet.drift.report import (
+    ColumnDrift,
+    DriftResult,
+    _table_problems,
+    as_numbers,
+    result_of,
+    threshold_for,
+)
 from fleet.errors import FieldProblem, InvalidInput
 
 QUANTILES = 2001
@@ -222,10 +229,9 @@ def _categorical_counts(c: ColumnProfile, cur) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _psi(c: ColumnProfile, cur: np.ndarray) -> float:
-    cur_counts = np.bincount(np.searchsorted(c.psi_inner, cur, side="right"),
-                             minlength=c.psi_inner.size + 1).astype(np.float64)
-    r, k = stats._floored(c.psi_counts.astype(np.float64)), stats._floored(cur_counts)
-    return float(np.sum((k - r) * np.log(k / r)))
+    """PSI in the reference's stored bins."""
+    return stats.psi_of(c.psi_counts, np.bincount(
+        np.searchsorted(c.psi_inner, cur, side="right"), minlength=c.psi_inner.size + 1))
 
 
 def _judge(name: str, c: ColumnProfile, current, options: DriftOptions) -> ColumnDrift:
@@ -238,8 +244,7 @@ def _judge(name: str, c: ColumnProfile, current, options: DriftOptions) -> Colum
     if c.kind == "categorical":
         ref, cur = _categorical_counts(c, current)
         distinct, n_cur = int(np.count_nonzero(ref + cur)), int(cur.sum())
-        psi = float(np.sum((stats._floored(cur) - stats._floored(ref))
-                           * np.log(stats._floored(cur) / stats._floored(ref))))
+        psi = stats.psi_of(ref, cur)
     else:
         cur_sorted = np.sort(current)
         few = c.values is not None
@@ -251,13 +256,8 @@ def _judge(name: str, c: ColumnProfile, current, options: DriftOptions) -> Colum
             distinct = stats.PER_VALUE + 1  # more than FEW_VALUES whatever the current holds
         n_cur = int(cur_sorted.size)
         psi = _psi(c, cur_sorted)
-    kind = c.kind
-    few_kind = kind == "categorical" or distinct <= stats.FEW_VALUES
-    method = options.methods.get(name) or (
-        ("chisquare" if distinct > 2 else "z") if few_kind and c.rows <= stats.SMALL else
-        "ks" if c.rows <= stats.SMALL else "jensenshannon" if few_kind else "wasserstein")
-    threshold = options.thresholds.get(name, options.thresholds.get(
-        method, stats.THRESHOLDS[method]))
+    method = options.methods.get(name) or stats.choose_by(c.kind, distinct, c.rows)
+    threshold = threshold_for(options, name, method)
     if method == "wasserstein":
         value = _wasserstein(c, cur_sorted)
     elif method == "ks":
@@ -278,7 +278,7 @@ def _judge(name: str, c: ColumnProfile, current, options: DriftOptions) -> Colum
         ref_share = np.diff(_ref_cdf(c, edges))
         ref_share[-1] += 1 - _ref_cdf(c, edges[-1:])[0]
         value = stats.jensenshannon(ref_share, np.histogram(cur_sorted, edges)[0] * 1.0)
-    return ColumnDrift(name, kind, method, value, threshold,
+    return ColumnDrift(name, c.kind, method, value, threshold,
                        stats.drifted(method, value, threshold), psi, c.rows, n_cur, c.dropped)
 
 
@@ -306,13 +306,9 @@ def compare_profile(prof: Profile, current, columns: list[str],
                                 messages.DRIFT_DATETIME_FIX)
         if c.kind == "numeric":
             if not pd.api.types.is_numeric_dtype(values):  # numbers sent as text, or not
-                parsed = pd.to_numeric(values, errors="coerce")
-                bad = values[parsed.isna() & values.notna()]
-                if len(bad):
-                    return FieldProblem(name, messages.DRIFT_NOT_NUMBERS.format(
-                        column=name, side="current", bad=len(bad), rows=len(values),
-                        example=str(bad.iloc[0])[:40]), messages.DRIFT_NOT_NUMBERS_FIX)
-                values = parsed
+                values = as_numbers(name, "current", values)
+                if isinstance(values, FieldProblem):
+                    return values
             values = pd.Series(values).to_numpy(dtype="float64", na_value=float("nan"))
             infinite = int(np.isinf(values).sum())
             values = values[np.isfinite(values)]
@@ -329,12 +325,7 @@ def compare_profile(prof: Profile, current, columns: list[str],
     problems = [j for j in judged if isinstance(j, FieldProblem)]
     if problems:
         raise InvalidInput(messages.DRIFT_INPUT_INVALID.format(count=len(problems)), problems)
-    out = DriftResult(columns=judged, drift_share=options.drift_share,
-                      reference_rows=prof.rows, current_rows=len(current))
-    out.drifted_columns = [c.column for c in judged if c.drifted]
-    out.drifted_share = len(out.drifted_columns) / len(judged)
-    out.dataset_drift = out.drifted_share >= options.drift_share
-    return out
+    return result_of(judged, options, prof.rows, len(current))
 
 
 __all__ = ["QUANTILES", "ColumnProfile", "Profile", "column_profile", "compare_profile",

@@ -72,18 +72,29 @@ def compare(reference, current, columns: list[str], options: DriftOptions | None
             raise InvalidInput(messages.DRIFT_INPUT_INVALID.format(count=len(problems)),
                                problems)
         results = list(pool.map(lambda pc: _judge(pc[0], options), prepared))
-    out = DriftResult(columns=results, drift_share=options.drift_share,
-                      reference_rows=len(reference), current_rows=len(current))
-    out.drifted_columns = [c.column for c in results if c.drifted]
-    out.drifted_share = len(out.drifted_columns) / len(results)
+    return result_of(results, options, len(reference), len(current))
+
+
+def result_of(columns: list[ColumnDrift], options: DriftOptions, reference_rows: int,
+              current_rows: int) -> DriftResult:
+    """The dataset's verdict from its columns' (the share drifted against drift_share)."""
+    out = DriftResult(columns=columns, drift_share=options.drift_share,
+                      reference_rows=reference_rows, current_rows=current_rows)
+    out.drifted_columns = [c.column for c in columns if c.drifted]
+    out.drifted_share = len(out.drifted_columns) / len(columns)
     out.dataset_drift = out.drifted_share >= options.drift_share
     return out
 
 
+def threshold_for(options: DriftOptions, column: str, method: str) -> float:
+    """The column's own threshold, else the method's in the options, else the default."""
+    return options.thresholds.get(column, options.thresholds.get(
+        method, stats.THRESHOLDS[method]))
+
+
 def _judge(col: stats.Column, options: DriftOptions) -> ColumnDrift:
     method = options.methods.get(col.name) or stats.choose(col)
-    threshold = options.thresholds.get(col.name, options.thresholds.get(
-        method, stats.THRESHOLDS[method]))
+    threshold = threshold_for(options, col.name, method)
     value = stats.score(col, method)
     return ColumnDrift(col.name, col.kind, method, value, threshold,
                        stats.drifted(method, value, threshold), stats.psi(col),
@@ -127,20 +138,30 @@ def _column(name: str, ref, cur, options: DriftOptions) -> stats.Column | FieldP
         sides = {"reference": ref, "current": cur}
         if sum(types.is_numeric_dtype(v) for v in sides.values()) == 1:
             for side, values in sides.items():
-                if types.is_numeric_dtype(values):
-                    continue
-                parsed = pd.to_numeric(values, errors="coerce")
-                bad = values[parsed.isna() & values.notna()]
-                if len(bad):
-                    return FieldProblem(name, messages.DRIFT_NOT_NUMBERS.format(
-                        column=name, side=side, bad=len(bad), rows=len(values),
-                        example=str(bad.iloc[0])[:40]), messages.DRIFT_NOT_NUMBERS_FIX)
-                sides[side] = parsed
+                if not types.is_numeric_dtype(values):
+                    parsed = as_numbers(name, side, values)
+                    if isinstance(parsed, FieldProblem):
+                        return parsed
+                    sides[side] = parsed
             ref, cur = sides["reference"], sides["current"]
         if types.is_numeric_dtype(ref) and types.is_numeric_dtype(cur):
             return stats.numeric(name, ref.to_numpy(dtype="float64", na_value=float("nan")),
                                  cur.to_numpy(dtype="float64", na_value=float("nan")))
     return stats.categorical(name, ref, cur)
+
+
+def as_numbers(name: str, side: str, values):
+    """Text values read as numbers (numbers sent as strings), or the problem naming how
+    many are not numbers, with one of them: as categories they would hide any shift."""
+    import pandas as pd
+
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = values[parsed.isna() & values.notna()]
+    if len(bad):
+        return FieldProblem(name, messages.DRIFT_NOT_NUMBERS.format(
+            column=name, side=side, bad=len(bad), rows=len(values),
+            example=str(bad.iloc[0])[:40]), messages.DRIFT_NOT_NUMBERS_FIX)
+    return parsed
 
 
 def _column_problem(col: stats.Column, options: DriftOptions) -> FieldProblem | None:
@@ -162,4 +183,5 @@ def _column_problem(col: stats.Column, options: DriftOptions) -> FieldProblem | 
     return None
 
 
-__all__ = ["ColumnDrift", "DriftOptions", "DriftResult", "compare"]
+__all__ = ["ColumnDrift", "DriftOptions", "DriftResult", "as_numbers", "compare", "result_of",
+           "threshold_for"]

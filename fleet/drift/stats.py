@@ -80,10 +80,16 @@ def categorical(name: str, reference, current) -> Column:
 
 def choose(col: Column) -> str:
     """Evidently's default: a test for a small reference, a distance for a large one."""
-    few = col.kind == "categorical" or col.distinct <= FEW_VALUES
-    if col.reference.size <= SMALL:
+    return choose_by(col.kind, col.distinct, col.reference.size)
+
+
+def choose_by(kind: str, distinct: int, reference_rows: int) -> str:
+    """choose(), from what it looks at: the column's kind, its distinct values over both
+    sides, the reference's rows (a stored profile has these without the samples)."""
+    few = kind == "categorical" or distinct <= FEW_VALUES
+    if reference_rows <= SMALL:
         if few:
-            return "chisquare" if col.distinct > 2 else "z"
+            return "chisquare" if distinct > 2 else "z"
         return "ks"
     return "jensenshannon" if few else "wasserstein"
 
@@ -221,7 +227,12 @@ def psi(col: Column, bins: int = 10) -> float:
                           minlength=inner.size + 1).astype(np.float64)
         cur = np.bincount(np.searchsorted(inner, col.current, side="right"),
                           minlength=inner.size + 1).astype(np.float64)
-    r, c = _floored(ref), _floored(cur)
+    return psi_of(ref, cur)
+
+
+def psi_of(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """PSI of two sides' counts in the same bins (an empty bin at the floor share)."""
+    r, c = _floored(ref_counts.astype(np.float64)), _floored(cur_counts.astype(np.float64))
     return float(np.sum((c - r) * np.log(c / r)))
 
 
@@ -253,6 +264,6 @@ def drifted(method: str, value: float, threshold: float) -> bool:
 
 
 __all__ = ["FEW_VALUES", "PER_VALUE", "P_VALUES", "SMALL", "THRESHOLDS", "Column", "binned",
-           "categorical", "chisquare_pvalue", "choose", "counts", "drifted", "jensenshannon",
-           "ks_pvalue", "ks_statistic", "numeric", "psi", "score", "wasserstein",
-           "wasserstein_normed", "z_pvalue"]
+           "categorical", "chisquare_pvalue", "choose", "choose_by", "counts", "drifted",
+           "jensenshannon", "ks_pvalue", "ks_statistic", "numeric", "psi", "psi_of", "score",
+           "wasserstein", "wasserstein_normed", "z_pvalue"]
