@@ -219,11 +219,9 @@ def _running(settings: Settings) -> tuple[bool, list[Finding]]:
                                  "then `fleet up` restarts it.")]
     from fleet.serving import app_states
 
-    states = app_states.read(settings, info.gateway_pid) or {}
-    for cfg in settings.serving.apps:
-        a = states.get(cfg.name, app_states.AppState(cfg.name))
-        out.append(Finding(f"app {cfg.name}", {app_states.RUNNING: True,
-                                                app_states.FAILED: False}.get(a.state),
+    for name, a in app_states.current(settings, info.gateway_pid).items():
+        out.append(Finding(f"app {name}", {app_states.RUNNING: True,
+                                            app_states.FAILED: False}.get(a.state),
                            a.state + (f": {a.reason}" if a.reason else ""), a.fix))
     return True, out
 

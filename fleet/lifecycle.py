@@ -372,9 +372,8 @@ def status(home: Path | None = None) -> dict:
         from fleet.serving import app_states, router_url
 
         out["routers"] = f"{_routers_up(router_url(settings))}/{settings.serving.routers}"
-        states = app_states.read(settings, info.gateway_pid) or {}
-        out["apps"] = {c.name: states.get(c.name, app_states.AppState(c.name)).public()
-                       for c in settings.serving.apps}
+        out["apps"] = {n: a.public()
+                       for n, a in app_states.current(settings, info.gateway_pid).items()}
         if _migrate_req() == "0":  # queued connections of a killed instance are reset
             out["tcp_migrate_req"] = messages.TCP_MIGRATE_OFF
     out["up"] = out["ray_running"] and out["gateway_healthy"]

@@ -86,20 +86,22 @@ def ask(question: str = typer.Argument(..., help="The question, in quotes."),
 ASK_WAIT_S = 120  # how long `fleet ask` waits for a RAG app that is still starting
 
 
-def wait_for_app(settings, name: str, timeout_s: float = ASK_WAIT_S) -> None:
-    """Return once app `name` is no longer starting (it serves, or it failed and its route
-    answers with the reason), or at `timeout_s`; says that it waits."""
+def wait_for_app(settings, name: str, timeout_s: float = ASK_WAIT_S):
+    """App `name`'s state once it is no longer starting (it serves, or it failed and its
+    route answers with the reason), or at `timeout_s`; says that it waits. None when this
+    installation is not up, or `name` is not in serving.apps."""
     from fleet.cluster import ClusterInfo
     from fleet.serving import app_states
 
     info = ClusterInfo.read(settings)
     if info is None or not info.gateway_pid:
-        return
-    state = (app_states.read(settings, info.gateway_pid) or {}).get(name)
-    if state is None or state.state == app_states.STARTING:
+        return None
+    state = app_states.current(settings, info.gateway_pid).get(name)
+    if state is not None and state.state == app_states.STARTING:
         render.err_console.print(messages.RAG_APP_STARTING.format(name=name,
                                                                   seconds=timeout_s))
-        app_states.wait(settings, info.gateway_pid, timeout_s, names=[name])
+        state = app_states.wait(settings, info.gateway_pid, timeout_s, names=[name])[name]
+    return state
 
 
 def print_answer(settings, question: str, kb: str, *, k: int = 4, mmr: bool = False,
@@ -112,9 +114,8 @@ def print_answer(settings, question: str, kb: str, *, k: int = 4, mmr: bool = Fa
     from fleet import lifecycle
     from fleet.serving.apps import app_url
 
-    url = app_url(settings, app_name) + "/ask"
-    if any(a.name == app_name for a in settings.serving.apps):
-        wait_for_app(settings, app_name)
+    url = app_url(settings, app_name) + "/ask"  # refuses a name not in serving.apps
+    wait_for_app(settings, app_name)
     body = {"knowledge_base": kb, "question": question, "stream": True,
             "search": {"search": "mmr" if mmr else "hybrid", "k": k,
                        "fetch_k": max(20, k)},

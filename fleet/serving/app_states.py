@@ -84,6 +84,14 @@ def read(settings: Settings, server_pid: int | None = None) -> dict[str, AppStat
     return {n: AppState(**a) for n, a in data.get("apps", {}).items()}
 
 
+def current(settings: Settings, server_pid: int | None) -> dict[str, AppState]:
+    """Every configured app's state in `server_pid`'s record; an app it has not recorded
+    yet is starting."""
+    states = read(settings, server_pid) or {}
+    return {c.name: states.get(c.name, AppState(c.name, route_prefix=c.route_prefix))
+            for c in settings.serving.apps}
+
+
 def cause(text: str) -> tuple[str, str]:
     """(reason, fix) from an error text, a traceback included: the last raised exception's
     message, its first sentence the reason and the rest the fix (Fleet's messages say what
@@ -112,7 +120,7 @@ def deploy_failure(name: str, exc: Exception) -> tuple[str, str]:
     except Exception:  # Serve itself may be what failed: the exception is all there is
         pass
     for text in details:
-        if _RAISED.search(text) or any(_RAISED.match(ln) for ln in text.splitlines()):
+        if any(_RAISED.match(ln) for ln in text.splitlines()):
             return cause(text)
     return cause(f"{type(exc).__name__}: {exc}")
 
@@ -122,12 +130,11 @@ def wait(settings: Settings, server_pid: int | None, timeout_s: float,
          poll_s: float = 0.5) -> dict[str, AppState]:
     """The apps' states once none of `names` (default: all configured) is starting, or at
     `timeout_s`; `progress` hears each change. Apps with no record yet count as starting."""
-    wanted = names or [a.name for a in settings.serving.apps]
     deadline = time.monotonic() + timeout_s
     seen: dict[str, str] = {}
     while True:
-        states = read(settings, server_pid) or {}
-        now = {n: states.get(n, AppState(n)) for n in wanted}
+        now = {n: a for n, a in current(settings, server_pid).items()
+               if names is None or n in names}
         for n, a in now.items():
             if seen.get(n) != a.state:
                 seen[n] = a.state
@@ -138,5 +145,5 @@ def wait(settings: Settings, server_pid: int | None, timeout_s: float,
         time.sleep(poll_s)
 
 
-__all__ = ["FAILED", "RUNNING", "SERVER", "STARTING", "AppState", "cause", "deploy_failure", "read",
-           "wait", "write"]
+__all__ = ["FAILED", "RUNNING", "SERVER", "STARTING", "AppState", "cause", "current",
+           "deploy_failure", "read", "wait", "write"]

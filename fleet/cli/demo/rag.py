@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from fleet.cli.rag import print_answer, wait_for_app
+from fleet.serving.app_states import FAILED
 from fleet.serving.apps import app_url, wait_serving
 
 console = Console(highlight=False)
@@ -27,16 +28,6 @@ def _docs(target: Path) -> int:
     for p in found:
         shutil.copy(p, target / p.name)
     return len(found)
-
-
-def _failed(settings, name: str):
-    """App `name`'s recorded state when it failed to start, else None."""
-    from fleet.cluster import ClusterInfo
-    from fleet.serving import app_states
-
-    info = ClusterInfo.read(settings)
-    state = (app_states.read(settings, info.gateway_pid if info else None) or {}).get(name)
-    return state if state is not None and state.state == app_states.FAILED else None
 
 
 def knowledge_story(client, step) -> None:
@@ -56,11 +47,10 @@ def knowledge_story(client, step) -> None:
     r = inv.result
     console.print(f"  {r['files']} files -> {r['chunks_total']} chunks in 'fleet-docs' "
                   f"({r['added']} added, {r['unchanged']} unchanged) in {r['seconds']:.1f} s")
-    wait_for_app(settings, "rag")
-    failed = _failed(settings, "rag")
-    if failed is not None:
-        console.print(f"  [red]the RAG app did not start:[/] {escape(failed.reason)}\n"
-                      f"  fix: {escape(failed.fix)}")
+    state = wait_for_app(settings, "rag")
+    if state is not None and state.state == FAILED:
+        console.print(f"  [red]the RAG app did not start:[/] {escape(state.reason)}\n"
+                      f"  fix: {escape(state.fix)}")
         return
     if not wait_serving(app_url(settings, "rag") + "/ask", timeout_s=30):
         console.print("  [red]the RAG app does not answer[/]: see `fleet status` and "
