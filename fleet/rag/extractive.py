@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fleet.rag.lexical import K1, B, terms
+from fleet.rag.lexical import saturated, terms
 
 MAX_SENTENCES = 2
 MIN_CHARS, MAX_CHARS = 12, 600
@@ -146,13 +146,10 @@ def _lexical(asked: set[str], sentence_terms: list[list[str]], idf) -> np.ndarra
     if not asked:
         return np.zeros(len(sentence_terms))
     avg = max(float(np.mean([len(t) for t in sentence_terms])), 1.0)
-    most = sum(idf(w) for w in asked)
-    out = []
-    for words in sentence_terms:
-        norm = K1 * (1 - B + B * len(words) / avg)
-        out.append(sum(idf(w) * f * (K1 + 1) / (f + norm)
-                       for w in asked if (f := words.count(w))) / (most * (K1 + 1) / (1 + K1)))
-    return np.asarray(out)
+    most = sum(idf(w) for w in asked)  # each word once, in a sentence of average length
+    return np.asarray([sum(idf(w) * saturated(f, len(words), avg)
+                           for w in asked if (f := words.count(w))) / most
+                       for words in sentence_terms])
 
 
 def rank(question: str, sources: list, embed, k: int, idf=None) -> Ranked:

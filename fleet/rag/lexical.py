@@ -45,6 +45,12 @@ def terms(text: str) -> list[str]:
             if w not in STOP and (len(w) > 1 or w.isdigit())]
 
 
+def saturated(freq, length, mean_length):
+    """BM25's weight of a word `freq` times in a text of `length` words (numbers or numpy
+    arrays): more occurrences count less and less, a longer text's count less."""
+    return freq * (K1 + 1) / (freq + K1 * (1 - B + B * length / mean_length))
+
+
 class Index:
     """BM25 postings of one collection's chunks."""
 
@@ -52,7 +58,7 @@ class Index:
         self.ids = ids
         docs = [Counter(terms(t)) for t in texts]
         lengths = np.asarray([sum(d.values()) for d in docs], dtype=np.float32)
-        norm = K1 * (1 - B + B * lengths / max(float(lengths.mean()) if len(docs) else 1, 1))
+        mean = max(float(lengths.mean()) if len(docs) else 1, 1)
         rows: dict[str, tuple[list[int], list[int]]] = {}
         for i, d in enumerate(docs):
             for w, f in d.items():
@@ -65,7 +71,7 @@ class Index:
         for w, (where, freq) in rows.items():
             where_a, freq_a = np.asarray(where), np.asarray(freq, dtype=np.float32)
             idf = self.idfs[w] = math.log(1 + (n - len(where) + 0.5) / (len(where) + 0.5))
-            self.postings[w] = (where_a, idf * freq_a * (K1 + 1) / (freq_a + norm[where_a]))
+            self.postings[w] = (where_a, idf * saturated(freq_a, lengths[where_a], mean))
 
     def idf(self, word: str) -> float:
         """How rare `word` (a term) is among the chunks: a word no chunk holds is rarest."""
@@ -104,4 +110,4 @@ def index_of(coll) -> Index:
     return index
 
 
-__all__ = ["Index", "index_of", "terms"]
+__all__ = ["Index", "index_of", "saturated", "terms"]
