@@ -184,18 +184,23 @@ def _reference(artifacts, settings, req, version, current):
 def _calibration(version, loaded, reference, ref_out):
     """CBPE's calibration on the version's held-out training rows, when the reference is
     its training data and the model gives probabilities (None otherwise)."""
-    from fleet.drift.performance import calibrate, right
-
     label = loaded.spec.get("label") if loaded else None
     if ref_out is None or "probability" not in ref_out or label not in reference.columns:
         return None
+    params = version.params
+    return _held_out_calibration(ref_out, reference[label].to_numpy(),
+                                 seed=params.get("seed", 0),
+                                 validation_fraction=params.get("validation_fraction", 0.2))
+
+
+def _held_out_calibration(out, labels, *, seed: int, validation_fraction: float):
+    """CBPE's calibration on the rows `train` held out (its split, re-drawn from its seed):
+    the model's confidence there against whether its prediction was right."""
+    from fleet.drift.performance import calibrate, right
     from functions.training.data import validation_rows
 
-    params = version.params
-    _, val = validation_rows(len(reference), params.get("seed", 0),
-                             params.get("validation_fraction", 0.2))
-    return calibrate(ref_out["probability"][val],
-                     right(ref_out[PREDICTION][val], reference[label].to_numpy()[val]))
+    _, val = validation_rows(len(labels), seed, validation_fraction)
+    return calibrate(out["probability"][val], right(out[PREDICTION][val], labels[val]))
 
 
 def _stored_calibration(stored):
@@ -226,9 +231,7 @@ def training_profile(table, loaded, *, seed: int, validation_fraction: float):
     table itself would compute them."""
     import numpy as np
 
-    from fleet.drift.performance import calibrate, right
     from fleet.drift.profile import profile
-    from functions.training.data import validation_rows
 
     features = [f for f in loaded.features if f in table.columns]
     frame = table[features].copy()
@@ -238,9 +241,8 @@ def training_profile(table, loaded, *, seed: int, validation_fraction: float):
     prof = profile(frame, options=DriftOptions(categorical=categorical))
     label = loaded.spec.get("label")
     if "probability" in out and label in table.columns:
-        _, val = validation_rows(len(table), seed, validation_fraction)
-        cal = calibrate(out["probability"][val],
-                        right(out[PREDICTION][val], table[label].to_numpy()[val]))
+        cal = _held_out_calibration(out, table[label].to_numpy(), seed=seed,
+                                    validation_fraction=validation_fraction)
         if cal is not None:
             prof.extra["calibration"] = {"inner": cal.inner.tolist(),
                                          "right": cal.right.tolist()}
