@@ -84,12 +84,17 @@ def read(settings: Settings, server_pid: int | None = None) -> dict[str, AppStat
     return {n: AppState(**a) for n, a in data.get("apps", {}).items()}
 
 
+def all_starting(settings: Settings) -> dict[str, AppState]:
+    """Every configured app, starting: what a server records before it starts them."""
+    return {c.name: AppState(c.name, route_prefix=c.route_prefix)
+            for c in settings.serving.apps}
+
+
 def current(settings: Settings, server_pid: int | None) -> dict[str, AppState]:
     """Every configured app's state in `server_pid`'s record; an app it has not recorded
     yet is starting."""
     states = read(settings, server_pid) or {}
-    return {c.name: states.get(c.name, AppState(c.name, route_prefix=c.route_prefix))
-            for c in settings.serving.apps}
+    return {n: states.get(n, a) for n, a in all_starting(settings).items()}
 
 
 def cause(text: str) -> tuple[str, str]:
@@ -145,5 +150,5 @@ def wait(settings: Settings, server_pid: int | None, timeout_s: float,
         time.sleep(poll_s)
 
 
-__all__ = ["FAILED", "RUNNING", "SERVER", "STARTING", "AppState", "cause", "current",
-           "deploy_failure", "read", "wait", "write"]
+__all__ = ["FAILED", "RUNNING", "SERVER", "STARTING", "AppState", "all_starting", "cause",
+           "current", "deploy_failure", "read", "wait", "write"]

@@ -84,12 +84,11 @@ def build(cfg: ServeAppConfig, settings: Settings):
         name=cfg.name, path=cfg.import_path, kind=type(target).__name__))
 
 
-def run_configured(settings: Settings, run: Callable[..., Any] | None = None,
-                   record: bool = True) -> tuple[list[str], dict[str, str]]:
-    """Run each configured app; returns (names started, {name: why it failed}).
-
-    `record`: keep each app's state in FLEET_HOME/run/apps.json (fleet.serving.app_states)
-    and put a stand-in answering 503 with the reason and fix on a failed app's route
+def run_configured(settings: Settings,
+                   run: Callable[..., Any] | None = None) -> tuple[list[str], dict[str, str]]:
+    """Run each configured app; returns (names started, {name: why it failed}). Each app's
+    state is kept in FLEET_HOME/run/apps.json (fleet.serving.app_states), and a failed
+    app's route gets a stand-in answering 503 with the reason and fix
     (fleet.serving.unavailable)."""
     from ray import serve
 
@@ -99,9 +98,11 @@ def run_configured(settings: Settings, run: Callable[..., Any] | None = None,
     run = run or serve.run
     started: list[str] = []
     failed: dict[str, str] = {}
-    states = {c.name: AppState(c.name, route_prefix=c.route_prefix)
-              for c in settings.serving.apps}
-    save = (lambda: app_states.write(settings, states)) if record else (lambda: None)
+    states = app_states.all_starting(settings)
+
+    def save() -> None:
+        app_states.write(settings, states)
+
     save()
 
     def fail(i: int, cfg: ServeAppConfig, exc: Exception, deployed: bool) -> None:
@@ -116,7 +117,7 @@ def run_configured(settings: Settings, run: Callable[..., Any] | None = None,
                                                    reason=failed[cfg.name]))
         states[cfg.name] = AppState(cfg.name, FAILED, cfg.route_prefix, reason, fix)
         save()
-        if record and cfg.route_prefix:
+        if cfg.route_prefix:
             from fleet.serving.unavailable import stand_in
 
             try:
@@ -198,8 +199,7 @@ def start(settings: Settings) -> None:
     moment the server answers."""
     from fleet.serving import app_states
 
-    app_states.write(settings, {c.name: app_states.AppState(c.name, route_prefix=c.route_prefix)
-                                for c in settings.serving.apps})
+    app_states.write(settings, app_states.all_starting(settings))
     restored = restore(settings)
     if restored:
         log.warning("restored serving apps: %s", ", ".join(restored))
