@@ -32,11 +32,13 @@ from dataclasses import dataclass
 
 import ray
 
+from fleet.runtime.runner_channel import ChannelServer, Link
 from fleet.spec import FunctionSpec
 
 log = logging.getLogger("fleet.runners")
 SPILL_AFTER_S = 1.0  # no runner freed a place for this long: run as a task instead
 BATCH_WAIT_S = 0.05  # a batch answers with what is done by then; the rest are collected
+LINK_RETRY_S = 5.0  # a runner's channel that could not be opened is tried again after this
 
 
 class RunnerBodyError(Exception):
@@ -51,17 +53,38 @@ class RunnerBodyError(Exception):
 class Runner:
     """The runner actor: one function, loaded once, `max_inputs` threads.
 
-    Invocations come in batches (one actor call carries every invocation the supervisor
+    Invocations come in batches (one message carries every invocation the supervisor
     dispatched to this runner in one turn of its loop: a Ray call each was most of the
-    dispatch cost). A batch answers once all of it is done or after `wait_s`, with the
-    outcomes it has; the supervisor collects each slower one with a call of its own."""
+    dispatch cost), over the runner's channel when the supervisor shares its node
+    (fleet.runtime.runner_channel: a Ray actor call was most of a short invocation's
+    time), else as an actor call. A batch answers once all of it is done or after
+    `wait_s`, with the outcomes it has; the supervisor collects each slower one with a
+    call of its own."""
 
     def __init__(self, module: str, qualname: str, max_inputs: int) -> None:
         from fleet.runtime.worker import load_function
 
         load_function(module, qualname)  # import now: the first invocation finds it loaded
+        self._module, self._qualname = module, qualname
         self._threads = ThreadPoolExecutor(max_inputs, thread_name_prefix="fleet-input")
         self._pending: dict[str, asyncio.Future] = {}
+        self._channel: ChannelServer | None = None
+
+    async def channel(self) -> tuple[str, str]:
+        """(this node's id, the path of this runner's channel socket), opened on the first
+        ask: fleet.runtime.runner_channel."""
+        if self._channel is None:
+            server = ChannelServer(self._from_channel)
+            await server.start()
+            self._channel = server
+        return ray.get_runtime_context().get_node_id(), self._channel.path
+
+    async def _from_channel(self, items: list, wait_s: float) -> dict:
+        """A batch from the channel: [id, payload, caller, via, attempts before] each, for
+        this runner's own function."""
+        return await self.run_batch(
+            [(inv_id, self._module, self._qualname, payload, caller, via, base)
+             for inv_id, payload, caller, via, base in items], wait_s)
 
     @staticmethod
     def _one(args: tuple) -> dict | str:
@@ -109,6 +132,8 @@ class Slot:
     retired: bool = False
     method: object = None  # the bound `run_batch` with its options, made once
     queued: list | None = None  # (args, future) dispatched this turn of the loop
+    link: Link | None = None  # the runner's channel, once open (same node only)
+    linking: asyncio.Task | None = None  # opening it, or it could not be opened
 
 
 def _settle(fut: asyncio.Future, answer) -> None:
@@ -139,6 +164,7 @@ class RunnerPool:
         self._waiting: dict[str, collections.deque] = {}  # (future, deadline), oldest first
         self._checking: dict[str, asyncio.Task] = {}
         self._freed: dict[str, float] = {}  # function -> when a runner last freed a place
+        self._node_id: str | None = None  # the supervisor's node: channels stay on it
 
     def _new(self, spec: FunctionSpec) -> Slot:
         opts = {"num_cpus": spec.cpus, "num_gpus": spec.gpus, "max_restarts": -1,
@@ -229,17 +255,58 @@ class RunnerPool:
         return fut
 
     def _flush(self, slot: Slot, spec: FunctionSpec) -> None:
+        """Send this turn's batch: over the runner's channel when it is open, else as a
+        Ray actor call (and open the channel for the next batches)."""
         batch, slot.queued = slot.queued or [], None
-        if slot.method is None:
-            slot.method = slot.handle.run_batch.options(name=f"fleet:{spec.name}")
-        ref = slot.method.remote([args for args, _ in batch], BATCH_WAIT_S)
-        task = asyncio.get_running_loop().create_task(self._answers(slot, batch, ref))
+        if slot.link is not None:
+            answers = slot.link.send([[a[0], a[3], a[4], a[5], a[6]] for a, _ in batch],
+                                     BATCH_WAIT_S)
+        else:
+            if slot.method is None:
+                slot.method = slot.handle.run_batch.options(name=f"fleet:{spec.name}")
+            answers = slot.method.remote([args for args, _ in batch], BATCH_WAIT_S)
+            if slot.linking is None and not slot.retired:
+                slot.linking = self._background(self._open_link(slot))
+        self._background(self._answers(slot, batch, answers))
+
+    def _background(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)
+        return task
 
-    async def _answers(self, slot: Slot, batch: list, ref) -> None:
+    def _node(self) -> str:
+        if self._node_id is None:
+            self._node_id = ray.get_runtime_context().get_node_id()
+        return self._node_id
+
+    async def _open_link(self, slot: Slot) -> None:
+        """Open `slot`'s channel if its runner shares this node. One that cannot be
+        opened is tried again after LINK_RETRY_S (a runner restarting answers late)."""
         try:
-            out = await ref
+            node, path = await slot.handle.channel.remote()
+            if node != self._node():
+                return  # another node: Ray's actor call it is, for this runner's life
+            link = await Link.open(path, on_close=lambda _: self._unlink(slot))
+            if slot.retired:
+                link.close()
+            else:
+                slot.link = link
+            return
+        except Exception:
+            log.debug("no channel to a runner of %s yet", slot.function, exc_info=True)
+        await asyncio.sleep(LINK_RETRY_S)
+        slot.linking = None
+
+    @staticmethod
+    def _unlink(slot: Slot) -> None:
+        """The channel closed (the runner died, or was retired): back to Ray's actor call
+        until it is open again (Ray restarts a runner that died)."""
+        slot.link, slot.linking = None, None
+
+    async def _answers(self, slot: Slot, batch: list, answers) -> None:
+        try:
+            out = await answers
         except Exception as exc:  # the runner died (RUNNER_LOST) or Ray failed the call
             for _, fut in batch:
                 _settle(fut, exc)
@@ -294,6 +361,8 @@ class RunnerPool:
 
     @staticmethod
     def _kill(slot: Slot) -> None:
+        if slot.link is not None:
+            slot.link.close()
         try:
             ray.kill(slot.handle, no_restart=True)
         except Exception:  # already gone

@@ -44,6 +44,7 @@ from fleet.runtime.ownership import actor_of, new_owner_id, runs_here
 from fleet.runtime.placement import asked_resources, unschedulable
 from fleet.runtime.prestart import prestart
 from fleet.runtime.replicas import ReplicaSampler
+from fleet.runtime.runner_channel import RunnerLost
 from fleet.runtime.runners import RunnerBodyError, RunnerPool, Slot, fail
 from fleet.runtime.sweep import Sweeping
 from fleet.runtime.waiting import Waiting
@@ -59,7 +60,8 @@ STORE_THREADS = 64  # store calls waiting for SQLite's lock each hold one
 
 _remote_run = ray.remote(run_invocation)
 # A warm runner's process died under an invocation (fleet.runtime.runners).
-RUNNER_LOST = (ray.exceptions.ActorDiedError, ray.exceptions.ActorUnavailableError)
+RUNNER_LOST = (ray.exceptions.ActorDiedError, ray.exceptions.ActorUnavailableError,
+               RunnerLost)
 async def _db(fn, *args, **kwargs):
     """Run a store call off the event loop."""
     return await asyncio.to_thread(fn, *args, **kwargs)
