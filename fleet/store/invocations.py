@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert, literal_column, or_, select, update
@@ -36,7 +36,18 @@ def _create_audit(row: dict) -> dict:
 
 
 def new_id() -> str:
-    return f"inv_{uuid.uuid4().hex}"
+    """`inv_` and 32 hex digits: the milliseconds of the clock modulo 2**24 (4.6 hours), then
+    104 random bits.
+
+    Why not uuid4: the id is the table's primary key, and random keys put every insert on
+    a different page of its index. A group commit of 30 creates then wrote 30 scattered
+    pages to SQLite's WAL (and checkpointed them back): bench/invocation_ids measured 73 us
+    of CPU per invocation's insert, audit row and finish through this store, against 39 us
+    with ids that rise with the clock (a 100,000-row table). The clock part is short
+    and wraps, so the ids of one list still differ within the first digits and lists can
+    keep showing a 12-character prefix (fleet.names.short_ids); the random part keeps an
+    id unguessable."""
+    return f"inv_{(time.time_ns() // 1_000_000) & 0xFFFFFF:06x}{secrets.token_hex(13)}"
 
 
 # Every terminal status except cancel is reached from queued or running (records.TRANSITIONS).

@@ -72,3 +72,23 @@ def test_lists_at_80_columns_show_whole_ids_that_every_command_accepts(store, mo
     shown = [line.split()[0] for line in text.splitlines() if line.startswith("inv_")]
     assert len(shown) == 4 and all("…" not in s for s in shown)
     assert {store.invocations.get(s).id for s in shown} == {i.id for i in invs}
+
+
+def test_ids_made_apart_show_in_twelve_characters_and_a_burst_in_few_more():
+    """Invocation ids start with the clock (so SQLite appends to its index instead of
+    writing a page per insert); the clock part is short enough that a list of ids made a
+    few ms apart still shows 12 characters, and 50 made in one burst at most 15."""
+    import time
+
+    from fleet.store.invocations import new_id
+
+    apart = []
+    for _ in range(30):
+        apart.append(new_id())
+        time.sleep(0.002)
+    assert {len(v) for v in short_ids(apart).values()} == {12}
+    burst = [new_id() for _ in range(50)]
+    assert max(len(v) for v in short_ids(burst).values()) <= 15
+    assert len(set(burst)) == 50
+    assert all(len(i) == 36 and i.startswith("inv_") for i in burst)
+    assert sorted(apart) == apart or apart[0][4:10] > apart[-1][4:10]  # rising (or wrapped)
