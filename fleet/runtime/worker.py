@@ -34,6 +34,7 @@ from fleet.store import Status, open_store
 
 MAX_ERROR_CHARS = 4000
 RECORD_AFTER_S = 1.0  # past this a run marks itself running and records its own outcome
+MARK_SLACK_S = 0.05  # a mark may be written up to this much early or late
 
 
 def dump_result(spec: FunctionSpec, out: Any) -> Any:
@@ -90,27 +91,38 @@ class _Marks:
         self._seq = itertools.count()
 
     def add(self, after_s: float, mark: _RunningMark) -> None:
+        entry = (time.monotonic() + after_s, next(self._seq), mark)
         with self._cv:
-            heapq.heappush(self._heap, (time.monotonic() + after_s, next(self._seq), mark))
+            earliest = not self._heap or entry < self._heap[0]
+            heapq.heappush(self._heap, entry)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="fleet-marks",
                                                 daemon=True)
                 self._thread.start()
-            self._cv.notify()
+            # Wake the thread only when this mark is due before the one it waits for:
+            # with one delay for every run that is only the first. A wake-up per run was
+            # a thread switch per invocation in a busy runner.
+            if earliest:
+                self._cv.notify()
 
     def _loop(self) -> None:
         while True:
             with self._cv:
                 while not self._heap:
                     self._cv.wait()
-                due, _, mark = self._heap[0]
-                wait = due - time.monotonic()
+                wait = self._heap[0][0] - time.monotonic()
                 if wait > 0:
-                    self._cv.wait(wait)
+                    # Marks of runs that ended stay until due; waking for each would be a
+                    # wake-up per run, so one wake-up takes every mark due within MARK_SLACK_S.
+                    self._cv.wait(max(wait, MARK_SLACK_S))
                     continue
-                heapq.heappop(self._heap)
-            if mark.state == "pending":  # still running: mark it, off this thread
-                threading.Thread(target=mark.fire, daemon=True).start()
+                due_by = time.monotonic() + MARK_SLACK_S
+                due = []
+                while self._heap and self._heap[0][0] <= due_by:
+                    due.append(heapq.heappop(self._heap)[2])
+            for mark in due:
+                if mark.state == "pending":  # still running: mark it, off this thread
+                    threading.Thread(target=mark.fire, daemon=True).start()
 
 
 _MARKS = _Marks()
