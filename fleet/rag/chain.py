@@ -21,7 +21,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
 from fleet import messages
-from fleet.rag.extractive import WIDE, Ranked, extract, rank
+from fleet.rag.extractive import WIDE, Ranked, extract, rank, sentences
 from fleet.rag.retrieval import Search, Source, retrieve
 
 PROMPT = ChatPromptTemplate.from_messages([
@@ -61,7 +61,7 @@ def build_chain(coll, embed, model, search: Search, threshold: float,
             from fleet.rag.lexical import index_of
 
             started = time.perf_counter()
-            ranked = rank(question, sources, embed, search.k, index_of(coll).idf)
+            ranked = rank(question, sources, embed, search.k, index_of(coll, sentences).idf)
             timings["rank_ms"] = round((time.perf_counter() - started) * 1000, 2)
             state.update(sources=ranked.sources, ranked=ranked)
         return state

@@ -121,6 +121,15 @@ def sentences(text: str) -> list[str]:
 
 
 LEXICAL = 0.5  # how much the question's own (rare) words count next to the cosine
+KEYED = 0.3  # a 'key: value' line whose key is what the question asks about
+# A setting's line: a lower-case key path, as YAML, TOML-ish and env files write them. A
+# prose label ('OpenTelemetry: use ...') starts with a capital and is no setting.
+_KEYED_LINE = re.compile(r"^([a-z][\w.-]*):\s+\S")
+# A question that asks for a value or a name ('Which port ...', 'What is the default ...',
+# 'How long ...'), which a setting's line can answer; 'How do I ...' and 'Why ...' ask for
+# a procedure or a reason, which a setting's line only mentions.
+_ASKS_VALUE = re.compile(r"^\s*(?:which|what)\b|\bhow (?:many|much|long|large|big|often)\b",
+                         re.IGNORECASE)
 PASSAGE = 0.5  # how much a sentence's cosine leans on its passage's own score
 WIDE = 6  # passages whose sentences are weighed, of which the best k are kept
 
@@ -152,6 +161,23 @@ def _lexical(asked: set[str], sentence_terms: list[list[str]], idf) -> np.ndarra
                        for words in sentence_terms])
 
 
+def _keyed(sentence: str, asked: set[str]) -> float:
+    """How much of a 'key: value' line's key the question asks about: 1.0 for
+    'rag.embedding.model: all-MiniLM-L6-v2' and 'Which embedding model ...' (two of its
+    words asked, or all of a shorter key), 0.5 for one word. Such a line
+    (a setting, a definition) states the value of the thing it names, and is short; a
+    sentence that only mentions the same words in passing is not an answer, though its
+    cosine may be higher (a table row listing half the project scored 0.68 where the
+    setting's line scored 0.45)."""
+    m = _KEYED_LINE.match(sentence)
+    if not m:
+        return 0.0
+    key = set(terms(m.group(1)))
+    # Two asked words name a setting well enough ('embedding model' for
+    # rag.embedding.model, whose section 'rag' a question rarely says).
+    return len(key & asked) / min(len(key), 2) if key else 0.0
+
+
 def rank(question: str, sources: list, embed, k: int, idf=None) -> Ranked:
     """The best `k` of `sources` (fleet.rag.retrieval.Source), judged by their sentences:
     each sentence's cosine to the question, weighted by its passage's own score, plus the
@@ -168,8 +194,11 @@ def rank(question: str, sources: list, embed, k: int, idf=None) -> Ranked:
     vectors = _unit(np.asarray(embed([question] + [s for _, _, s in found]), dtype=np.float32))
     cosine = vectors[1:] @ vectors[0]
     weight = np.asarray([max(sources[n - 1].score, 0.0) for n, _, _ in found])
-    lexical = _lexical(set(terms(question)), [terms(s) for _, _, s in found], idf)
-    score = cosine * (1 - PASSAGE + PASSAGE * weight) + LEXICAL * lexical
+    asked = set(terms(question))
+    lexical = _lexical(asked, [terms(s) for _, _, s in found], idf)
+    keyed = np.asarray([_keyed(s, asked) if _ASKS_VALUE.search(question) else 0.0
+                        for _, _, s in found])
+    score = cosine * (1 - PASSAGE + PASSAGE * weight) + LEXICAL * lexical + KEYED * keyed
     best: dict[int, float] = {}
     for (n, _, _), sc in zip(found, score, strict=True):
         best[n] = max(best.get(n, -1.0), float(sc))

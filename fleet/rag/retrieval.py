@@ -134,16 +134,20 @@ RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al.; LangChain's def
 
 
 def _fused(coll, query, question: str, search: Search, nearest: list[Source]) -> list[Source]:
-    """The `k` best of the embedding's `nearest` and BM25's best, by reciprocal rank fusion.
-    A chunk only BM25 found gets its cosine score from its stored embedding; one the
-    filter excludes is dropped."""
+    """The `k` best of three rankings fused by reciprocal rank: the embedding's `nearest`,
+    BM25 over chunks, and BM25 over sentences (a chunk as good as its best one). A chunk
+    only BM25 found gets its cosine score from its stored embedding; one the filter
+    excludes is dropped."""
     import numpy as np
 
+    from fleet.rag.extractive import sentences
     from fleet.rag.lexical import index_of
 
-    wordy = [cid for cid, _ in index_of(coll).top(question, search.fetch_k)]
+    index = index_of(coll, sentences)
+    wordy = [cid for cid, _ in index.top(question, search.fetch_k)]
+    lines = [cid for cid, _ in index.top_by_sentence(question, search.fetch_k)]
     known = {s.id: s for s in nearest}
-    missing = [cid for cid in wordy if cid not in known]
+    missing = list(dict.fromkeys(cid for cid in wordy + lines if cid not in known))
     if missing:
         got = coll.get(ids=missing, where=search.filter,
                        include=["documents", "metadatas", "embeddings"])
@@ -156,7 +160,8 @@ def _fused(coll, query, question: str, search: Search, nearest: list[Source]) ->
             known[cid] = Source(id=cid, source=meta["source"], score=float(score), text=doc,
                                 chunk=int(meta.get("chunk", 0)), page=meta.get("page"))
     fused: dict[str, float] = {}
-    for ranking in ([s.id for s in nearest], [cid for cid in wordy if cid in known]):
+    for ranking in ([s.id for s in nearest], [cid for cid in wordy if cid in known],
+                    [cid for cid in lines if cid in known]):
         for rank, cid in enumerate(ranking):
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
     best = sorted(fused, key=lambda cid: -fused[cid])[:search.k]
