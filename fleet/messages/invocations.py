@@ -62,6 +62,8 @@ UNSCHEDULABLE = (
     "{largest}. Lower the function's resources (@function(...)) or add a node that has them."
 )
 RESULT_INVALID = "The function returned a value that does not match its output model: {reason}"
+RESULT_NOT_JSON = ("The function returned a {type}, which is not JSON ({reason}). Return JSON "
+                   "values (dict, list, str, numbers, bool, None) or declare an output model.")
 
 BAD_KEY_VALUE = "Arguments must look like key=value; got '{arg}'."
 BAD_JSON_OPTION = "--json must be a JSON object: {reason}"

@@ -107,8 +107,15 @@ class ChannelServer:
             log.exception("runner channel: the batch failed")
             out = {item[0]: ("error", type(exc).__name__, str(exc) or type(exc).__name__)
                    for item in request["batch"]}
+        try:
+            frame = _frame({"id": request["id"], "out": out})
+        except (TypeError, ValueError) as exc:  # not JSON: fleet.runtime.worker checks first
+            log.exception("runner channel: an answer that is not JSON")
+            frame = _frame({"id": request["id"], "out": {
+                item[0]: ("error", "InvalidResult", f"the outcome is not JSON: {exc}")
+                for item in request["batch"]}})
         if not writer.is_closing():
-            writer.write(_frame({"id": request["id"], "out": out}))
+            writer.write(frame)
 
     def close(self) -> None:
         if self._server is not None:
