@@ -22,7 +22,7 @@ GROUP = 30
 
 
 def _replay(make_id, rows: int, measured: int) -> dict:
-    from fleet.store import open_store
+    from fleet.store import Status, open_store
     from fleet.store.invocations import InvocationRepo
 
     with tempfile.TemporaryDirectory(dir=ROOT / ".tmp") as d:
@@ -50,7 +50,7 @@ def _replay(make_id, rows: int, measured: int) -> dict:
         t0, cpu0 = time.perf_counter(), time.process_time()
         for _ in range(measured // GROUP):
             group = creates()
-            ends = [InvocationRepo.outcome_item(r["id"], _succeeded(), result={"ok": True},
+            ends = [InvocationRepo.outcome_item(r["id"], Status.SUCCEEDED, result={"ok": True},
                                                 attempts=1, started_at=time.time())
                     for r in previous]
             commit([(InvocationRepo.insert_batch, group)]
@@ -60,12 +60,6 @@ def _replay(make_id, rows: int, measured: int) -> dict:
         store.engines.write.dispose()
     return {"invocations_per_s": round(measured / wall),
             "cpu_us_per_invocation": round(cpu / measured * 1e6, 1)}
-
-
-def _succeeded():
-    from fleet.store import Status
-
-    return Status.SUCCEEDED
 
 
 def main() -> int:

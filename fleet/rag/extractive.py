@@ -196,8 +196,8 @@ def rank(question: str, sources: list, embed, k: int, idf=None) -> Ranked:
     weight = np.asarray([max(sources[n - 1].score, 0.0) for n, _, _ in found])
     asked = set(terms(question))
     lexical = _lexical(asked, [terms(s) for _, _, s in found], idf)
-    keyed = np.asarray([_keyed(s, asked) if _ASKS_VALUE.search(question) else 0.0
-                        for _, _, s in found])
+    keyed = (np.asarray([_keyed(s, asked) for _, _, s in found])
+             if _ASKS_VALUE.search(question) else np.zeros(len(found)))
     score = cosine * (1 - PASSAGE + PASSAGE * weight) + LEXICAL * lexical + KEYED * keyed
     best: dict[int, float] = {}
     for (n, _, _), sc in zip(found, score, strict=True):

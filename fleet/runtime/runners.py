@@ -74,31 +74,25 @@ class Runner:
         """(this node's id, the path of this runner's channel socket), opened on the first
         ask: fleet.runtime.runner_channel."""
         if self._channel is None:
-            server = ChannelServer(self._from_channel)
+            server = ChannelServer(self.run_batch)
             await server.start()
             self._channel = server
         return ray.get_runtime_context().get_node_id(), self._channel.path
 
-    async def _from_channel(self, items: list, wait_s: float) -> dict:
-        """A batch from the channel: [id, payload, caller, via, attempts before] each, for
-        this runner's own function."""
-        return await self.run_batch(
-            [(inv_id, self._module, self._qualname, payload, caller, via, base)
-             for inv_id, payload, caller, via, base in items], wait_s)
-
-    @staticmethod
-    def _one(args: tuple) -> dict | str:
+    def _one(self, item) -> dict | str:
         from fleet.runtime.worker import run_invocation
 
-        inv_id, module, qualname, payload, caller, via, attempt_base = args
+        inv_id, payload, caller, via, attempt_base = item
         # No Ray retries on a runner: a run again after its death is a task of its own.
-        return run_invocation(inv_id, module, qualname, payload, caller, via,
+        return run_invocation(inv_id, self._module, self._qualname, payload, caller, via,
                               attempt=attempt_base + 1)
 
-    async def run_batch(self, batch: list[tuple], wait_s: float) -> dict[str, tuple]:
+    async def run_batch(self, batch: list, wait_s: float) -> dict[str, tuple]:
+        """Run a batch of this runner's own function: [id, payload, caller, via, attempts
+        before] each, whether it came as an actor call or over the channel."""
         loop = asyncio.get_running_loop()
-        futs = {args[0]: loop.run_in_executor(self._threads, self._one, args)
-                for args in batch}
+        futs = {item[0]: loop.run_in_executor(self._threads, self._one, item)
+                for item in batch}
         self._pending.update(futs)
         await asyncio.wait(list(futs.values()), timeout=wait_s)
         return {inv_id: self._answer(inv_id) for inv_id, f in futs.items() if f.done()}
@@ -131,7 +125,7 @@ class Slot:
     inflight: int = 0
     retired: bool = False
     method: object = None  # the bound `run_batch` with its options, made once
-    queued: list | None = None  # (args, future) dispatched this turn of the loop
+    queued: list | None = None  # (item, future) dispatched this turn of the loop
     link: Link | None = None  # the runner's channel, once open (same node only)
     linking: asyncio.Task | None = None  # opening it, or it could not be opened
 
@@ -242,29 +236,30 @@ class RunnerPool:
         finally:
             self._checking.pop(name, None)
 
-    def call(self, slot: Slot, spec: FunctionSpec, args: tuple) -> asyncio.Future:
-        """Run on `slot`: a future of the outcome. Calls made in one turn of the loop go
-        to the runner as one batch. No Ray retries: an invocation whose runner died runs
-        again as a task (the supervisor decides; Ray's retry would meet it restarting)."""
+    def call(self, slot: Slot, spec: FunctionSpec, item: list) -> asyncio.Future:
+        """Run `item` ([id, payload, caller, via, attempts before]) on `slot`: a future of
+        the outcome. Calls made in one turn of the loop go to the runner as one batch. No
+        Ray retries: an invocation whose runner died runs again as a task (the supervisor
+        decides; Ray's retry would meet it restarting)."""
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         if slot.queued is None:
             slot.queued = []
             loop.call_soon(self._flush, slot, spec)
-        slot.queued.append((args, fut))
+        slot.queued.append((item, fut))
         return fut
 
     def _flush(self, slot: Slot, spec: FunctionSpec) -> None:
         """Send this turn's batch: over the runner's channel when it is open, else as a
         Ray actor call (and open the channel for the next batches)."""
         batch, slot.queued = slot.queued or [], None
+        items = [item for item, _ in batch]
         if slot.link is not None:
-            answers = slot.link.send([[a[0], a[3], a[4], a[5], a[6]] for a, _ in batch],
-                                     BATCH_WAIT_S)
+            answers = slot.link.send(items, BATCH_WAIT_S)
         else:
             if slot.method is None:
                 slot.method = slot.handle.run_batch.options(name=f"fleet:{spec.name}")
-            answers = slot.method.remote([args for args, _ in batch], BATCH_WAIT_S)
+            answers = slot.method.remote(items, BATCH_WAIT_S)
             if slot.linking is None and not slot.retired:
                 slot.linking = self._background(self._open_link(slot))
         self._background(self._answers(slot, batch, answers))
@@ -312,10 +307,10 @@ class RunnerPool:
                 _settle(fut, exc)
             return
         slow = []
-        for args, fut in batch:
-            answer = out.get(args[0])
+        for item, fut in batch:
+            answer = out.get(item[0])
             if answer is None:
-                slow.append((args[0], fut))
+                slow.append((item[0], fut))
             else:
                 _settle(fut, answer)
         await asyncio.gather(*[self._collect(slot, inv_id, fut) for inv_id, fut in slow])

@@ -294,12 +294,13 @@ class Supervisor(Sweeping, GatewayHost, Waiting):
                   left: int) -> ray.ObjectRef:
         """Start one run: on the warm runner `slot`, or as a Ray task that Ray re-runs
         `left` times if its worker dies. `base`: the attempts already made."""
-        args = (inv.id, spec.fn.__module__, spec.fn.__qualname__, inv.payload, inv.caller,
-                inv.via, base)
-        if slot is not None:
-            ref = self.runners.call(slot, spec, args)
+        if slot is not None:  # the runner has the function loaded: it is not named
+            ref = self.runners.call(slot, spec, [inv.id, inv.payload, inv.caller, inv.via,
+                                                 base])
         else:
-            ref = self._remote_for(spec, None if left == spec.retries else left).remote(*args)
+            ref = self._remote_for(spec, None if left == spec.retries else left).remote(
+                inv.id, spec.fn.__module__, spec.fn.__qualname__, inv.payload, inv.caller,
+                inv.via, base)
         self._refs[inv.id] = ref
         return ref
 
