@@ -89,6 +89,21 @@ def test_verify_names_an_edited_and_a_deleted_row(store):
         (ids[1], "edited"), (ids[3], "deleted")}
 
 
+def test_two_sealers_racing_seal_each_row_once(store):
+    """A seal is chained outside the write lock (so the invoke path's commits never wait
+    on its hashing); a sealer that another overtook between its read and its commit
+    records nothing, and the trail stays whole."""
+    for name in ("bob", "cat"):
+        store.tokens.add(name=name, scopes=["read"], roles=[], actor="ann")
+    slow = store.audit.prepare_seal(now=time.time() + 60)
+    assert seal_all(store) == 2  # the other sealer commits first
+    assert store.audit.commit_seal(slow) == 0
+    store.tokens.add(name="dee", scopes=["read"], roles=[], actor="ann")
+    assert seal_all(store) == 1
+    report = AuditTrail(store).verify(ADMIN)
+    assert report["ok"] and report["rows"] == 3 and report["seals"] == 2, report
+
+
 def test_times_people_type():
     now = 1_800_000_000.0
     assert parse_time("2h", "since", now) == now - 7200
