@@ -61,7 +61,8 @@ class DataAccess:
         if store.startswith("sqlite:///"):
             db = _real(store.removeprefix("sqlite:///"))
             never += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"),
-                      db.with_name(db.name + "-journal")]
+                      db.with_name(db.name + "-journal"),
+                      db.with_name(db.name + ".writers")]  # fleet.store.writer_turn
         self._never = never
 
     def describe(self) -> str:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 
 from fleet.store import schema
+from fleet.store.writer_turn import WriterTurn, no_turn
 
 SCHEMA_VERSION = 15
 LOCK_TIMEOUT_S = 30.0
@@ -119,6 +122,8 @@ class Engines:
     # PostgreSQL it has no pre-ping (a round trip per group; bench/gateway at c=1 paid two
     # per invocation): a connection found dead fails its group once, and the writer retries.
     batch: Engine | None = None
+    # The group writers' queue on one SQLite file (fleet.store.writer_turn).
+    turn: Callable[[], AbstractContextManager] = no_turn
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
@@ -170,7 +175,10 @@ def _begin_immediate(dbapi_conn, timeout_s: float = LOCK_TIMEOUT_S) -> None:
 
 def make_engines(url: str) -> Engines:
     if url.startswith("sqlite"):
-        return Engines(_sqlite_engine(url, True), _sqlite_engine(url, False), "sqlite")
+        database = make_url(url).database
+        turn = WriterTurn(database) if database and database != ":memory:" else no_turn
+        return Engines(_sqlite_engine(url, True), _sqlite_engine(url, False), "sqlite",
+                       turn=turn)
     kwargs = {"pool_pre_ping": True}
     if url.startswith("postgresql"):
         u = make_url(url)

@@ -145,7 +145,7 @@ class GroupWriter:
     def _transaction(self, group: list) -> list:
         engine = self._e.batch or self._e.write
         try:
-            with engine.begin() as conn:
+            with self._e.turn(), engine.begin() as conn:
                 return self._apply(conn, group)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
