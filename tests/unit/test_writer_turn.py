@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -76,3 +77,26 @@ def test_the_turn_file_sits_beside_the_database_readable_by_its_owner_only(db, t
     _create(store)
     mode = stat.S_IMODE(os.stat(tmp_path / "fleet.db.writers").st_mode)
     assert mode & 0o077 == 0
+
+
+def test_two_writer_threads_of_one_process_take_turns(db):
+    _, store = db
+    inside, most = [0], [0]
+    guard = threading.Lock()
+
+    def write():
+        for _ in range(50):
+            with store.engines.turn():
+                with guard:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                time.sleep(0.0005)
+                with guard:
+                    inside[0] -= 1
+
+    threads = [threading.Thread(target=write) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert most[0] == 1
