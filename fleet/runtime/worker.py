@@ -38,25 +38,29 @@ RECORD_AFTER_S = 1.0  # past this a run marks itself running and records its own
 MARK_SLACK_S = 0.05  # a mark may be written up to this much early or late
 
 
-class ResultNotJSON(ValueError):
-    """A function without an output model returned a value the store cannot keep."""
+class InvalidResult(ValueError):
+    """The function returned a value that its output model refuses, or, without one, that
+    is not JSON: the store cannot keep it. The message says what to return."""
 
 
 def dump_result(spec: FunctionSpec, out: Any) -> Any:
-    """Check the return value against the output model and make it JSON. Without an output
-    model the value must already be JSON: the store keeps it so, and a warm runner sends it
-    to the supervisor so (fleet.runtime.runner_channel)."""
+    """Check the return value against the output model and make it JSON (InvalidResult if
+    it cannot be). Without an output model the value must already be JSON: the store keeps
+    it so, and a warm runner sends it to the supervisor so (fleet.runtime.runner_channel)."""
     if spec.output_model is None:
         if out is not None:
             try:
                 json.dumps(out)
             except (TypeError, ValueError) as exc:
-                raise ResultNotJSON(messages.RESULT_NOT_JSON.format(
+                raise InvalidResult(messages.RESULT_NOT_JSON.format(
                     type=type(out).__name__, reason=exc)) from None
         return out
     if not isinstance(out, spec.output_model):
-        out = spec.output_model.model_validate(out if not isinstance(out, BaseModel)
-                                               else out.model_dump())
+        try:
+            out = spec.output_model.model_validate(out if not isinstance(out, BaseModel)
+                                                   else out.model_dump())
+        except ValidationError as exc:
+            raise InvalidResult(messages.RESULT_INVALID.format(reason=exc)) from None
     return out.model_dump(mode="json")
 
 
@@ -198,11 +202,7 @@ def run_invocation(inv_id: str, module: str, qualname: str, payload: dict,
         out = spec.fn(req)
         try:
             outcome["result"] = dump_result(spec, out)
-        except ValidationError as exc:
-            outcome = {"status": Status.FAILED.value, "error_type": "InvalidResult",
-                       "error_message": messages.RESULT_INVALID.format(
-                           reason=exc)[:MAX_ERROR_CHARS]}
-        except ResultNotJSON as exc:
+        except InvalidResult as exc:
             outcome = {"status": Status.FAILED.value, "error_type": "InvalidResult",
                        "error_message": str(exc)[:MAX_ERROR_CHARS]}
     except Exception as exc:  # the user's function failed: record it, do not retry

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select
@@ -71,6 +72,18 @@ def _boundary_match(column, value: str, seps: tuple[str, ...]):
                                   for sep in seps))
 
 
+@dataclass(frozen=True)
+class Seal:
+    """A seal chained and not yet recorded: it holds only if the last seal is still
+    `after_seal` when it is (None: there was none)."""
+
+    after_seal: int | None
+    from_id: int
+    to_id: int
+    head: str
+    rows: list  # [row id, its hash] in id order
+
+
 class AuditRepo:
     def __init__(self, engines) -> None:
         self._e = engines
@@ -105,7 +118,7 @@ class AuditRepo:
         from its seal."""
         return self.commit_seal(self.prepare_seal(now, limit))
 
-    def prepare_seal(self, now: float | None = None, limit: int = 20_000) -> dict | None:
+    def prepare_seal(self, now: float | None = None, limit: int = 20_000) -> Seal | None:
         """Read and chain the rows to seal (no lock held): what `commit_seal` records."""
         cutoff = (time.time() if now is None else now) - SEAL_LAG_S
         with self._e.read.connect() as conn:
@@ -120,10 +133,9 @@ class AuditRepo:
         for r in rows:
             prev = chained(prev, r)
             hashes.append([r.id, prev])
-        return {"after_seal": last.id if last else None, "from_id": rows[0].id,
-                "to_id": rows[-1].id, "head": prev, "rows": hashes}
+        return Seal(last.id if last else None, rows[0].id, rows[-1].id, prev, hashes)
 
-    def commit_seal(self, seal: dict | None) -> int:
+    def commit_seal(self, seal: Seal | None) -> int:
         """Record a prepared seal unless another came first; how many rows it sealed."""
         if seal is None:
             return 0
@@ -131,11 +143,12 @@ class AuditRepo:
             if conn.dialect.name == "postgresql":  # one sealer at a time
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(726301)")
             last = self._last_seal(conn)
-            if (last.id if last else None) != seal["after_seal"]:
+            if (last.id if last else None) != seal.after_seal:
                 return 0  # another sealer chained these rows first
             conn.execute(insert(audit_seals).values(
-                at=time.time(), **{k: seal[k] for k in ("from_id", "to_id", "head", "rows")}))
-        return len(seal["rows"])
+                at=time.time(), from_id=seal.from_id, to_id=seal.to_id, head=seal.head,
+                rows=seal.rows))
+        return len(seal.rows)
 
     @staticmethod
     def _last_seal(conn: Connection):

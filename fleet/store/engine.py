@@ -11,14 +11,14 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 
 from fleet.store import schema
-from fleet.store.writer_turn import WriterTurn, no_turn
+from fleet.store.writer_turn import WriterTurn
 
 SCHEMA_VERSION = 15
 LOCK_TIMEOUT_S = 30.0
@@ -123,7 +123,7 @@ class Engines:
     # per invocation): a connection found dead fails its group once, and the writer retries.
     batch: Engine | None = None
     # The group writers' queue on one SQLite file (fleet.store.writer_turn).
-    turn: Callable[[], AbstractContextManager] = no_turn
+    turn: Callable[[], AbstractContextManager] = nullcontext
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
@@ -176,7 +176,7 @@ def _begin_immediate(dbapi_conn, timeout_s: float = LOCK_TIMEOUT_S) -> None:
 def make_engines(url: str) -> Engines:
     if url.startswith("sqlite"):
         database = make_url(url).database
-        turn = WriterTurn(database) if database and database != ":memory:" else no_turn
+        turn = WriterTurn(database) if database and database != ":memory:" else nullcontext
         return Engines(_sqlite_engine(url, True), _sqlite_engine(url, False), "sqlite",
                        turn=turn)
     kwargs = {"pool_pre_ping": True}

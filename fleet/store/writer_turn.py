@@ -36,9 +36,4 @@ class WriterTurn:
             os.close(fd)  # releases the turn
 
 
-@contextlib.contextmanager
-def no_turn() -> Iterator[None]:
-    yield
-
-
-__all__ = ["WriterTurn", "no_turn"]
+__all__ = ["WriterTurn"]

@@ -28,6 +28,15 @@ def gives_json(req: Nothing) -> None:
     return {"ids": [1, 2], "ok": True}  # type: ignore[return-value]
 
 
+class Count(BaseModel):
+    n: int
+
+
+@function(cpus=0.1, timeout_s=10)
+def miscounts(req: Nothing) -> Count:
+    return {"n": "many"}  # type: ignore[return-value]
+
+
 def _run(name: str) -> dict:
     return run_invocation(f"inv_{name}", __name__, name, {}, "ann", "http")
 
@@ -43,3 +52,10 @@ def test_a_result_that_is_not_json_fails_the_invocation_with_what_to_return(data
 def test_a_json_result_is_kept_as_it_is(data_root):
     out = _run("gives_json")
     assert out["status"] == "succeeded" and out["result"] == {"ids": [1, 2], "ok": True}
+
+
+def test_a_result_its_output_model_refuses_fails_the_invocation_and_says_why(data_root):
+    out = _run("miscounts")
+    assert out["status"] == "failed" and out["error_type"] == "InvalidResult"
+    assert "does not match its output model" in out["error_message"]
+    assert "Count" in out["error_message"] and "valid integer" in out["error_message"]
