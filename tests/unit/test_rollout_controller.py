@@ -1,88 +1,34 @@
 """The rollout state machine on a real store (SQLite and PostgreSQL), without Ray: the
-analysis source is a scripted window per check and time is a fake clock."""
+analysis source is a scripted window per check and time is a fake clock. Its gates and
+approvals: tests/unit/test_rollout_gates.py."""
 
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
-from fleet.errors import Conflict, Forbidden
+from fleet.errors import Conflict
 from fleet.rollouts.analysis import Window
 from fleet.rollouts.controller import Controller
-from fleet.serving.routing import RoutingTable
-from fleet.store import Store
-
-GOOD = Window(requests=100, errors=0, p99_ms=20)
-BAD = Window(requests=100, errors=30, p99_ms=20)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = time.time() + 1
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class Scripted:
-    """Analysis source: hands out the next window each check (GOOD when it runs out)."""
-
-    def __init__(self, *windows: Window) -> None:
-        self.windows = list(windows)
-
-    def window(self, endpoint, version, *, since, start, now, shadow=False):
-        return (self.windows.pop(0) if self.windows else GOOD), {}
-
-
-def decide(store, aid, name, roles, *, approve):
-    """Through the approval service, as an identity with `roles` (the policy lives there)."""
-    from fleet.approvals import Approvals
-    from fleet.config import Settings
-    from fleet.identity import Identity, expand
-
-    who = Identity(name, expand(["invoke"]), frozenset(roles))
-    return Approvals(store, Settings(home="/nonexistent")).decide(who, aid, approve=approve)
-
-
-def arm(v: int) -> dict:
-    return {"model": "churn", "version": v, "app": f"churn-v{v}"}
+from tests.support.rollout_controller import (
+    BAD,
+    GOOD,
+    Clock,
+    arm,
+    make,
+    rollout_store,
+    run_until_final,
+    start,
+    weights,
+)
 
 
 @pytest.fixture
 def store(store_url):
-    s = Store(store_url)
-    s.endpoints.set_routing("web", {"versions": [{**arm(1), "weight": 100}]},
-                            actor="ann", reason="first deploy")
+    s = rollout_store(store_url)
     yield s
     s.close()
-
-
-def start(store, **spec) -> str:
-    spec = {"steps": [5, 25, 100], "interval_s": 10, "hold_s": 30, "drain_s": 2, **spec}
-    return store.rollouts.create(endpoint="web", strategy=spec.pop("strategy", "canary"),
-                                 baseline=arm(1), candidate=arm(2), spec=spec, actor="ann").id
-
-
-def make(store, clock, *windows, retired=None):
-    return Controller(store, analysis={"router": Scripted(*windows)}, clock=clock,
-                      retire=(retired.append if retired is not None else lambda app: None))
-
-
-def run_until_final(store, ctl, clock, rid, limit=50):
-    for _ in range(limit):
-        ro = store.rollouts.get(rid)
-        if not ro.active:
-            return ro
-        clock.t += 5
-        ctl.tick()
-    raise AssertionError("rollout did not finish")
-
-
-def weights(store) -> dict[str, float]:
-    table = RoutingTable.model_validate(store.endpoints.get("web").routing)
-    return {a.key: a.weight for a in table.versions}
 
 
 def test_a_good_canary_climbs_every_step_once_then_retires_the_old_version(store):
@@ -197,73 +143,6 @@ def test_one_active_rollout_per_endpoint(store):
         start(store)
 
 
-def test_a_start_gate_waits_for_an_approval_by_someone_else(store):
-    clock = Clock()
-    rid = start(store, gates=["start"])
-    ctl = make(store, clock)
-    ctl.tick()
-    ro = store.rollouts.get(rid)
-    assert ro.status == "awaiting_approval" and weights(store) == {"churn:1": 100}
-    aid = ro.state["approval_id"]
-    with pytest.raises(Forbidden, match="cannot approve"):
-        decide(store, aid, "ann", {"approver"}, approve=True)
-    with pytest.raises(Forbidden, match="lacks the role 'approver'"):
-        decide(store, aid, "bob", set(), approve=True)
-    ctl.tick()
-    assert store.rollouts.get(rid).status == "awaiting_approval"
-    decide(store, aid, "cat", {"approver"}, approve=True)
-    with pytest.raises(Conflict, match="already decided: approved by cat"):
-        decide(store, aid, "dan", {"approver"}, approve=False)
-    ctl.tick()
-    ro = store.rollouts.get(rid)
-    assert ro.status == "progressing" and weights(store) == {"churn:2": 5, "churn:1": 95}
-    refusals = [a["detail"]["reason"] for a in store.audit_entries(target=f"approval:{aid}")
-                if a["action"] == "approval.refused"]
-    assert sorted(refusals) == ["already decided", "missing role approver", "self-approval"]
-
-
-def test_a_rejected_or_expired_approval_rolls_back(store):
-    clock = Clock()
-    rid = start(store, gates=["step"], approval_ttl_s=0.05)
-    ctl = make(store, clock)
-    ctl.tick()
-    clock.t += 11
-    ctl.tick()
-    ro = store.rollouts.get(rid)
-    assert ro.status == "awaiting_approval" and ro.state["gate"] == "step"
-    time.sleep(0.1)  # approvals expire on the wall clock
-    with pytest.raises(Conflict, match="expired"):
-        decide(store, ro.state["approval_id"], "cat", {"approver"}, approve=True)
-    ctl.tick()
-    assert store.rollouts.get(rid).status == "rolling_back"
-    assert weights(store) == {"churn:1": 100}
-
-
-def test_two_approvers_at_once_make_one_decision(store):
-    ap = store.approvals.create(gate="promotion", target="rollout:x", summary="s",
-                                requested_by="ann", role="approver", ttl_s=60)
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def decide_as(who):
-        barrier.wait()
-        try:
-            decide(store, ap.id, who, {"approver"}, approve=True)
-            outcomes.append("ok")
-        except Conflict:
-            outcomes.append("conflict")
-
-    threads = [threading.Thread(target=decide_as, args=(w,)) for w in ("bob", "cat")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes) == ["conflict", "ok"]
-    decided = [a for a in store.audit_entries(target=f"approval:{ap.id}")
-               if a["action"] == "approval.approved"]
-    assert len(decided) == 1
-
-
 def test_pause_resume_and_abort(store):
     clock = Clock()
     rid = start(store)
@@ -290,45 +169,6 @@ def test_manual_promote_skips_the_remaining_steps(store):
     ctl.tick()
     ro = ctl.command(store.rollouts.get(rid), "promote", actor="ann")
     assert ro.status == "promoting" and weights(store)["churn:2"] == 100
-
-
-def test_a_protected_alias_moves_only_when_someone_else_approves(store):
-    for _ in range(2):
-        store.models.register(model="churn", artifact_uri="file:///m.pt", flavor="torch-mlp",
-                              run_id=None, metrics={}, params={}, lineage={}, actor="ann")
-    ap = store.approvals.get(store.models.request_alias_move(
-        model="churn", alias="champion", version=2, actor="ann", reason="better F1",
-        role="approver", ttl_s=60).id)
-    assert ap.gate == "alias" and store.models.aliases("churn") == {}
-    with pytest.raises(Forbidden, match="cannot approve"):
-        decide(store, ap.id, "ann", {"approver"}, approve=True)
-    assert store.models.aliases("churn") == {}
-    decide(store, ap.id, "bob", {"approver"}, approve=True)
-    assert store.models.aliases("churn") == {"champion": 2}
-    moved = store.models.alias_history("churn")[-1]
-    assert moved["actor"] == "ann" and "approved by bob" in moved["reason"]
-
-
-def test_a_manual_promote_still_passes_the_promotion_gate(store):
-    clock = Clock()
-    rid = start(store, gates=["promotion"])
-    ctl = make(store, clock)
-    ctl.tick()
-    ro = ctl.command(store.rollouts.get(rid), "promote", actor="ann")
-    assert ro.status == "awaiting_approval" and ro.state["gate"] == "promotion"
-    with pytest.raises(Conflict, match="already waits for promotion approval"):
-        ctl.command(ro, "promote", actor="ann")
-    assert weights(store)["churn:2"] == 5  # nothing promoted yet
-    decide(store, ro.state["approval_id"], "cat", {"approver"}, approve=True)
-    ctl.tick()
-    assert store.rollouts.get(rid).status == "promoting" and weights(store)["churn:2"] == 100
-
-
-# -- deadlines (issue 9, item 3) ----------------------------------------------------------------
-
-class Unreachable:
-    def window(self, *a, **kw):
-        raise ConnectionError("router /metrics refused the connection")
 
 
 def test_versions_left_behind_by_old_rollouts_are_retired_whatever_their_age(store):
@@ -359,6 +199,11 @@ def test_versions_left_behind_by_old_rollouts_are_retired_whatever_their_age(sto
     ctl.tick()
     assert "churn-v1" in retired  # before: only the 20 newest rollouts were looked at
     assert store.rollouts.unretired() == []
+
+
+class Unreachable:
+    def window(self, *a, **kw):
+        raise ConnectionError("router /metrics refused the connection")
 
 
 def test_an_unreachable_analysis_source_fails_a_check_after_n_in_a_row(store):
@@ -412,40 +257,3 @@ def test_a_start_that_loses_the_race_removes_the_app_it_deployed(store):
         ctl.start(endpoint="web", baseline=arm(1), candidate=("churn", 2), spec=RolloutSpec(),
                   actor="bob", deploy=lambda: "churn-v2")
     assert retired == ["churn-v3"]
-
-
-@pytest.mark.parametrize("gate", ["start", "step", "promotion"])
-def test_no_action_skips_a_pending_gate_in_any_state(store, gate):
-    """Issue 26, finding 2: with `gates: [start]` pending, a promote from the starter (or
-    from anyone) took the rollout to 100% and left the approval pending. Walk every action
-    from the waiting state and from a pause taken while waiting: whatever would move
-    traffic is refused naming the approval; traffic stays where the gate holds it."""
-    clock = Clock()
-    rid = start(store, gates=[gate], steps=[5, 100])
-    ctl = make(store, clock)
-    for _ in range(10):  # to the gate: at once for start, after a good check otherwise
-        ctl.tick()
-        clock.t += 11
-        if store.rollouts.get(rid).status == "awaiting_approval":
-            break
-    ro = store.rollouts.get(rid)
-    assert ro.status == "awaiting_approval" and ro.state["gate"] == gate
-    aid, held = ro.state["approval_id"], weights(store)
-    for who in ("ann", "bob"):  # the starter, and someone else
-        with pytest.raises(Conflict, match=aid):
-            ctl.command(store.rollouts.get(rid), "promote", actor=who)
-    assert weights(store) == held and store.approvals.get(aid).status == "pending"
-    ro = ctl.command(store.rollouts.get(rid), "pause", actor="ann")
-    assert ro.status == "paused"
-    with pytest.raises(Conflict, match=aid):
-        ctl.command(ro, "promote", actor="ann")
-    with pytest.raises(Conflict, match="'pause' works only when"):
-        ctl.command(ro, "pause", actor="ann")
-    ro = ctl.command(ro, "resume", actor="ann")
-    assert ro.status == "awaiting_approval" and weights(store) == held
-    clock.t += 60
-    ctl.tick()  # nothing moves while the approval is pending
-    assert store.rollouts.get(rid).status == "awaiting_approval" and weights(store) == held
-    assert store.approvals.get(aid).status == "pending"
-    ro = ctl.command(store.rollouts.get(rid), "abort", actor="ann")  # giving up is allowed
-    assert ro.status in ("rolling_back", "rolled_back")
